@@ -1,0 +1,3 @@
+"""lorlint: static analysis for LoRA / QLoRA fine-tuning code and configs."""
+
+__version__ = "0.1.0"

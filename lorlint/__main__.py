@@ -1,0 +1,3 @@
+from lorlint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""The ``lorlint`` command line. Exit codes follow ruff: 0 clean, 1 findings, 2 usage or error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lorlint import __version__
+from lorlint.commands import models
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lorlint",
+        description="Static analysis for LoRA / QLoRA fine-tuning code and configs.",
+    )
+    parser.add_argument("--version", action="version", version=f"lorlint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    models.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

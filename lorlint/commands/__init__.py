@@ -1,0 +1,1 @@
+"""Sub-commands of the lorlint CLI, one module each."""

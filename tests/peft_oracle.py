@@ -1,0 +1,33 @@
+"""Run PEFT itself on a meta-device model: the oracle the matcher is compared against."""
+
+from __future__ import annotations
+
+import warnings
+
+from lorlint.models.introspect import build_model
+
+
+def peft_targets(config: dict, task: str, spec: dict, via_get_peft_model: bool = False):
+    """(sorted adapted module names, sorted adapted parameter names, error or None) from real PEFT."""
+    from peft import LoraConfig, get_peft_model, inject_adapter_in_model
+    from peft.tuners.lora import LoraLayer, ParamWrapper
+
+    model = build_model(config, task)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cfg = LoraConfig(r=4, lora_alpha=8, **spec)
+            if via_get_peft_model:
+                model = get_peft_model(model, cfg).base_model.model
+            else:
+                model = inject_adapter_in_model(cfg, model)
+    except Exception as err:
+        return [], [], err
+    modules, params = [], []
+    for name, module in model.named_modules():
+        if isinstance(module, ParamWrapper):
+            base = name.replace(".base_layer", "")
+            params.append(f"{base}.{module.parameter_name}")
+        elif isinstance(module, LoraLayer) and ".base_layer" not in name:
+            modules.append(name)
+    return sorted(set(modules)), sorted(set(params)), None
