@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: install
 	$(BIN)/lorlint models meta-llama/Llama-3.1-8B --targets all-linear
-	-$(BIN)/lorlint check fixtures/
+	$(BIN)/lorlint models microsoft/Phi-3-mini-4k-instruct --targets qkv_proj,o_proj,gate_up_proj,down_proj
+	-$(BIN)/lorlint models gpt2 --targets q_proj,v_proj
 
 lint: install
 	$(BIN)/ruff check .
@@ -28,6 +29,8 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 catalog: install
+	$(BIN)/python scripts/gen_peft_defaults.py
+	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
 	$(BIN)/python scripts/build_catalog.py
 
 clean:

@@ -12,12 +12,12 @@ import pytest
 
 pytest.importorskip("peft")
 
-from archs import ARCHS  # noqa: E402
-from peft_oracle import peft_targets  # noqa: E402
+from archs import ARCHS
+from peft_oracle import peft_targets
 
-from lorlint.models.introspect import introspect  # noqa: E402
-from lorlint.models.match import TargetSpec, match  # noqa: E402
-from lorlint.models.summary import split_block  # noqa: E402
+from lorlint.models.introspect import introspect
+from lorlint.models.match import TargetSpec, match
+from lorlint.models.summary import split_block
 
 OTHER_ARCH_NAMES = [
     ["q_proj", "v_proj"],
@@ -134,3 +134,35 @@ def test_a_single_typo_is_silently_ignored_by_peft():
     peft_modules, _, err = peft_targets(config, task, spec)
     assert err is None and peft_modules
     assert not any(name.endswith("down_proj") for name in peft_modules)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "spec"),
+    [
+        ("llama", {"target_modules": "all-linear"}),
+        ("mixtral", {"target_modules": ["q_proj", "w1", "w2", "w3"]}),
+        ("gpt2", {"target_modules": ["c_attn", "wte"]}),
+        ("qwen2_moe", {"target_modules": "all-linear"}),
+        ("gpt_oss", {"target_modules": ["q_proj"], "target_parameters": ["experts.gate_up_proj"]}),
+        ("t5", {"target_modules": ["q", "v", "wi_0"], "rank_pattern": {"q": 2}}),
+    ],
+)
+def test_trainable_estimate_equals_peft(model_type, spec):
+    import warnings
+
+    from peft import LoraConfig, inject_adapter_in_model
+
+    from lorlint.models.introspect import build_model
+    from lorlint.models.summary import trainable_params
+
+    config, task = ARCHS[model_type]
+    table = introspect(config, task)
+    ours = match(table, TargetSpec(**spec, r=4, lora_alpha=8, via_get_peft_model=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = inject_adapter_in_model(
+            LoraConfig(r=4, lora_alpha=8, **spec), build_model(config, task)
+        )
+    real = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)
+    estimate = trainable_params(table, ours.modules, ours.parameters, 4, ours.rank_pattern)
+    assert estimate == real

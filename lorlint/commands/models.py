@@ -54,7 +54,9 @@ def parse_layers(text: str | None):
             out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
         return out
     except ValueError as err:
-        raise SpecError(f"--layers: expected N, A-B, a comma list or a JSON list: {text!r}") from err
+        raise SpecError(
+            f"--layers: expected N, A-B, a comma list or a JSON list: {text!r}"
+        ) from err
 
 
 def add_parser(sub) -> None:
@@ -84,6 +86,8 @@ def _spec(args) -> TargetSpec | None:
         return None
     task_type = "SEQ_CLS" if args.task == "seq-cls" else None
     return TargetSpec(
+        r=args.rank,
+        lora_alpha=args.rank,
         target_modules=targets,
         exclude_modules=exclude,
         layers_to_transform=layers,
@@ -140,7 +144,9 @@ def as_json(view: ModelView, spec: TargetSpec | None, result: MatchResult | None
         out["matched_parameters"] = sorted(result.parameters)
         out["error"] = result.error.message if result.error else None
         out["warnings"] = result.warnings
-        out["trainable_params"] = trainable_params(table, result.modules, result.parameters, r)
+        out["trainable_params"] = trainable_params(
+            table, result.modules, result.parameters, r, result.rank_pattern
+        )
     return out
 
 
@@ -212,8 +218,10 @@ def _targets_text(view: ModelView, spec: TargetSpec, result: MatchResult, r: int
     what = f"{n_mod} modules" + (f" + {n_par} parameters" if n_par else "")
     lines = [f"  targets {shown} → {what}"]
     if result.defaulted:
-        lines.append(f"    (PEFT's default for {view.model_type}: {sorted(result.effective_targets)})")
-    added = trainable_params(table, result.modules, result.parameters, r)
+        lines.append(
+            f"    (PEFT's default for {view.model_type}: {sorted(result.effective_targets)})"
+        )
+    added = trainable_params(table, result.modules, result.parameters, r, result.rank_pattern)
     total = table.total_params + added
     lines.append(
         f"  trainable at r={r}: {added:,} of {total:,} ({100 * added / max(total, 1):.4f}%)"
@@ -223,4 +231,3 @@ def _targets_text(view: ModelView, spec: TargetSpec, result: MatchResult, r: int
         lines.append(f"  layers {group}: {bar} {len(covered)}/{size}")
     lines.extend(f"  PEFT warns: {w}" for w in result.warnings)
     return lines
-

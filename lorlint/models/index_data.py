@@ -260,7 +260,13 @@ CONFIGS: dict[str, dict] = {
     },
     # --- Encoder-decoders ---
     "t5-small": {"model_type": "t5", "d_model": 512, "d_ff": 2048, "num_layers": 6, "num_heads": 8},
-    "t5-base": {"model_type": "t5", "d_model": 768, "d_ff": 3072, "num_layers": 12, "num_heads": 12},
+    "t5-base": {
+        "model_type": "t5",
+        "d_model": 768,
+        "d_ff": 3072,
+        "num_layers": 12,
+        "num_heads": 12,
+    },
     "t5-large": {
         "model_type": "t5",
         "d_model": 1024,
@@ -483,7 +489,9 @@ MODELS: dict[str, str] = {
     **_ids("smollm2-135m", "HuggingFaceTB/SmolLM2-135M", "HuggingFaceTB/SmolLM2-135M-Instruct"),
     **_ids("smollm2-360m", "HuggingFaceTB/SmolLM2-360M", "HuggingFaceTB/SmolLM2-360M-Instruct"),
     **_ids("smollm2-1.7b", "HuggingFaceTB/SmolLM2-1.7B", "HuggingFaceTB/SmolLM2-1.7B-Instruct"),
-    **_ids("deepseek-llm-7b", "deepseek-ai/deepseek-llm-7b-base", "deepseek-ai/deepseek-llm-7b-chat"),
+    **_ids(
+        "deepseek-llm-7b", "deepseek-ai/deepseek-llm-7b-base", "deepseek-ai/deepseek-llm-7b-chat"
+    ),
     **_ids(
         "unsloth-phi-3-mini",
         "unsloth/Phi-3-mini-4k-instruct",
@@ -580,7 +588,9 @@ MODELS: dict[str, str] = {
     **_ids("qwen3-14b", "Qwen/Qwen3-14B", "Qwen/Qwen3-14B-Base", "unsloth/Qwen3-14B"),
     **_ids("qwen3-32b", "Qwen/Qwen3-32B", "unsloth/Qwen3-32B"),
     **_ids("qwen1.5-moe-a2.7b", "Qwen/Qwen1.5-MoE-A2.7B", "Qwen/Qwen1.5-MoE-A2.7B-Chat"),
-    **_ids("qwen3-30b-a3b", "Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-30B-A3B-Base", "unsloth/Qwen3-30B-A3B"),
+    **_ids(
+        "qwen3-30b-a3b", "Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-30B-A3B-Base", "unsloth/Qwen3-30B-A3B"
+    ),
     **_ids("qwen2-vl-2b", "Qwen/Qwen2-VL-2B-Instruct", "unsloth/Qwen2-VL-2B-Instruct"),
     **_ids(
         "qwen2.5-vl-7b",
@@ -616,7 +626,9 @@ MODELS: dict[str, str] = {
         "microsoft/Phi-3-mini-128k-instruct",
         "microsoft/Phi-3.5-mini-instruct",
     ),
-    **_ids("phi-3-medium", "microsoft/Phi-3-medium-4k-instruct", "microsoft/Phi-3-medium-128k-instruct"),
+    **_ids(
+        "phi-3-medium", "microsoft/Phi-3-medium-4k-instruct", "microsoft/Phi-3-medium-128k-instruct"
+    ),
     **_ids("phi-4", "microsoft/phi-4"),
     **_ids("phi-4-mini", "microsoft/Phi-4-mini-instruct"),
     **_ids("gpt2", "gpt2", "openai-community/gpt2"),

@@ -162,7 +162,10 @@ def table_from_model(model, model_type: str) -> LayerTable:
     cfg = model.config
     text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
     layers = getattr(text_cfg, "num_hidden_layers", None) or getattr(text_cfg, "num_layers", None)
-    tied = bool(getattr(text_cfg, "tie_word_embeddings", False) or getattr(cfg, "tie_word_embeddings", False))
+    tied = bool(
+        getattr(text_cfg, "tie_word_embeddings", False)
+        or getattr(cfg, "tie_word_embeddings", False)
+    )
     return LayerTable(
         model_type=model_type,
         architecture=type(model).__name__,

@@ -25,7 +25,12 @@ TASK_HEADS = {
 }
 # transformers v5 fused MoE experts; PEFT rewrites v4 names to ``target_parameters``.
 MOE_TARGET_MODULE_MAPPING: dict[str, dict[str, str]] = {
-    "mixtral": {"gate": "gate.weight", "w1": "gate_up_proj", "w3": "gate_up_proj", "w2": "down_proj"},
+    "mixtral": {
+        "gate": "gate.weight",
+        "w1": "gate_up_proj",
+        "w3": "gate_up_proj",
+        "w2": "down_proj",
+    },
     "qwen2_moe": {
         "gate": "gate.weight",
         "gate_proj": "gate_up_proj",
@@ -53,6 +58,8 @@ class TargetSpec:
     alpha_pattern: dict[str, int] = field(default_factory=dict)
     task_type: str | None = None
     peft_type: str = "LORA"
+    r: int = 8  # LoraConfig's defaults; MoE conversion derives fused ranks from them
+    lora_alpha: int = 8
     # get_peft_model wraps the model in PeftModelFor<Task>, which adds the task head to modules_to_save;
     # inject_adapter_in_model does not.
     via_get_peft_model: bool = True
@@ -74,9 +81,12 @@ class MatchResult:
     parameters: list[str]  # full ``module.param`` names adapted through target_parameters
     error: PeftError | None = None
     warnings: list[str] = field(default_factory=list)
-    effective_targets: str | set[str] | None = None  # target_modules after defaults / MoE conversion
+    effective_targets: str | set[str] | None = (
+        None  # target_modules after defaults / MoE conversion
+    )
     effective_parameters: set[str] = field(default_factory=set)
     excluded: list[str] = field(default_factory=list)
+    rank_pattern: dict[str, int] = field(default_factory=dict)  # after MoE conversion
     defaulted: bool = False  # target_modules came from PEFT's per-model default
 
     @property
@@ -130,6 +140,8 @@ def _normalise(spec: TargetSpec) -> TargetSpec:
         alpha_pattern=dict(spec.alpha_pattern or {}),
         task_type=spec.task_type,
         peft_type=spec.peft_type,
+        r=spec.r,
+        lora_alpha=spec.lora_alpha,
         via_get_peft_model=spec.via_get_peft_model,
     )
 
@@ -245,6 +257,10 @@ def _convert_moe(spec: TargetSpec, table: LayerTable) -> None:
                 f"Cannot convert PEFT target(s) {', '.join(sorted(present))} without also targeting "
                 f"{missing} because they are fused into {new}.",
             )
+        if len(present) == len(required) > 1:
+            key = rf".*\.{re.escape(new)}"
+            spec.rank_pattern[key] = spec.r * len(required)
+            spec.alpha_pattern[key] = spec.lora_alpha * len(required)
     spec.target_parameters = params
     spec.target_modules = remaining
 
@@ -311,6 +327,7 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
         spec.target_modules = all_linear_names(table, spec.task_type)
     result.effective_targets = spec.target_modules
     result.effective_parameters = set(spec.target_parameters or [])
+    result.rank_pattern = dict(spec.rank_pattern)
 
     excluded, unmatched, targeted = [], [], []
     for module in table.modules:

@@ -104,7 +104,7 @@ def trainable_params(
         module = table.get(owner)
         shapes = dict(module.own_params) if module else {}
         if pname in shapes:
-            total += parameter_lora_params(shapes[pname], rank_for(owner, r, rank_pattern))
+            total += parameter_lora_params(shapes[pname], rank_for(full, r, rank_pattern))
     return total
 
 

@@ -49,8 +49,12 @@ class LayerTable:
     model_type: str
     architecture: str  # the class that was built, e.g. "LlamaForCausalLM"
     modules: list[Module]
-    output_embedding: str | None = None  # name of ``get_output_embeddings()``, excluded by all-linear
-    children: tuple[str, ...] = ()  # top-level child names (PEFT's SEQ_CLS head lookup uses getattr)
+    output_embedding: str | None = (
+        None  # name of ``get_output_embeddings()``, excluded by all-linear
+    )
+    children: tuple[
+        str, ...
+    ] = ()  # top-level child names (PEFT's SEQ_CLS head lookup uses getattr)
     num_hidden_layers: int | None = None
     tied_embeddings: bool = False
     transformers_version: str = ""

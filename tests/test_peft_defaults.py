@@ -1,0 +1,34 @@
+"""The pure matcher's copies of PEFT's data equal the installed PEFT's."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("peft")
+
+
+def test_default_targets_equal_peft():
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+
+    from lorlint.models.peft_defaults import DEFAULT_TARGET_MODULES
+
+    assert dict(TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING) == DEFAULT_TARGET_MODULES
+
+
+def test_moe_conversion_tables_equal_peft():
+    from peft.utils import transformers_weight_conversion as twc
+
+    from lorlint.models.match import MOE_FUSED_TARGETS, MOE_TARGET_MODULE_MAPPING
+
+    assert MOE_TARGET_MODULE_MAPPING == twc._MOE_TARGET_MODULE_MAPPING
+    assert MOE_FUSED_TARGETS == twc._MOE_FUSED_TARGETS
+
+
+def test_constants_equal_peft():
+    from peft.utils.constants import INCLUDE_LINEAR_LAYERS_SHORTHAND, SEQ_CLS_HEAD_NAMES
+
+    from lorlint.models.match import ALL_LINEAR
+    from lorlint.models.match import SEQ_CLS_HEAD_NAMES as OURS
+
+    assert ALL_LINEAR == INCLUDE_LINEAR_LAYERS_SHORTHAND
+    assert list(OURS) == SEQ_CLS_HEAD_NAMES
