@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from lorlint import __version__
-from lorlint.commands import models
+from lorlint.commands import check, models, rule
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lorlint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    check.add_parser(sub)
     models.add_parser(sub)
+    rule.add_parser(sub)
     return parser
 
 

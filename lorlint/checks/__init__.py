@@ -1,0 +1,97 @@
+"""Rules: pure functions from a site and its model view to diagnostics. No I/O, no parsing.
+
+Each rule lives in ``lorlint/checks/llXXX_name.py``, its page in ``rules/LLXXX-name.md`` and its
+examples are tested from that page (tests/test_rule_pages.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from lorlint.models.match import MatchResult, TargetSpec
+from lorlint.models.view import ModelView
+from lorlint.site import Site, Span
+
+SEVERITIES = ("info", "warning", "error")
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    name: str
+    severity: str
+    message: str
+    path: str
+    span: Span
+    model: str | None = None
+    fix: dict | None = None
+
+
+@dataclass
+class Context:
+    """What a rule sees: the site, the model view (or None) and PEFT's match of the whole spec."""
+
+    site: Site
+    view: ModelView | None = None
+    spec: TargetSpec | None = None
+    result: MatchResult | None = None
+    model_note: str = ""
+    explained: set[int] = field(default_factory=set)  # ids of list elements a specific rule took
+
+    @property
+    def table(self):
+        return self.view.table if self.view is not None else None
+
+    def model_label(self) -> str:
+        return self.view.describe() if self.view is not None else "the model"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str
+    summary: str
+    check: Callable[[Context], Iterator[tuple[str, Span]]] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://github.com/lorlint/lorlint/blob/main/rules/{self.code}-{self.name}.md"
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, name: str, severity: str, summary: str):
+    """Register a rule; the decorated generator yields (message, span) pairs."""
+
+    def register(fn):
+        RULES[code] = Rule(code, name, severity, summary, fn)
+        return fn
+
+    return register
+
+
+def by_name_or_code(token: str) -> list[Rule]:
+    """``LL101``, ``unknown-target-module``, or a prefix like ``LL1`` / ``LL``."""
+    token = token.strip()
+    upper = token.upper()
+    return [
+        r
+        for r in RULES.values()
+        if r.code.startswith(upper) or r.name == token.lower() or upper == "ALL"
+    ]
+
+
+def load_all() -> dict[str, Rule]:
+    """Import every rule module (registration happens on import)."""
+    import importlib
+    import pkgutil
+
+    import lorlint.checks as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("ll"):
+            importlib.import_module(f"lorlint.checks.{info.name}")
+    return dict(sorted(RULES.items()))

@@ -1,0 +1,28 @@
+"""LL102 plain-string-target: ``target_modules="q_proj"`` is a regex over full names: it adapts nothing."""
+
+from __future__ import annotations
+
+import re
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import REGEX_CHARS
+from lorlint.models.match import ALL_LINEAR
+
+
+@rule("LL102", "plain-string-target", "error", "target_modules is a plain string, not a list")
+def check(ctx: Context):
+    value = ctx.site.keywords.get("target_modules")
+    if value is None or not isinstance(value.value, str):
+        return
+    text = value.value
+    if text.lower() == ALL_LINEAR or REGEX_CHARS.search(text):
+        return
+    if ctx.table is not None and any(re.fullmatch(text, m.name) for m in ctx.table.modules):
+        return  # a full dotted module name: PEFT matches it exactly
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    listed = "[" + ", ".join(f'"{n}"' for n in names) + "]"
+    yield (
+        f'target_modules="{text}" is a regex over the full module name, so it matches no module; '
+        f"use the list form target_modules={listed}",
+        value.span,
+    )

@@ -1,0 +1,30 @@
+"""LL103 regex-matches-nothing: a regex target that full-matches no module name."""
+
+from __future__ import annotations
+
+import re
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import REGEX_CHARS
+
+
+@rule("LL103", "regex-matches-nothing", "error", "a regex target_modules matches no module")
+def check(ctx: Context):
+    value = ctx.site.keywords.get("target_modules")
+    if ctx.table is None or value is None or not isinstance(value.value, str):
+        return
+    pattern = value.value
+    if not REGEX_CHARS.search(pattern):
+        return
+    try:
+        compiled = re.compile(pattern)
+    except re.error as err:
+        yield f"target_modules is not a valid regular expression: {err}", value.span
+        return
+    if not any(compiled.fullmatch(m.name) for m in ctx.table.modules if m.name):
+        example = next((m.name for m in ctx.table.modules if m.kind == "linear"), "")
+        yield (
+            f"the regex {pattern!r} full-matches no module name of {ctx.model_label()}; "
+            f"PEFT matches it against full dotted names such as {example!r}",
+            value.span,
+        )

@@ -1,0 +1,39 @@
+"""LL104 unsupported-target-type: an entry hits modules LoRA cannot wrap (containers, norms, routers)."""
+
+from __future__ import annotations
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import entries, looks_like_pattern
+from lorlint.models.match import modules_matching_entry
+
+
+@rule("LL104", "unsupported-target-type", "error", "a target matches modules LoRA cannot wrap")
+def check(ctx: Context):
+    if ctx.table is None:
+        return
+    for element in entries(ctx):
+        if looks_like_pattern(element.value):
+            continue
+        hits = modules_matching_entry(ctx.table, element.value)
+        bad = [m for m in hits if not m.wrappable]
+        if not bad:
+            continue
+        first = bad[0]
+        prefix = first.name + "."
+        children = sorted(
+            {m.leaf for m in ctx.table.modules if m.name.startswith(prefix) and m.wrappable}
+        )
+        params = [p for p, shape in first.own_params if len(shape) >= 2]
+        if children:
+            hint = "target its layers instead: " + ", ".join(f'"{c}"' for c in children)
+        elif params:
+            hint = "its weights are parameters: use target_parameters=" + str(
+                [f"{first.leaf}.{p}" for p in params]
+            )
+        else:
+            hint = "remove it"
+        yield (
+            f'"{element.value}" matches {len(bad)} {first.cls} module(s) that LoRA cannot wrap; '
+            f"PEFT raises 'Target module ... is not supported'; {hint}",
+            element.span,
+        )

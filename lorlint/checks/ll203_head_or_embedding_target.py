@@ -1,0 +1,30 @@
+"""LL203 head-or-embedding-target: the output head or an embedding is adapted."""
+
+from __future__ import annotations
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import entries
+
+
+@rule("LL203", "head-or-embedding-target", "warning", "lm_head or an embedding is targeted")
+def check(ctx: Context):
+    table, result = ctx.table, ctx.result
+    if table is None or result is None or not result.ok:
+        return
+    special = {m.name for m in table.modules if m.kind == "embedding"}
+    if table.output_embedding:
+        special.add(table.output_embedding)
+    hit = special.intersection(result.modules)
+    if not hit:
+        return
+    spans = {e.value: e.span for e in entries(ctx)}
+    for name in sorted(hit):
+        leaf = name.rpartition(".")[2]
+        span = spans.get(leaf) or spans.get(name) or ctx.site.keywords["target_modules"].span
+        role = "output head" if name == table.output_embedding else "embedding"
+        tied = " (tied to the input embedding)" if table.tied_embeddings else ""
+        yield (
+            f'"{name}" is the {role}{tied}: adapting it is rarely intended and makes the '
+            "adapter large; to train it fully, list it in modules_to_save instead",
+            span,
+        )

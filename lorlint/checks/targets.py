@@ -1,0 +1,74 @@
+"""Helpers the target rules share: the entries of ``target_modules`` and what each one hits."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+
+from lorlint.checks import Context
+from lorlint.models.match import ALL_LINEAR, modules_matching_entry
+from lorlint.site import Value
+
+REGEX_CHARS = re.compile(r"[\\^$*+?{}\[\]|()]")
+# Other architectures' names → what each family calls the same projection.
+EQUIVALENTS = {
+    "gpt2": {"q_proj": "c_attn", "k_proj": "c_attn", "v_proj": "c_attn", "o_proj": "c_proj",
+             "gate_proj": "c_fc", "up_proj": "c_fc", "down_proj": "c_proj"},
+    "phi3": {"q_proj": "qkv_proj", "k_proj": "qkv_proj", "v_proj": "qkv_proj",
+             "gate_proj": "gate_up_proj", "up_proj": "gate_up_proj"},
+    "falcon": {"q_proj": "query_key_value", "k_proj": "query_key_value",
+               "v_proj": "query_key_value", "o_proj": "dense", "up_proj": "dense_h_to_4h",
+               "down_proj": "dense_4h_to_h"},
+    "bert": {"q_proj": "query", "k_proj": "key", "v_proj": "value", "o_proj": "output.dense"},
+    "t5": {"q_proj": "q", "k_proj": "k", "v_proj": "v", "o_proj": "o", "gate_proj": "wi_0",
+           "up_proj": "wi_1", "down_proj": "wo"},
+}  # fmt: skip
+EQUIVALENTS["gpt_neox"] = EQUIVALENTS["bloom"] = EQUIVALENTS["falcon"]
+EQUIVALENTS["roberta"] = EQUIVALENTS["bert"]
+
+
+def entries(ctx: Context) -> Iterator[Value]:
+    """Known string entries of a list/tuple/set ``target_modules``, each with its own span."""
+    value = ctx.site.keywords.get("target_modules")
+    if value is None or value.elements is None:
+        if value is not None and isinstance(value.value, (list, tuple, set)):
+            for item in value.value:
+                if isinstance(item, str):
+                    yield Value(item, value.span)
+        return
+    for element in value.elements:
+        if isinstance(element.value, str):
+            yield element
+
+
+def looks_like_pattern(entry: str) -> bool:
+    return bool(REGEX_CHARS.search(entry)) or entry.lower().replace("_", "-") == ALL_LINEAR
+
+
+def close_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
+    leaves = sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
+    return difflib.get_close_matches(entry, leaves, n=n, cutoff=0.75)
+
+
+def equivalent(entry: str, ctx: Context) -> str | None:
+    mapping = EQUIVALENTS.get(ctx.view.model_type, {})
+    name = mapping.get(entry)
+    if name and ctx.table is not None and modules_matching_entry(ctx.table, name):
+        return name
+    return None
+
+
+def block_linear_leaves(ctx: Context) -> list[str]:
+    """This architecture's linear leaf names inside its repeated blocks, in model order."""
+    from lorlint.models.summary import split_block
+
+    seen: dict[str, None] = {}
+    for m in ctx.table.modules:
+        if m.kind in ("linear", "conv1d_hf") and split_block(m.name):
+            seen.setdefault(m.leaf, None)
+    return list(seen)
+
+
+def quoted(names) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names) + "]"

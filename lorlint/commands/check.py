@@ -1,0 +1,181 @@
+"""``lorlint check [PATHS...]``: lint training code. Exit 0 clean, 1 findings, 2 usage/error."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lorlint import config as config_mod
+from lorlint.checks import SEVERITIES, by_name_or_code, load_all
+from lorlint.engine import Options, ViewCache, lint_path
+from lorlint.report import formats
+
+SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
+             ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}  # fmt: skip
+# A file with none of these cannot hold a PEFT site: skipped before parsing.
+PREFILTER = (b"peft", b"unsloth", b"LoraConfig", b"get_peft_model", b"trl")
+
+
+class UsageError(ValueError):
+    pass
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="lint PEFT configs in Python files")
+    p.add_argument("paths", nargs="*", default=["."], help="files or directories (default .)")
+    p.add_argument("--select", help="comma-separated codes, prefixes or names to enable")
+    p.add_argument("--ignore", help="comma-separated codes or names to disable")
+    p.add_argument("--extend-select", help="codes to add to the selection")
+    p.add_argument("--fail-level", choices=SEVERITIES, help="lowest severity that fails (warning)")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    p.add_argument("--model", help="base model for every config (overrides the code)")
+    p.add_argument("--online", action="store_true", help="allow downloading config.json")
+    p.add_argument("--output-format", choices=("full", "concise", "json"), default="full")
+    p.add_argument("--statistics", action="store_true", help="print counts per rule")
+    p.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only")
+    p.set_defaults(func=run)
+
+
+def _codes(tokens) -> set[str]:
+    out: set[str] = set()
+    for token in tokens:
+        token = token.strip()
+        if not token:
+            continue
+        matched = by_name_or_code(token)
+        if not matched:
+            raise UsageError(f"unknown rule selector {token!r} (see `lorlint rule --all`)")
+        out.update(r.code for r in matched)
+    return out
+
+
+def _split(text: str | None) -> list[str]:
+    return [t for t in (text or "").split(",") if t.strip()]
+
+
+def selection(args, settings) -> set[str]:
+    rules = load_all()
+    select = _split(args.select) or settings.select
+    chosen = _codes(select) if select else set(rules)
+    chosen |= _codes(settings.extend_select) | _codes(_split(args.extend_select))
+    chosen -= _codes(settings.ignore) | _codes(_split(args.ignore))
+    return chosen
+
+
+def _git_files(directory: Path) -> list[Path] | None:
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
+            cwd=directory,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return [directory / p for p in proc.stdout.decode().split("\0") if p]
+
+
+def discover(paths: list[str], exclude: list[str]) -> tuple[list[Path], list[str]]:
+    """Files to lint (explicit files always; directories: .py files, git-ignored ones skipped)."""
+    files, missing = [], []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            files.append(path)
+            continue
+        if not path.is_dir():
+            missing.append(raw)
+            continue
+        listed = _git_files(path)
+        if listed is None:
+            listed = []
+            for root, dirs, names in os.walk(path):
+                dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+                listed.extend(Path(root) / n for n in names)
+        for f in listed:
+            if f.suffix != ".py" or any(part in SKIP_DIRS for part in f.parts):
+                continue
+            if any(fnmatch.fnmatch(str(f), pat) for pat in exclude):
+                continue
+            try:
+                head = f.read_bytes()
+            except OSError:
+                files.append(f)  # reported as LL900
+                continue
+            if any(token in head for token in PREFILTER):
+                files.append(f)
+    return sorted(set(files)), missing
+
+
+def run(args) -> int:
+    try:
+        first = Path(args.paths[0]) if args.paths else Path(".")
+        settings = config_mod.load(first if first.exists() else Path.cwd())
+        selected = selection(args, settings)
+    except (UsageError, config_mod.ConfigError) as err:
+        print(f"lorlint check: {err}", file=sys.stderr)
+        return 2
+    files, missing = discover(args.paths, settings.exclude)
+    for raw in missing:
+        print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
+    options = Options(
+        model=args.model or settings.model,
+        model_origin="cli" if args.model else "config",
+        online=args.online or settings.online,
+        selected=selected,
+    )
+    views = ViewCache(options.online)
+    diagnostics, sources = [], {}
+    for path in files:
+        found = lint_path(path, options, views)
+        ignored = _per_file_ignores(path, settings)
+        found = [d for d in found if d.code not in ignored]
+        if found:
+            try:
+                sources[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                pass
+        diagnostics.extend(found)
+    _print(args, diagnostics, sources, len(files))
+    fail_level = args.fail_level or settings.fail_level or "warning"
+    failing = [
+        d for d in diagnostics if SEVERITIES.index(d.severity) >= SEVERITIES.index(fail_level)
+    ]
+    if missing:
+        return 2
+    return 1 if failing and not args.exit_zero else 0
+
+
+def _per_file_ignores(path: Path, settings) -> set[str]:
+    out: set[str] = set()
+    rel = str(path)
+    if settings.root is not None:
+        try:
+            rel = str(path.resolve().relative_to(settings.root))
+        except ValueError:
+            pass
+    for pattern, codes in settings.per_file_ignores.items():
+        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path.name, pattern):
+            out |= _codes(codes)
+    return out
+
+
+def _print(args, diagnostics, sources, n_files) -> None:
+    if args.output_format == "json":
+        print(formats.as_json(diagnostics))
+        return
+    if args.output_format == "concise":
+        text = formats.concise(diagnostics)
+    else:
+        text = formats.full(diagnostics, sources, formats.use_color(sys.stdout))
+    if text:
+        print(text)
+    if args.statistics and diagnostics:
+        print(formats.statistics(diagnostics))
+    if not args.quiet:
+        print(formats.summary(diagnostics, n_files), file=sys.stderr)

@@ -1,0 +1,205 @@
+"""Lint one file: front end → sites → model view → rules → diagnostics, with suppressions applied."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from lorlint.checks import RULES, Context, Diagnostic, load_all
+from lorlint.frontends.python import extract_sites
+from lorlint.models.match import TargetSpec, match
+from lorlint.models.resolve import ModelNotFound
+from lorlint.models.view import ModelView, load_view
+from lorlint.site import UNKNOWN, Site, Span
+
+UNSLOTH_DEFAULT_TARGETS = [
+    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+]  # fmt: skip
+SPEC_KEYWORDS = (
+    "exclude_modules",
+    "layers_to_transform",
+    "layers_pattern",
+    "modules_to_save",
+    "target_parameters",
+    "rank_pattern",
+    "alpha_pattern",
+    "task_type",
+    "r",
+    "lora_alpha",
+)
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
+IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
+FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
+MAX_BYTES = 5_000_000
+
+
+@dataclass
+class Options:
+    model: str | None = None  # --model / [tool.lorlint] model
+    model_origin: str = "cli"
+    online: bool = False
+    selected: set[str] = field(default_factory=lambda: set(load_all()))
+
+
+class ViewCache:
+    """One model view per (reference, task, directory): a script's sites share their model."""
+
+    def __init__(self, online: bool):
+        self.online = online
+        self._views: dict[tuple, ModelView | ModelNotFound] = {}
+
+    def get(self, reference: str, task: str | None, base_dir: Path) -> ModelView | ModelNotFound:
+        key = (reference, task, str(base_dir))
+        if key not in self._views:
+            try:
+                self._views[key] = load_view(reference, task, base_dir, self.online)
+            except ModelNotFound as err:
+                self._views[key] = err
+        return self._views[key]
+
+
+def spec_for(site: Site) -> TargetSpec | None:
+    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown."""
+    if site.has("**"):
+        return None
+    values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
+    target = site.keywords.get("target_modules")
+    targets = target.value if target is not None else None
+    if site.kind == "unsloth":
+        targets = UNSLOTH_DEFAULT_TARGETS if target is None else targets
+        values.setdefault("r", 16)
+        values.setdefault("lora_alpha", 16)
+    if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
+        return None
+    if isinstance(targets, (list, tuple, set)) and not all(isinstance(t, str) for t in targets):
+        return None
+    task_type = values.pop("task_type", None)
+    return TargetSpec(
+        target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
+        task_type=str(task_type).rpartition(".")[2] if task_type else None,
+        peft_type=site.peft_type,
+        **{k: v for k, v in values.items() if v is not None},
+    )
+
+
+def _diag(code: str, message: str, path: str, span: Span, model: str | None = None) -> Diagnostic:
+    rule = RULES[code]
+    return Diagnostic(code, rule.name, rule.severity, message, path, span, model)
+
+
+def lint_source(path: str, source: str, options: Options, views: ViewCache) -> list[Diagnostic]:
+    load_all()
+    try:
+        sites = extract_sites(path, source)
+    except cst.ParserSyntaxError as err:
+        span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
+        return [_diag("LL900", f"cannot parse: {err.message}", path, span)]
+    except RecursionError:
+        return [_diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))]
+    out: list[Diagnostic] = []
+    for site in sites:
+        out.extend(check_site(site, options, views))
+    return suppress(out, source, sites)
+
+
+def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnostic]:
+    if site.model_origin != "comment" and options.model:
+        site.model, site.model_origin = options.model, options.model_origin
+    ctx = Context(site)
+    diagnostics: list[Diagnostic] = []
+    if site.model:
+        view = views.get(site.model, site.task, Path(site.path).resolve().parent)
+        if isinstance(view, ModelNotFound):
+            diagnostics.append(
+                _diag("LL901", f"base model {site.model!r}: {view}; rules that need the model's "
+                      "layer names were skipped", site.path, site.model_span or site.span)
+            )  # fmt: skip
+        elif view.table is None:
+            diagnostics.append(
+                _diag("LL901", f"{view.describe()}: no layer table ({view.note})", site.path,
+                      site.span)
+            )  # fmt: skip
+        else:
+            ctx.view = view
+            ctx.spec = spec_for(site)
+            ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
+    else:
+        diagnostics.append(
+            _diag("LL901", "the base model of this config could not be determined: add "
+                  "`# lorlint: model=ORG/NAME`, pass --model, or set model in [tool.lorlint]",
+                  site.path, site.span)
+        )  # fmt: skip
+    model = ctx.view.reference if ctx.view else site.model
+    for code in sorted(options.selected):
+        rule = RULES.get(code)
+        if rule is None or rule.check is None:
+            continue
+        for message, span in rule.check(ctx):
+            diagnostics.append(_diag(code, message, site.path, span or site.span, model))
+    return [d for d in diagnostics if d.code in options.selected]
+
+
+def _codes(text: str | None) -> set[str] | None:
+    """Codes or kebab names in a suppression comment; None means every code."""
+    if not text:
+        return None
+    out: set[str] = set()
+    for token in re.split(r"[\s,]+", text.strip()):
+        for rule in RULES.values():
+            if token.upper() == rule.code or token.lower() == rule.name:
+                out.add(rule.code)
+        if re.fullmatch(r"[A-Z]+\d+", token.upper()):
+            out.add(token.upper())
+    return out
+
+
+def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> list[Diagnostic]:
+    """``# noqa[: codes]`` on the reported row; ``# lorlint: ignore[codes]`` per statement."""
+    if FILE_NOQA.search(source):
+        return []
+    lines = source.splitlines()
+    statement_ignores: list[tuple[int, int, set[str] | None]] = []
+    for site in sites:
+        first, last = site.statement_rows
+        for row in range(max(first - 1, 1), last + 1):
+            m = IGNORE.search(lines[row - 1]) if row - 1 < len(lines) else None
+            if m:
+                statement_ignores.append((first, last, _codes(m.group("codes"))))
+    kept = []
+    for d in diagnostics:
+        row = d.span.row
+        line = lines[row - 1] if 0 < row <= len(lines) else ""
+        m = NOQA.search(line)
+        if m:
+            codes = _codes(m.group("codes"))
+            if codes is None or d.code in codes:
+                continue
+        if any(
+            first <= row <= last and (codes is None or d.code in codes)
+            for first, last, codes in statement_ignores
+        ):
+            continue
+        kept.append(d)
+    return kept
+
+
+def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """Read and lint one file; unreadable, binary or huge files give LL900."""
+    load_all()
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return [_diag("LL900", f"cannot read: {err.strerror or err}", name, Span(1, 1, 1, 1))]
+    if len(data) > MAX_BYTES:
+        return [_diag("LL900", f"skipped: larger than {MAX_BYTES:,} bytes", name, Span(1, 1, 1, 1))]
+    if b"\0" in data:
+        return [_diag("LL900", "cannot parse: binary file", name, Span(1, 1, 1, 1))]
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [_diag("LL900", f"cannot decode as UTF-8: {err.reason}", name, Span(1, 1, 1, 1))]
+    return lint_source(name, source, options, views)

@@ -1,0 +1,82 @@
+"""The site: one PEFT config as the user wrote it — the currency between front ends and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _Unknown:
+    """A value the front end could not determine statically. No rule guesses about it."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "Unknown"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based rows and columns, end exclusive (ruff's convention)."""
+
+    row: int
+    col: int
+    end_row: int
+    end_col: int
+
+
+@dataclass
+class Value:
+    """A resolved keyword value; lists keep a Value per element so findings point at the element."""
+
+    value: Any  # a Python literal, or UNKNOWN
+    span: Span | None = None
+    elements: list[Value] | None = None
+    bound_to: str | None = None  # the name it was read through (``TARGETS``), if any
+    quote: str = '"'  # quote style of the string literal, for fixes
+
+    @property
+    def known(self) -> bool:
+        return self.value is not UNKNOWN
+
+
+@dataclass
+class Site:
+    """One PEFT config: where it is, what it says, and which base model it is applied to."""
+
+    path: str
+    kind: str  # "peft-config", "unsloth", "trl"
+    callee: str  # qualified name, e.g. "peft.LoraConfig"
+    span: Span
+    keywords: dict[str, Value] = field(default_factory=dict)
+    model: str | None = None  # model reference, when known
+    model_span: Span | None = None
+    model_origin: str = ""  # "code", "comment", "cli", "config"
+    loader: str | None = None  # how it is loaded: "AutoModelForCausalLM", "FastLanguageModel", ...
+    task: str | None = None  # lorlint task name derived from the loader
+    quantized: str | None = None  # "4bit" / "8bit" when loaded through bitsandbytes
+    applied_with: str | None = None  # "get_peft_model", "SFTTrainer", ...
+    statement_rows: tuple[int, int] = (0, 0)  # first and last row of the enclosing statement
+
+    @property
+    def peft_type(self) -> str:
+        name = self.callee.rpartition(".")[2]
+        return name.removesuffix("Config").upper() or "LORA"
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.keywords.get(name)
+        return default if value is None else value.value
+
+    def has(self, name: str) -> bool:
+        return name in self.keywords
