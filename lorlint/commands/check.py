@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import subprocess
@@ -136,10 +137,8 @@ def run(args) -> int:
         ignored = _per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
         if found:
-            try:
+            with contextlib.suppress(OSError):
                 sources[str(path)] = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                pass
         diagnostics.extend(found)
     _print(args, diagnostics, sources, len(files))
     fail_level = args.fail_level or settings.fail_level or "warning"
@@ -155,10 +154,8 @@ def _per_file_ignores(path: Path, settings) -> set[str]:
     out: set[str] = set()
     rel = str(path)
     if settings.root is not None:
-        try:
+        with contextlib.suppress(ValueError):
             rel = str(path.resolve().relative_to(settings.root))
-        except ValueError:
-            pass
     for pattern, codes in settings.per_file_ignores.items():
         if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path.name, pattern):
             out |= _codes(codes)
