@@ -286,9 +286,11 @@ class PythonFile:
     def _quantized(self, call: cst.Call) -> str | None:
         for arg in call.args:
             key = arg.keyword.value if arg.keyword else None
-            if key in ("load_in_4bit", "load_in_8bit"):
-                if self.evaluator.value(arg.value).value is True:
-                    return key.removeprefix("load_in_")
+            if (
+                key in ("load_in_4bit", "load_in_8bit")
+                and self.evaluator.value(arg.value).value is True
+            ):
+                return key.removeprefix("load_in_")
             if key == "quantization_config":
                 inner = self.evaluator.call_behind(arg.value)
                 if inner is not None:
