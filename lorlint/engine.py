@@ -69,6 +69,8 @@ def spec_for(site: Site) -> TargetSpec | None:
     target = site.keywords.get("target_modules")
     targets = target.value if target is not None else None
     if site.kind == "unsloth":
+        if target is None and not site.callee.startswith("unsloth.FastLanguageModel"):
+            return None  # FastModel / FastVisionModel build a regex from finetune_* flags
         targets = UNSLOTH_DEFAULT_TARGETS if target is None else targets
         values.setdefault("r", 16)
         values.setdefault("lora_alpha", 16)

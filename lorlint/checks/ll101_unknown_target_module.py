@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import close_names, entries, equivalent, looks_like_pattern
+from lorlint.checks.targets import (
+    close_names,
+    converted,
+    entries,
+    equivalent,
+    looks_like_pattern,
+)
 from lorlint.models.match import modules_matching_entry
 
 
@@ -13,7 +19,9 @@ def check(ctx: Context):
         return
     for element in entries(ctx):
         entry = element.value
-        if looks_like_pattern(entry) or modules_matching_entry(ctx.table, entry):
+        if looks_like_pattern(entry) or converted(ctx, entry):
+            continue
+        if modules_matching_entry(ctx.table, entry):
             continue
         other = equivalent(entry, ctx)
         if other:
@@ -23,9 +31,18 @@ def check(ctx: Context):
             hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             if not hint:
                 hint = "see `lorlint models " + ctx.view.reference + "` for its layer names"
-        silently = " PEFT skips it silently" if len(list(entries(ctx))) > 1 else ""
         yield (
-            f'"{entry}" matches no module of {ctx.model_label()}:{silently and silently + ";"} '
-            f"{hint}",
+            f'"{entry}" matches no module of {ctx.model_label()}{_outcome(ctx)}: {hint}',
             element.span,
         )
+
+
+def _outcome(ctx: Context) -> str:
+    """What PEFT does about it: drop the entry silently, or raise because nothing matched."""
+    if ctx.result is None:
+        return ""
+    if ctx.result.ok:
+        return " (PEFT skips it silently)"
+    if ctx.result.error.kind == "not-found":
+        return " (get_peft_model raises: no entry matches)"
+    return ""

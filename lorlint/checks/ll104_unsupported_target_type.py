@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import entries, looks_like_pattern
+from lorlint.checks.targets import converted, entries, looks_like_pattern
 from lorlint.models.match import modules_matching_entry
 
 
@@ -12,7 +12,7 @@ def check(ctx: Context):
     if ctx.table is None:
         return
     for element in entries(ctx):
-        if looks_like_pattern(element.value):
+        if looks_like_pattern(element.value) or converted(ctx, element.value):
             continue
         hits = modules_matching_entry(ctx.table, element.value)
         bad = [m for m in hits if not m.wrappable]

@@ -28,6 +28,23 @@ EQUIVALENTS["gpt_neox"] = EQUIVALENTS["bloom"] = EQUIVALENTS["falcon"]
 EQUIVALENTS["roberta"] = EQUIVALENTS["bert"]
 
 
+TOWER_MARKERS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "vision_embed")
+
+
+def tower_of(name: str) -> str | None:
+    """The vision tower or projector a module belongs to (``model.visual``), if any."""
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if part in TOWER_MARKERS:
+            return ".".join(parts[: i + 1])
+    return None
+
+
+def converted(ctx: Context, entry: str) -> bool:
+    """PEFT rewrote this v4 MoE name to a target parameter (transformers 5 fused experts)."""
+    return ctx.result is not None and entry in ctx.result.converted
+
+
 def entries(ctx: Context) -> Iterator[Value]:
     """Known string entries of a list/tuple/set ``target_modules``, each with its own span."""
     value = ctx.site.keywords.get("target_modules")
@@ -60,12 +77,12 @@ def equivalent(entry: str, ctx: Context) -> str | None:
 
 
 def block_linear_leaves(ctx: Context) -> list[str]:
-    """This architecture's linear leaf names inside its repeated blocks, in model order."""
+    """Linear leaf names inside the repeated (language) blocks, in model order."""
     from lorlint.models.summary import split_block
 
     seen: dict[str, None] = {}
     for m in ctx.table.modules:
-        if m.kind in ("linear", "conv1d_hf") and split_block(m.name):
+        if m.kind in ("linear", "conv1d_hf") and split_block(m.name) and not tower_of(m.name):
             seen.setdefault(m.leaf, None)
     return list(seen)
 

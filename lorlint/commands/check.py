@@ -140,6 +140,7 @@ def run(args) -> int:
             with contextlib.suppress(OSError):
                 sources[str(path)] = path.read_text(encoding="utf-8", errors="replace")
         diagnostics.extend(found)
+    diagnostics.sort(key=lambda d: (d.path, d.span.row, d.span.col, d.code))
     _print(args, diagnostics, sources, len(files))
     fail_level = args.fail_level or settings.fail_level or "warning"
     failing = [

@@ -99,10 +99,14 @@ class _Collector(cst.CSTVisitor):
         self.assigned: dict[cst.CSTNode, tuple[cst.BaseExpression, int | None]] = {}
         self.statements: list[tuple[int, int]] = []
         self.qualnames: dict[cst.CSTNode, str] = {}  # call.func → shortest qualified name
+        self.classes: list[cst.ClassDef] = []
 
     def _qualified(self, node: cst.CSTNode) -> str:
         names = self.get_metadata(QualifiedNameProvider, node, set())
         return min((q.name for q in names), key=len, default="")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:

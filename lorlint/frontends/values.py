@@ -24,6 +24,7 @@ class Evaluator:
     def __init__(self, file: PythonFile):
         self.file = file
         self._argparse: dict[str, cst.BaseExpression] | None = None
+        self._fields: dict[str, cst.BaseExpression] | None = None
 
     # --- public -----------------------------------------------------------------------------
     def value(self, expr: cst.BaseExpression, depth: int = 0) -> Value:
@@ -194,8 +195,14 @@ class Evaluator:
         return Value(UNKNOWN)
 
     def _attribute(self, expr: cst.Attribute, depth: int) -> Value:
-        """``args.lora_targets`` → the ``default=`` of ``add_argument("--lora-targets", ...)``."""
-        default = self._argparse_defaults().get(expr.attr.value)
+        """``args.x`` → the ``default=`` of ``add_argument("--x")`` or of a dataclass field ``x``.
+
+        Dataclass fields cover HfArgumentParser / TRL ``ModelConfig``-style argument classes.
+        """
+        name = expr.attr.value
+        default = self._argparse_defaults().get(name)
+        if default is None:
+            default = self._dataclass_defaults().get(name)
         if default is None:
             return Value(UNKNOWN)
         return self.value(default, depth + 1)
@@ -218,3 +225,53 @@ class Evaluator:
                 if isinstance(dest, str) and "default" in kwargs:
                     self._argparse[dest] = kwargs["default"]
         return self._argparse
+
+    def _dataclass_defaults(self) -> dict[str, cst.BaseExpression]:
+        if self._fields is None:
+            self._fields = {}
+            for cls in self.file.collector.classes:
+                if not any(_decorator_name(d).endswith("dataclass") for d in cls.decorators):
+                    continue
+                for statement in cls.body.body:
+                    if not isinstance(statement, cst.SimpleStatementLine):
+                        continue
+                    for small in statement.body:
+                        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                            default = _field_default(small.value)
+                            if default is not None:
+                                self._fields[small.target.value] = default
+        return self._fields
+
+
+def _decorator_name(decorator: cst.Decorator) -> str:
+    node = decorator.decorator
+    if isinstance(node, cst.Call):
+        node = node.func
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _field_default(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``x: T = 3`` → 3; ``field(default=3)`` → 3; ``field(default_factory=lambda: [..])`` → [..]."""
+    if value is None:
+        return None
+    if not (isinstance(value, cst.Call) and _callee(value) == "field"):
+        return value
+    for arg in value.args:
+        key = arg.keyword.value if arg.keyword else None
+        if key == "default":
+            return arg.value
+        if key == "default_factory":
+            if isinstance(arg.value, cst.Lambda):
+                return arg.value.body
+            if isinstance(arg.value, cst.Name) and arg.value.value in ("list", "dict"):
+                return cst.List([]) if arg.value.value == "list" else cst.Dict([])
+    return None
+
+
+def _callee(call: cst.Call) -> str:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""

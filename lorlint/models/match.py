@@ -87,6 +87,7 @@ class MatchResult:
     effective_parameters: set[str] = field(default_factory=set)
     excluded: list[str] = field(default_factory=list)
     rank_pattern: dict[str, int] = field(default_factory=dict)  # after MoE conversion
+    converted: dict[str, str] = field(default_factory=dict)  # v4 MoE name → target parameter
     defaulted: bool = False  # target_modules came from PEFT's per-model default
 
     @property
@@ -224,7 +225,7 @@ def _is_all_linear(value) -> bool:
     return isinstance(value, str) and value.lower() == ALL_LINEAR
 
 
-def _convert_moe(spec: TargetSpec, table: LayerTable) -> None:
+def _convert_moe(spec: TargetSpec, table: LayerTable, converted: dict[str, str]) -> None:
     """transformers v5: rewrite v4 MoE expert/router names to ``target_parameters`` (in place)."""
     family = table.meta.get("moe_conversion")
     if spec.peft_type != "LORA" or family not in MOE_TARGET_MODULE_MAPPING:
@@ -243,6 +244,7 @@ def _convert_moe(spec: TargetSpec, table: LayerTable) -> None:
         for old, new in mapping.items():
             if target == old or target.endswith(f".{old}"):
                 params.add(new)
+                converted[target] = new
                 if new in fused:
                     seen.setdefault(new, set()).add(old)
                 break
@@ -312,7 +314,7 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
 
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
     spec = _normalise(spec)
-    _convert_moe(spec, table)
+    _convert_moe(spec, table, result.converted)
     if spec.target_modules is None:
         default = DEFAULT_TARGET_MODULES.get(table.model_type)
         if default is not None:

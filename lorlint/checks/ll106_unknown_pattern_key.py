@@ -1,0 +1,47 @@
+"""LL106 unknown-pattern-key: rank/alpha_pattern keys or modules_to_save entries that match nothing."""
+
+from __future__ import annotations
+
+import re
+
+from lorlint.checks import Context, rule
+from lorlint.models.match import unmatched_pattern_keys
+
+
+def _saves_nothing(entry: str, names: list[str]) -> bool:
+    try:
+        pattern = re.compile(rf"(^|.*\.){entry}($|\..*)")
+    except re.error:
+        return True
+    return not any(pattern.match(n) for n in names)
+
+
+@rule(
+    "LL106",
+    "unknown-pattern-key",
+    "error",
+    "a rank/alpha_pattern key or modules_to_save entry matches nothing",
+)
+def check(ctx: Context):
+    if ctx.table is None:
+        return
+    targeted = ctx.result.modules if ctx.result is not None and ctx.result.ok else None
+    for attr in ("rank_pattern", "alpha_pattern"):
+        value = ctx.site.keywords.get(attr)
+        if value is None or not isinstance(value.value, dict) or targeted is None:
+            continue
+        for key in unmatched_pattern_keys(value.value, targeted):
+            yield (
+                f"{attr} key {key!r} matches no adapted module of {ctx.model_label()}; "
+                "PEFT ignores it (keys are regexes tried as '(.*\\.)?(KEY)$' on adapted modules)",
+                value.span,
+            )
+    value = ctx.site.keywords.get("modules_to_save")
+    if value is None or not isinstance(value.value, (list, tuple)):
+        return
+    names = [m.name for m in ctx.table.modules if m.name]
+    elements = value.elements or []
+    for i, entry in enumerate(value.value):
+        if isinstance(entry, str) and _saves_nothing(entry, names):
+            span = elements[i].span if i < len(elements) else value.span
+            yield f'modules_to_save entry "{entry}" matches no module of {ctx.model_label()}', span

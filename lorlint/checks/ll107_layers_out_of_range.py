@@ -1,0 +1,57 @@
+"""LL107 layers-out-of-range: ``layers_to_transform`` beyond the model's layers, or a dead pattern."""
+
+from __future__ import annotations
+
+import re
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import entries
+from lorlint.models.match import entry_matches, layer_index_of
+
+
+@rule(
+    "LL107",
+    "layers-out-of-range",
+    "error",
+    "layers_to_transform or layers_pattern selects no layer",
+)
+def check(ctx: Context):
+    site, table = ctx.site, ctx.table
+    value = site.keywords.get("layers_to_transform")
+    if table is None or value is None or not value.known or value.value is None:
+        return
+    requested = [value.value] if isinstance(value.value, int) else list(value.value)
+    pattern = site.get("layers_pattern")
+    if pattern is not None and not isinstance(pattern, (str, list)):
+        return
+    patterns = [pattern] if isinstance(pattern, str) else (pattern or [])
+    pattern_span = site.keywords["layers_pattern"].span if patterns else value.span
+    for p in patterns:
+        if not any(re.match(rf"(?:^|.*?\.){p}\.\d+\.", m.name) for m in table.modules):
+            yield (
+                f'layers_pattern "{p}" matches no module path of {ctx.model_label()}',
+                pattern_span,
+            )
+            return
+    targets = [e.value for e in entries(ctx)] or None
+    candidates = [
+        m.name
+        for m in table.modules
+        if m.name and (targets is None or any(entry_matches(t, m.name) for t in targets))
+    ]
+    available = {layer_index_of(n, pattern) for n in candidates} - {None}
+    if not available:
+        yield (
+            f"layers_to_transform={value.value!r}: no targeted module of {ctx.model_label()} has a "
+            "layer index PEFT can read (a bare base model has no prefix before its layer stack; "
+            "peft#2155)",
+            value.span,
+        )
+        return
+    missing = [i for i in requested if i not in available]
+    if missing:
+        yield (
+            f"layers_to_transform has {missing} but {ctx.model_label()} has layers "
+            f"{min(available)}–{max(available)}",
+            value.span,
+        )

@@ -1,0 +1,36 @@
+"""LL205 vision-tower-target: a VLM's vision encoder or projector is adapted too."""
+
+from __future__ import annotations
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import tower_of
+
+
+@rule("LL205", "vision-tower-target", "warning", "the targets also adapt the vision tower")
+def check(ctx: Context):
+    table, result = ctx.table, ctx.result
+    if table is None or result is None or not result.ok:
+        return
+    counts: dict[str, int] = {}
+    for name in result.modules:
+        tower = tower_of(name)
+        if tower:
+            counts[tower] = counts.get(tower, 0) + 1
+    if not counts:
+        return
+    language = sorted({n.rpartition(".")[2] for n in result.modules if tower_of(n) is None})
+    n_language = sum(1 for n in result.modules if tower_of(n) is None)
+    has_lm = any("language_model" in m.name for m in table.modules)
+    fix = (
+        f'; to adapt only the language model use target_modules=r".*language_model.*\\.'
+        f'({"|".join(language)})"'
+        if has_lm and language
+        else ""
+    )
+    where = ", ".join(f"{n} in {t}" for t, n in sorted(counts.items()))
+    value = ctx.site.keywords.get("target_modules")
+    yield (
+        f"the targets adapt {where} besides {n_language} language-model modules of "
+        f"{ctx.model_label()}{fix}",
+        value.span if value is not None else ctx.site.span,
+    )

@@ -1,0 +1,30 @@
+"""LL206 mixed-architecture-names: with no model known, names from architectures that never meet."""
+
+from __future__ import annotations
+
+from lorlint.checks import Context, rule
+from lorlint.checks.targets import entries, looks_like_pattern
+from lorlint.models import catalog
+
+
+@rule("LL206", "mixed-architecture-names", "warning", "target names mix architectures' conventions")
+def check(ctx: Context):
+    if ctx.table is not None:
+        return
+    families = catalog.leaf_names_by_model_type()
+    names = [e for e in entries(ctx) if not looks_like_pattern(e.value)]
+    owners = {e.value: {t for t, leaves in families.items() if e.value in leaves} for e in names}
+    known = {n: o for n, o in owners.items() if o}
+    if len(known) < 2 or set.intersection(*known.values()):
+        return
+    first = next(iter(known))
+    for element in names:
+        other = known.get(element.value)
+        if other and not other & known[first]:
+            yield (
+                f'"{element.value}" ({", ".join(sorted(other)[:3])}) and "{first}" '
+                f"({', '.join(sorted(known[first])[:3])}) come from different architectures: "
+                "no model has both",
+                element.span,
+            )
+            return
