@@ -1,0 +1,63 @@
+"""Every rule has a page with ruff's sections, and the page's examples behave as it says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lorlint.checks import load_all
+from lorlint.engine import Options, ViewCache, lint_source
+
+RULES = load_all()
+PAGES = Path(__file__).resolve().parents[1] / "rules"
+SECTIONS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Fix safety",
+)
+
+
+def _page(code: str) -> str:
+    rule = RULES[code]
+    return (PAGES / f"{code}-{rule.name}.md").read_text(encoding="utf-8")
+
+
+def _block(page: str, heading: str) -> str:
+    section = page.split(heading, 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, f"no python example under {heading}"
+    return match.group(1)
+
+
+def _codes(source: str, code: str) -> set[str]:
+    found = lint_source("example.py", source, Options(), ViewCache(online=False))
+    codes = {d.code for d in found}
+    return codes if code == "LL901" else codes - {"LL901"}
+
+
+def test_every_page_belongs_to_a_rule():
+    names = {f"{c}-{r.name}.md" for c, r in RULES.items()}
+    assert {p.name for p in PAGES.glob("LL*.md")} == names
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_page_has_rule_sections(code):
+    page = _page(code)
+    assert page.startswith(f"# {code} {RULES[code].name}\n")
+    assert f"**Severity:** {RULES[code].severity}" in page
+    for heading in SECTIONS:
+        assert heading in page, heading
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_bad_example_raises_exactly_this_rule(code):
+    assert _codes(_block(_page(code), "## Example"), code) == {code}
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_good_example_is_clean(code):
+    assert _codes(_block(_page(code), "## Use instead"), code) == set()
