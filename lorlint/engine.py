@@ -98,7 +98,10 @@ def lint_source(path: str, source: str, options: Options, views: ViewCache) -> l
         sites = extract_sites(path, source)
     except cst.ParserSyntaxError as err:
         span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
-        return [_diag("LL900", f"cannot parse: {err.message}", path, span)]
+        detail = err.message.removeprefix("parser error: ")
+        if len(detail) > 100:
+            detail = detail[:97] + "..."
+        return [_diag("LL900", f"syntax error: {detail}", path, span)]
     except RecursionError:
         return [_diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))]
     out: list[Diagnostic] = []

@@ -65,7 +65,8 @@ def looks_like_pattern(entry: str) -> bool:
 
 def close_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
     leaves = sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
-    return difflib.get_close_matches(entry, leaves, n=n, cutoff=0.75)
+    close = difflib.get_close_matches(entry, leaves, n=n, cutoff=0.75)
+    return close or [leaf for leaf in leaves if leaf.startswith(entry)][:n]
 
 
 def equivalent(entry: str, ctx: Context) -> str | None:

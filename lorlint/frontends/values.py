@@ -200,6 +200,12 @@ class Evaluator:
         Dataclass fields cover HfArgumentParser / TRL ``ModelConfig``-style argument classes.
         """
         name = expr.attr.value
+        owner = expr.value
+        owner_name = (
+            owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", "")
+        )
+        if owner_name == "TaskType":  # peft.TaskType.SEQ_CLS is the string "SEQ_CLS"
+            return Value(name)
         default = self._argparse_defaults().get(name)
         if default is None:
             default = self._dataclass_defaults().get(name)
