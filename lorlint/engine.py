@@ -34,6 +34,34 @@ NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.I
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
 FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
 MAX_BYTES = 5_000_000
+MAX_NESTING = 100  # libcst's native parser overflows its stack on very deep nesting
+
+
+def nesting_depth(source: str) -> int:
+    """Deepest bracket nesting outside strings and comments (a cheap scan, tokenize if needed)."""
+    depth = peak = 0
+    for ch in source:
+        if ch in "([{":
+            depth += 1
+            peak = max(peak, depth)
+        elif ch in ")]}":
+            depth -= 1
+    if peak <= MAX_NESTING:
+        return peak
+    import io
+    import tokenize
+
+    depth = peak = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.OP and tok.string in "([{":
+                depth += 1
+                peak = max(peak, depth)
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                depth -= 1
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return peak
 
 
 @dataclass
@@ -94,11 +122,14 @@ def _diag(code: str, message: str, path: str, span: Span, model: str | None = No
 
 def lint_source(path: str, source: str, options: Options, views: ViewCache) -> list[Diagnostic]:
     load_all()
+    if nesting_depth(source) > MAX_NESTING:
+        message = f"cannot parse: brackets nested deeper than {MAX_NESTING} levels"
+        return [_diag("LL900", message, path, Span(1, 1, 1, 1))]
     try:
         sites = extract_sites(path, source)
     except cst.ParserSyntaxError as err:
         span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
-        detail = err.message.removeprefix("parser error: ")
+        detail = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", err.message)
         if len(detail) > 100:
             detail = detail[:97] + "..."
         return [_diag("LL900", f"syntax error: {detail}", path, span)]
