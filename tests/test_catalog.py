@@ -22,7 +22,7 @@ def test_catalog_is_stamped_with_the_installed_transformers():
 
 
 def test_every_index_entry_has_a_table():
-    assert set(catalog.all_tables()) == set(CONFIGS)
+    assert set(catalog.keys()) == set(CONFIGS)
     assert set(MODELS.values()) <= set(CONFIGS)
 
 
