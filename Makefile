@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/lorlint models meta-llama/Llama-3.1-8B --targets all-linear
 	$(BIN)/lorlint models microsoft/Phi-3-mini-4k-instruct --targets qkv_proj,o_proj,gate_up_proj,down_proj
 	-$(BIN)/lorlint models gpt2 --targets q_proj,v_proj
+	-$(BIN)/lorlint check fixtures/
 
 lint: install
 	$(BIN)/ruff check .
