@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -73,9 +72,10 @@ def statistics(diags: list[Diagnostic]) -> str:
     return "\n".join(f"{n:>5}\t{code}\t[{RULES[code].name}]" for code, n in sorted(counts.items()))
 
 
-def summary(diags: list[Diagnostic], files: int, stream=sys.stderr) -> str:
+def summary(diags: list[Diagnostic], files: int) -> str:
     if not diags:
         return f"All checks passed! ({files} file{'s' * (files != 1)})"
     by = Counter(d.severity for d in diags)
     parts = [f"{by[s]} {s}{'s' * (by[s] != 1)}" for s in ("error", "warning", "info") if by[s]]
-    return f"Found {len(diags)} finding{'s' * (len(diags) != 1)} ({', '.join(parts)}) in {files} files."
+    n = len(diags)
+    return f"Found {n} finding{'s' * (n != 1)} ({', '.join(parts)}) in {files} file{'s' * (files != 1)}."
