@@ -7,7 +7,7 @@ examples are tested from that page (tests/test_rule_pages.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lorlint.models.match import MatchResult, TargetSpec
 from lorlint.models.view import ModelView
@@ -36,8 +36,6 @@ class Context:
     view: ModelView | None = None
     spec: TargetSpec | None = None
     result: MatchResult | None = None
-    model_note: str = ""
-    explained: set[int] = field(default_factory=set)  # ids of list elements a specific rule took
 
     @property
     def table(self):

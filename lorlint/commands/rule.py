@@ -8,15 +8,19 @@ from pathlib import Path
 
 from lorlint.checks import by_name_or_code, load_all
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+# Installed wheels carry the pages inside the package; a checkout has them at the top level.
+RULES_DIRS = (
+    Path(__file__).resolve().parents[1] / "rules",
+    Path(__file__).resolve().parents[2] / "rules",
+)
 
 
 def page(code: str, name: str) -> str:
-    path = RULES_DIR / f"{code}-{name}.md"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
+    for directory in RULES_DIRS:
+        path = directory / f"{code}-{name}.md"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""
 
 
 def add_parser(sub) -> None:
