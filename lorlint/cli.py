@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from lorlint import __version__
@@ -34,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as err:  # a bug: one line, not a traceback, unless asked for
+        if os.environ.get("LORLINT_DEBUG"):
+            raise
+        print(
+            f"lorlint: internal error: {type(err).__name__}: {err} "
+            "(set LORLINT_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,14 +6,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import libcst as cst
-
 from lorlint.checks import RULES, Context, Diagnostic, load_all
-from lorlint.frontends.python import extract_sites
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.view import ModelView, load_view
 from lorlint.site import UNKNOWN, Site, Span
+from lorlint.sitecache import SiteCache
 
 UNSLOTH_DEFAULT_TARGETS = [
     "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
@@ -70,6 +68,7 @@ class Options:
     model_origin: str = "cli"
     online: bool = False
     selected: set[str] = field(default_factory=lambda: set(load_all()))
+    cache_root: Path | None = None  # where .lorlint_cache lives; None: no cache
 
 
 class ViewCache:
@@ -122,23 +121,38 @@ def _diag(code: str, message: str, path: str, span: Span, model: str | None = No
 
 def lint_source(path: str, source: str, options: Options, views: ViewCache) -> list[Diagnostic]:
     load_all()
+    cache = SiteCache(options.cache_root)
+    sites = cache.load(source, path)
+    if sites is None:
+        sites = _parse(path, source)
+        if isinstance(sites, Diagnostic):
+            return [sites]
+        cache.store(source, sites)
+    out: list[Diagnostic] = []
+    for site in sites:
+        out.extend(check_site(site, options, views))
+    return suppress(out, source, sites)
+
+
+def _parse(path: str, source: str) -> list[Site] | Diagnostic:
+    """Sites of a Python source, or the LL900 that says why there are none."""
     if nesting_depth(source) > MAX_NESTING:
         message = f"cannot parse: brackets nested deeper than {MAX_NESTING} levels"
-        return [_diag("LL900", message, path, Span(1, 1, 1, 1))]
+        return _diag("LL900", message, path, Span(1, 1, 1, 1))
+    import libcst as cst  # imported only when a file must be parsed
+
+    from lorlint.frontends.python import extract_sites
+
     try:
-        sites = extract_sites(path, source)
+        return extract_sites(path, source)
     except cst.ParserSyntaxError as err:
         span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
         detail = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", err.message)
         if len(detail) > 100:
             detail = detail[:97] + "..."
-        return [_diag("LL900", f"syntax error: {detail}", path, span)]
+        return _diag("LL900", f"syntax error: {detail}", path, span)
     except RecursionError:
-        return [_diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))]
-    out: list[Diagnostic] = []
-    for site in sites:
-        out.extend(check_site(site, options, views))
-    return suppress(out, source, sites)
+        return _diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))
 
 
 def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnostic]:

@@ -16,8 +16,10 @@ from lorlint.report import formats
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
              ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}  # fmt: skip
-# A file with none of these cannot hold a PEFT site: skipped before parsing.
-PREFILTER = (b"peft", b"unsloth", b"LoraConfig", b"get_peft_model", b"trl")
+# A file with none of these cannot hold a PEFT site: skipped before parsing. Sites are calls that
+# resolve to peft.* or unsloth.*, linked through trl trainers, so one of these names must appear.
+PREFILTER = (b"peft", b"unsloth")
+PARALLEL_MIN_FILES = 16
 
 
 class UsageError(ValueError):
@@ -34,9 +36,15 @@ def add_parser(sub) -> None:
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     p.add_argument("--model", help="base model for every config (overrides the code)")
     p.add_argument("--online", action="store_true", help="allow downloading config.json")
-    p.add_argument("--output-format", choices=("full", "concise", "json"), default="full")
+    p.add_argument(
+        "--output-format",
+        choices=("full", "concise", "json", "github", "sarif", "gitlab", "junit"),
+        default="full",
+    )
     p.add_argument("--statistics", action="store_true", help="print counts per rule")
     p.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write .lorlint_cache")
+    p.add_argument("--jobs", type=int, help="worker processes (default: all cores for large trees)")
     p.set_defaults(func=run)
 
 
@@ -81,13 +89,24 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [directory / p for p in proc.stdout.decode().split("\0") if p]
 
 
+def might_have_sites(path: Path) -> bool:
+    """The cheap text pre-filter: unreadable files pass (they are reported as LL900)."""
+    try:
+        head = path.read_bytes()
+    except OSError:
+        return True
+    return any(token in head for token in PREFILTER)
+
+
 def discover(paths: list[str], exclude: list[str]) -> tuple[list[Path], list[str]]:
-    """Files to lint (explicit files always; directories: .py files, git-ignored ones skipped)."""
+    """.py files to lint: explicit files and directory contents (git-ignored ones skipped),
+    minus those the pre-filter rules out."""
     files, missing = [], []
     for raw in paths:
         path = Path(raw)
         if path.is_file():
-            files.append(path)
+            if might_have_sites(path):
+                files.append(path)
             continue
         if not path.is_dir():
             missing.append(raw)
@@ -103,12 +122,7 @@ def discover(paths: list[str], exclude: list[str]) -> tuple[list[Path], list[str
                 continue
             if any(fnmatch.fnmatch(str(f), pat) for pat in exclude):
                 continue
-            try:
-                head = f.read_bytes()
-            except OSError:
-                files.append(f)  # reported as LL900
-                continue
-            if any(token in head for token in PREFILTER):
+            if might_have_sites(f):
                 files.append(f)
     return sorted(set(files)), missing
 
@@ -129,11 +143,10 @@ def run(args) -> int:
         model_origin="cli" if args.model else "config",
         online=args.online or settings.online,
         selected=selected,
+        cache_root=None if args.no_cache else (settings.root or Path.cwd()),
     )
-    views = ViewCache(options.online)
     diagnostics, sources = [], {}
-    for path in files:
-        found = lint_path(path, options, views)
+    for path, found in lint_files(files, options, args.jobs):
         ignored = _per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
         if found:
@@ -151,6 +164,26 @@ def run(args) -> int:
     return 1 if failing and not args.exit_zero else 0
 
 
+def _lint_chunk(chunk: list[Path], options: Options) -> list[tuple[Path, list]]:
+    views = ViewCache(options.online)
+    return [(path, lint_path(path, options, views)) for path in chunk]
+
+
+def lint_files(files: list[Path], options: Options, jobs: int | None):
+    """Lint every file; large trees are split over worker processes (one per core)."""
+    workers = jobs or (os.cpu_count() or 1)
+    if workers <= 1 or len(files) < PARALLEL_MIN_FILES:
+        yield from _lint_chunk(files, options)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1, len(files) // (workers * 4))
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(_lint_chunk, chunks, [options] * len(chunks)):
+            yield from result
+
+
 def _per_file_ignores(path: Path, settings) -> set[str]:
     out: set[str] = set()
     rel = str(path)
@@ -164,8 +197,19 @@ def _per_file_ignores(path: Path, settings) -> set[str]:
 
 
 def _print(args, diagnostics, sources, n_files) -> None:
-    if args.output_format == "json":
-        print(formats.as_json(diagnostics))
+    machine = {
+        "json": formats.as_json,
+        "github": formats.github,
+        "sarif": formats.sarif,
+        "gitlab": formats.gitlab,
+        "junit": formats.junit,
+    }
+    if args.output_format in machine:
+        text = machine[args.output_format](diagnostics)
+        if text:
+            print(text)
+        if args.statistics and diagnostics:
+            print(formats.statistics(diagnostics), file=sys.stderr)
         return
     if args.output_format == "concise":
         text = formats.concise(diagnostics)

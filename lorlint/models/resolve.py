@@ -87,6 +87,12 @@ def _from_hf_cache(reference: str) -> tuple[str, dict] | None:
     if not _REPO_ID.match(reference):
         return None
     try:
+        from huggingface_hub import constants
+
+        # A cheap look for the repo's cache folder first: the full helper imports an HTTP client.
+        folder = "models--" + reference.replace("/", "--")
+        if not os.path.isdir(os.path.join(constants.HF_HUB_CACHE, folder)):
+            return None
         from huggingface_hub import try_to_load_from_cache
 
         path = try_to_load_from_cache(reference, "config.json")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -79,3 +81,152 @@ def summary(diags: list[Diagnostic], files: int) -> str:
     parts = [f"{by[s]} {s}{'s' * (by[s] != 1)}" for s in ("error", "warning", "info") if by[s]]
     n = len(diags)
     return f"Found {n} finding{'s' * (n != 1)} ({', '.join(parts)}) in {files} file{'s' * (files != 1)}."
+
+
+# --- CI formats ---------------------------------------------------------------------------------
+GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
+
+
+def _relative(path: str) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return Path(path).resolve().as_posix()
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    """GitHub workflow-command escaping (properties also escape ``:`` and ``,``)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github(diags: list[Diagnostic]) -> str:
+    lines = []
+    for d in diags:
+        props = (
+            f"file={_gh_escape(_relative(d.path), True)},line={d.span.row},col={d.span.col},"
+            f"endLine={d.span.end_row},endColumn={d.span.end_col},"
+            f"title={_gh_escape(f'{d.code} {d.name}', True)}"
+        )
+        lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_gh_escape(d.message)}")
+    return "\n".join(lines)
+
+
+def _what_it_does(code: str) -> str:
+    from lorlint.commands.rule import page
+
+    rule = RULES[code]
+    text = page(code, rule.name)
+    match = re.search(r"## What it does\n(.*?)(?:\n## |\Z)", text, re.DOTALL)
+    return " ".join(match.group(1).split()) if match else rule.summary
+
+
+def sarif(diags: list[Diagnostic]) -> str:
+    from lorlint import __version__
+
+    codes = sorted(RULES)
+    index = {code: i for i, code in enumerate(codes)}
+    rules = [
+        {
+            "id": code,
+            "name": RULES[code].name,
+            "shortDescription": {"text": RULES[code].summary},
+            "fullDescription": {"text": _what_it_does(code)},
+            "helpUri": RULES[code].url,
+            "defaultConfiguration": {"level": SARIF_LEVEL[RULES[code].severity]},
+            "properties": {"tags": [RULES[code].severity]},
+        }
+        for code in codes
+    ]
+    results = [
+        {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": SARIF_LEVEL[d.severity],
+            "message": {"text": d.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _relative(d.path), "uriBaseId": "%SRCROOT%"},
+                        "region": {
+                            "startLine": d.span.row,
+                            "startColumn": d.span.col,
+                            "endLine": d.span.end_row,
+                            "endColumn": d.span.end_col,
+                        },
+                    }
+                }
+            ],
+        }
+        for d in diags
+    ]
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "lorlint",
+                        "version": __version__,
+                        "informationUri": "https://github.com/lorlint/lorlint",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2)
+
+
+def gitlab(diags: list[Diagnostic]) -> str:
+    """GitLab Code Quality report (a JSON list of issues)."""
+    items = []
+    for d in diags:
+        path = _relative(d.path)
+        digest = hashlib.md5(
+            f"{path}:{d.code}:{d.span.row}:{d.span.col}:{d.message}".encode(), usedforsecurity=False
+        ).hexdigest()
+        items.append(
+            {
+                "description": f"{d.code} {d.message}",
+                "check_name": d.code,
+                "fingerprint": digest,
+                "severity": GITLAB_SEVERITY[d.severity],
+                "location": {"path": path, "lines": {"begin": d.span.row, "end": d.span.end_row}},
+            }
+        )
+    return json.dumps(items, indent=2)
+
+
+def junit(diags: list[Diagnostic]) -> str:
+    from xml.etree import ElementTree as ET
+
+    suites = ET.Element("testsuites", name="lorlint", tests=str(max(len(diags), 1)))
+    suites.set("failures", str(len(diags)))
+    if not diags:
+        suite = ET.SubElement(suites, "testsuite", name="lorlint", tests="1", failures="0")
+        ET.SubElement(suite, "testcase", name="No errors found", classname="lorlint")
+    by_file: dict[str, list[Diagnostic]] = {}
+    for d in diags:
+        by_file.setdefault(_relative(d.path), []).append(d)
+    for path, items in by_file.items():
+        suite = ET.SubElement(
+            suites, "testsuite", name=path, tests=str(len(items)), failures=str(len(items))
+        )
+        for d in items:
+            case = ET.SubElement(
+                suite, "testcase", name=f"org.lorlint.{d.code}", classname=path.removesuffix(".py")
+            )
+            case.set("line", str(d.span.row))
+            case.set("column", str(d.span.col))
+            failure = ET.SubElement(case, "failure", message=d.message, type=d.severity)
+            failure.text = f"line {d.span.row}, col {d.span.col}, {d.code} {d.message}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
