@@ -43,6 +43,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--statistics", action="store_true", help="print counts per rule")
     p.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only")
+    p.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply `exclude` to files named on the command line too (for pre-commit)",
+    )
     p.add_argument("--no-cache", action="store_true", help="do not read or write .lorlint_cache")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores for large trees)")
     p.set_defaults(func=run)
@@ -98,14 +103,22 @@ def might_have_sites(path: Path) -> bool:
     return any(token in head for token in PREFILTER)
 
 
-def discover(paths: list[str], exclude: list[str]) -> tuple[list[Path], list[str]]:
+def _excluded(path: Path, exclude: list[str]) -> bool:
+    return any(
+        fnmatch.fnmatch(str(path), pat) or fnmatch.fnmatch(path.name, pat) for pat in exclude
+    )
+
+
+def discover(
+    paths: list[str], exclude: list[str], force_exclude: bool = False
+) -> tuple[list[Path], list[str]]:
     """.py files to lint: explicit files and directory contents (git-ignored ones skipped),
     minus those the pre-filter rules out."""
     files, missing = [], []
     for raw in paths:
         path = Path(raw)
         if path.is_file():
-            if might_have_sites(path):
+            if not (force_exclude and _excluded(path, exclude)) and might_have_sites(path):
                 files.append(path)
             continue
         if not path.is_dir():
@@ -120,7 +133,7 @@ def discover(paths: list[str], exclude: list[str]) -> tuple[list[Path], list[str
         for f in listed:
             if f.suffix != ".py" or any(part in SKIP_DIRS for part in f.parts):
                 continue
-            if any(fnmatch.fnmatch(str(f), pat) for pat in exclude):
+            if _excluded(f, exclude):
                 continue
             if might_have_sites(f):
                 files.append(f)
@@ -135,7 +148,7 @@ def run(args) -> int:
     except (UsageError, config_mod.ConfigError) as err:
         print(f"lorlint check: {err}", file=sys.stderr)
         return 2
-    files, missing = discover(args.paths, settings.exclude)
+    files, missing = discover(args.paths, settings.exclude, args.force_exclude)
     for raw in missing:
         print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
     options = Options(
