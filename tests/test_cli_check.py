@@ -63,6 +63,10 @@ def test_fail_level_and_exit_zero(tmp_path):
     assert concise(tmp_path, "t.py", "--exit-zero")[0] == 0
     info_only = "from peft import LoraConfig\nLoraConfig(target_modules='all-linear')\n"
     write(tmp_path / "info.py", info_only)
+    write(
+        tmp_path / "unrelated.py",
+        "from peftlike import LoraConfig\nLoraConfig(target_modules='q')\n",
+    )
     assert concise(tmp_path, "info.py")[0] == 0  # LL901 is info
     assert concise(tmp_path, "info.py", "--fail-level", "info")[0] == 1
 
@@ -161,8 +165,8 @@ def test_statistics(tmp_path):
 
 def test_bad_input_never_tracebacks(tmp_path):
     write(tmp_path / "syntax.py", "from peft import LoraConfig\nLoraConfig(\n")
-    (tmp_path / "latin1.py").write_bytes(b"# peft\nx = '\xe9'\n")
-    (tmp_path / "binary.py").write_bytes(b"peft\x00\x01\x02")
+    (tmp_path / "latin1.py").write_bytes(b"import peft\nx = '\xe9'\n")
+    (tmp_path / "binary.py").write_bytes(b"import peft\x00\x01\x02")
     nested = "from peft import LoraConfig\nx = " + "[" * 5000 + "]" * 5000 + "\n"
     write(tmp_path / "nested.py", nested)
     unreadable = write(tmp_path / "locked.py", "import peft\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,9 @@ from lorlint.report import formats
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
              ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}  # fmt: skip
-# A file with none of these cannot hold a PEFT site: skipped before parsing. Sites are calls that
-# resolve to peft.* or unsloth.*, linked through trl trainers, so one of these names must appear.
-PREFILTER = (b"peft", b"unsloth")
+# Sites are calls whose qualified name resolves to peft.* or unsloth.*, which needs an import of
+# one of them in the file: a file without one is skipped before any parsing.
+PREFILTER = re.compile(rb"(?m)^[ \t]*(?:from|import)[ \t]+(?:peft|unsloth)\b")
 PARALLEL_MIN_FILES = 16
 
 
@@ -97,10 +98,10 @@ def _git_files(directory: Path) -> list[Path] | None:
 def might_have_sites(path: Path) -> bool:
     """The cheap text pre-filter: unreadable files pass (they are reported as LL900)."""
     try:
-        head = path.read_bytes()
+        data = path.read_bytes()
     except OSError:
         return True
-    return any(token in head for token in PREFILTER)
+    return PREFILTER.search(data) is not None
 
 
 def _excluded(path: Path, exclude: list[str]) -> bool:

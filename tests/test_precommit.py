@@ -1,0 +1,74 @@
+"""The real ``pre-commit try-repo`` against a temporary git repository, for both hooks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def try_repo(project: Path, hook: str, home: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "PRE_COMMIT_HOME": str(home),
+        # the system hook runs the lorlint of this environment
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), hook, "--all-files"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def make_repo(path: Path, files: dict[str, str]) -> Path:
+    path.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    for name, text in files.items():
+        (path / name).write_text(text)
+    subprocess.run(["git", "add", "."], cwd=path, check=True)
+    return path
+
+
+@pytest.mark.parametrize("hook", ["lorlint", "lorlint-system"])
+def test_hook_fails_on_a_bad_config(tmp_path, hook, pre_commit_home):
+    bad = (REPO / "fixtures" / "transformers_peft_llama.py").read_text()
+    project = make_repo(tmp_path / "p", {"train.py": bad, "other.py": "x = 1\n"})
+    proc = try_repo(project, hook, pre_commit_home)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "train.py:15:85: LL101" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("hook", ["lorlint", "lorlint-system"])
+def test_hook_passes_clean_code_and_skips_when_no_python(tmp_path, hook, pre_commit_home):
+    clean = (REPO / "fixtures" / "clean_llama.py").read_text()
+    project = make_repo(tmp_path / "clean", {"train.py": clean})
+    proc = try_repo(project, hook, pre_commit_home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout
+    empty = make_repo(tmp_path / "empty", {"README.md": "# nothing to lint\n"})
+    proc = try_repo(empty, hook, pre_commit_home)
+    assert proc.returncode == 0 and "Skipped" in proc.stdout, proc.stdout + proc.stderr
