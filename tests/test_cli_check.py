@@ -165,11 +165,11 @@ def test_statistics(tmp_path):
 
 def test_bad_input_never_tracebacks(tmp_path):
     write(tmp_path / "syntax.py", "from peft import LoraConfig\nLoraConfig(\n")
-    (tmp_path / "latin1.py").write_bytes(b"import peft\nx = '\xe9'\n")
-    (tmp_path / "binary.py").write_bytes(b"import peft\x00\x01\x02")
+    (tmp_path / "latin1.py").write_bytes(b"from peft import LoraConfig\nx = '\xe9'\n")
+    (tmp_path / "binary.py").write_bytes(b"from peft import LoraConfig\x00\x01\x02")
     nested = "from peft import LoraConfig\nx = " + "[" * 5000 + "]" * 5000 + "\n"
     write(tmp_path / "nested.py", nested)
-    unreadable = write(tmp_path / "locked.py", "import peft\n")
+    unreadable = write(tmp_path / "locked.py", "from peft import LoraConfig\n")
     os.chmod(unreadable, 0)
     proc = run_cli("check", ".", "--output-format", "concise", cwd=tmp_path)
     os.chmod(unreadable, 0o644)

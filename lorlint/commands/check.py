@@ -5,21 +5,17 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 from lorlint import config as config_mod
 from lorlint.checks import SEVERITIES, by_name_or_code, load_all
 from lorlint.engine import Options, ViewCache, lint_path
+from lorlint.frontends.names import might_have_sites as has_site_names
 from lorlint.report import formats
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
              ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}  # fmt: skip
-# Sites are calls whose qualified name resolves to peft.* or unsloth.*, which needs an import of
-# one of them in the file: a file without one is skipped before any parsing.
-PREFILTER = re.compile(rb"(?m)^[ \t]*(?:from|import)[ \t]+(?:peft|unsloth)\b")
 PARALLEL_MIN_FILES = 16
 
 
@@ -81,6 +77,8 @@ def selection(args, settings) -> set[str]:
 
 
 def _git_files(directory: Path) -> list[Path] | None:
+    import subprocess
+
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
@@ -101,7 +99,7 @@ def might_have_sites(path: Path) -> bool:
         data = path.read_bytes()
     except OSError:
         return True
-    return PREFILTER.search(data) is not None
+    return has_site_names(data)
 
 
 def _excluded(path: Path, exclude: list[str]) -> bool:

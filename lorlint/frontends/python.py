@@ -18,38 +18,16 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from lorlint.frontends.names import PEFT_CONFIGS, UNSLOTH_CLASSES
 from lorlint.frontends.values import Evaluator
 from lorlint.site import UNKNOWN, Site, Span, Value
 
-# PEFT configs that take ``target_modules``.
-PEFT_CONFIGS = {
-    "LoraConfig",
-    "AdaLoraConfig",
-    "LoHaConfig",
-    "LoKrConfig",
-    "IA3Config",
-    "VeraConfig",
-    "OFTConfig",
-    "BOFTConfig",
-    "FourierFTConfig",
-    "HRAConfig",
-    "VBLoRAConfig",
-    "LNTuningConfig",
-    "RandLoraConfig",
-    "C3AConfig",
-    "ShiraConfig",
-    "MissConfig",
-    "RoadConfig",
-    "DeloraConfig",
-    "GraloraConfig",
-}
 APPLIERS = {
     "peft.get_peft_model": ("get_peft_model", 0, 1, "model", "peft_config"),
     "peft.inject_adapter_in_model": ("inject_adapter_in_model", 1, 0, "model", "peft_config"),
     "peft.PeftModel": ("PeftModel", 0, 1, "model", "peft_config"),
 }
 TRAINERS = {"SFTTrainer", "DPOTrainer", "ORPOTrainer", "KTOTrainer", "GRPOTrainer", "RewardTrainer"}
-UNSLOTH_CLASSES = {"FastLanguageModel", "FastModel", "FastVisionModel"}
 # Auto class (or concrete class suffix) → lorlint task.
 LOADER_TASKS = [
     ("ForCausalLM", "causal-lm"),
