@@ -6,11 +6,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 
 class ConfigError(ValueError):
     pass
@@ -34,6 +29,14 @@ KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "fai
         "online"}  # fmt: skip
 
 
+def _toml():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
+
 def find(start: Path) -> tuple[Path, dict] | None:
     start = start.resolve()
     for directory in [start, *start.parents] if start.is_dir() else start.parents:
@@ -41,6 +44,7 @@ def find(start: Path) -> tuple[Path, dict] | None:
             candidate = directory / name
             if not candidate.is_file():
                 continue
+            tomllib = _toml()
             try:
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except (OSError, tomllib.TOMLDecodeError) as err:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -107,6 +106,8 @@ class SiteCache:
             gitignore = self.dir.parent / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("# Automatically created by lorlint.\n*\n")
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump([site_to_json(s) for s in sites], fh, separators=(",", ":"))

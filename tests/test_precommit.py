@@ -25,7 +25,28 @@ def pre_commit_home(tmp_path_factory):
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def try_repo(project: Path, hook: str, home: Path) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory):
+    """This working tree as a one-commit repository: try-repo sees exactly what is on disk."""
+    dest = tmp_path_factory.mktemp("lorlint-repo")
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    env = {**os.environ, **GIT_ENV}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "hooks"]):
+        subprocess.run(cmd, cwd=dest, env=env, check=True)
+    return dest
+
+
+def try_repo(project: Path, hook: str, home: Path, repo: Path) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         **GIT_ENV,
@@ -34,7 +55,7 @@ def try_repo(project: Path, hook: str, home: Path) -> subprocess.CompletedProces
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), hook, "--all-files"],
+        [sys.executable, "-m", "pre_commit", "try-repo", str(repo), hook, "--all-files"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -53,22 +74,24 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
 
 
 @pytest.mark.parametrize("hook", ["lorlint", "lorlint-system"])
-def test_hook_fails_on_a_bad_config(tmp_path, hook, pre_commit_home):
+def test_hook_fails_on_a_bad_config(tmp_path, hook, pre_commit_home, hook_repo):
     bad = (REPO / "fixtures" / "transformers_peft_llama.py").read_text()
     project = make_repo(tmp_path / "p", {"train.py": bad, "other.py": "x = 1\n"})
-    proc = try_repo(project, hook, pre_commit_home)
+    proc = try_repo(project, hook, pre_commit_home, hook_repo)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "train.py:15:85: LL101" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("hook", ["lorlint", "lorlint-system"])
-def test_hook_passes_clean_code_and_skips_when_no_python(tmp_path, hook, pre_commit_home):
+def test_hook_passes_clean_code_and_skips_when_no_python(
+    tmp_path, hook, pre_commit_home, hook_repo
+):
     clean = (REPO / "fixtures" / "clean_llama.py").read_text()
     project = make_repo(tmp_path / "clean", {"train.py": clean})
-    proc = try_repo(project, hook, pre_commit_home)
+    proc = try_repo(project, hook, pre_commit_home, hook_repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
     empty = make_repo(tmp_path / "empty", {"README.md": "# nothing to lint\n"})
-    proc = try_repo(empty, hook, pre_commit_home)
+    proc = try_repo(empty, hook, pre_commit_home, hook_repo)
     assert proc.returncode == 0 and "Skipped" in proc.stdout, proc.stdout + proc.stderr

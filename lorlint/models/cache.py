@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from lorlint.models.table import LayerTable
@@ -47,6 +46,8 @@ def load(key: str, transformers_version: str) -> LayerTable | None:
 
 def store(key: str, transformers_version: str, table: LayerTable) -> None:
     """Write atomically; a cache that cannot be written is not an error."""
+    import tempfile
+
     path = _path(key, transformers_version)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from lorlint.models import cache, catalog
-from lorlint.models.introspect import ENCODER_TYPES, SEQ2SEQ_TYPES, TASK_AUTO_CLASS
+from lorlint.models import catalog
 from lorlint.models.resolve import ModelNotFound, ResolvedModel, resolve
 from lorlint.models.table import LayerTable
+from lorlint.models.tasks import ENCODER_TYPES, SEQ2SEQ_TYPES, TASK_AUTO_CLASS
 
 
 @dataclass
@@ -98,6 +98,8 @@ def table_for(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None, st
     if resolved.remote_code:
         return None, "", "remote-code model: lorlint never sets trust_remote_code"
     if can_introspect() and installed:
+        from lorlint.models import cache
+
         ckey = cache.table_key(resolved.config, task, installed)
         table = cache.load(ckey, installed)
         if table is not None:
