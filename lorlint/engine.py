@@ -155,6 +155,22 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
         return _diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))
 
 
+def sites_of(path: Path, options: Options) -> list[Site]:
+    """The sites of one file with the model overrides applied (for ``lorlint verify``)."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    sites = SiteCache(options.cache_root).load(source, str(path))
+    if sites is None:
+        parsed = _parse(str(path), source)
+        sites = [] if isinstance(parsed, Diagnostic) else parsed
+    for site in sites:
+        if site.model_origin != "comment" and options.model:
+            site.model, site.model_origin = options.model, options.model_origin
+    return sites
+
+
 def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnostic]:
     if site.model_origin != "comment" and options.model:
         site.model, site.model_origin = options.model, options.model_origin

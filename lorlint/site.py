@@ -66,6 +66,7 @@ class Site:
     loader: str | None = None  # how it is loaded: "AutoModelForCausalLM", "FastLanguageModel", ...
     task: str | None = None  # lorlint task name derived from the loader
     quantized: str | None = None  # "4bit" / "8bit" when loaded through bitsandbytes
+    quant_skip_modules: list[str] | None = None  # BitsAndBytesConfig(llm_int8_skip_modules=...)
     applied_with: str | None = None  # "get_peft_model", "SFTTrainer", ...
     statement_rows: tuple[int, int] = (0, 0)  # first and last row of the enclosing statement
 

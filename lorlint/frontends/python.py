@@ -53,6 +53,7 @@ class _Load:
     loader: str
     task: str | None
     quantized: str | None
+    skip_modules: list[str] | None = None
 
 
 def _last(name: str) -> str:
@@ -240,6 +241,7 @@ class PythonFile:
         if load is None:
             return
         site.loader, site.task, site.quantized = load.loader, load.task, load.quantized
+        site.quant_skip_modules = load.skip_modules
         if isinstance(load.ref.value, str):
             site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
 
@@ -260,24 +262,29 @@ class PythonFile:
             ref = self.evaluator.value(ref_expr) if ref_expr is not None else Value(UNKNOWN)
             if method == "from_config":
                 ref = Value(UNKNOWN)
-            return _Load(ref, owner, task_for_loader(owner), self._quantized(call))
+            quantized, skip = self._quantized(call)
+            return _Load(ref, owner, task_for_loader(owner), quantized, skip)
         if call.args and method in ("prepare_model_for_kbit_training", "get_peft_model"):
             return self._load_behind(call.args[0].value, depth + 1)
         return None
 
-    def _quantized(self, call: cst.Call) -> str | None:
+    def _quantized(self, call: cst.Call) -> tuple[str | None, list[str] | None]:
+        """("4bit" / "8bit" / None, llm_int8_skip_modules) from the loading call's keywords."""
+        mode, skip = None, None
         for arg in call.args:
             key = arg.keyword.value if arg.keyword else None
-            if (
-                key in ("load_in_4bit", "load_in_8bit")
-                and self.evaluator.value(arg.value).value is True
-            ):
-                return key.removeprefix("load_in_")
-            if key == "quantization_config":
+            if key in ("load_in_4bit", "load_in_8bit"):
+                if self.evaluator.value(arg.value).value is True:
+                    mode = key.removeprefix("load_in_")
+            elif key == "llm_int8_skip_modules":
+                value = self.evaluator.value(arg.value).value
+                if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                    skip = list(value)
+            elif key == "quantization_config":
                 inner = self.evaluator.call_behind(arg.value)
                 if inner is not None:
                     return self._quantized(inner)
-        return None
+        return mode, skip
 
 
 def extract_sites(path: str, source: str) -> list[Site]:
