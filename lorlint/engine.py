@@ -203,8 +203,11 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
         rule = RULES.get(code)
         if rule is None or rule.check is None:
             continue
-        for message, span in rule.check(ctx):
-            diagnostics.append(_diag(code, message, site.path, span or site.span, model))
+        for found in rule.check(ctx):
+            message, span = found[0], found[1]
+            diagnostic = _diag(code, message, site.path, span or site.span, model)
+            diagnostic.fix = found[2] if len(found) > 2 else None
+            diagnostics.append(diagnostic)
     return [d for d in diagnostics if d.code in options.selected]
 
 

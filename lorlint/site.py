@@ -44,6 +44,8 @@ class Value:
     span: Span | None = None
     elements: list[Value] | None = None
     bound_to: str | None = None  # the name it was read through (``TARGETS``), if any
+    bound_uses: int = 0  # how often that name is used: a fix edits a shared binding only if 1
+    editable: bool = True  # False for values computed from code (``"a,b".split(",")``)
     quote: str = '"'  # quote style of the string literal, for fixes
 
     @property

@@ -49,6 +49,8 @@ def _value_to_json(value: Value) -> dict:
         if value.elements is not None
         else None,
         "bound_to": value.bound_to,
+        "bound_uses": value.bound_uses,
+        "editable": value.editable,
         "quote": value.quote,
     }
 
@@ -61,6 +63,8 @@ def _value_from_json(data: dict) -> Value:
         if data["elements"] is not None
         else None,
         bound_to=data["bound_to"],
+        bound_uses=data["bound_uses"],
+        editable=data["editable"],
         quote=data["quote"],
     )
 

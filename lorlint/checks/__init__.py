@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from lorlint.fixes import Fix
 from lorlint.models.match import MatchResult, TargetSpec
 from lorlint.models.view import ModelView
 from lorlint.site import Site, Span
@@ -25,7 +26,7 @@ class Diagnostic:
     path: str
     span: Span
     model: str | None = None
-    fix: dict | None = None
+    fix: Fix | None = None
 
 
 @dataclass
@@ -62,7 +63,7 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, severity: str, summary: str):
-    """Register a rule; the decorated generator yields (message, span) pairs."""
+    """Register a rule; the decorated generator yields (message, span) or (message, span, fix)."""
 
     def register(fn):
         RULES[code] = Rule(code, name, severity, summary, fn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lorlint import fixes
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import (
     close_names,
@@ -9,6 +10,7 @@ from lorlint.checks.targets import (
     entries,
     equivalent,
     looks_like_pattern,
+    prefixed_names,
 )
 from lorlint.models.match import modules_matching_entry
 
@@ -24,17 +26,46 @@ def check(ctx: Context):
         if modules_matching_entry(ctx.table, entry):
             continue
         other = equivalent(entry, ctx)
+        fix = None
         if other:
             hint = f'{ctx.view.model_type} calls it "{other}"'
+            fix = _translate(ctx)
         else:
             close = close_names(entry, ctx)
+            if len(close) == 1:
+                fix = fixes.replace(
+                    element,
+                    fixes.string(close[0], element.quote),
+                    f'Replace "{entry}" with "{close[0]}"',
+                    "safe",
+                )
+            close = close or prefixed_names(entry, ctx)
             hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             if not hint:
                 hint = "see `lorlint models " + ctx.view.reference + "` for its layer names"
-        yield (
-            f'"{entry}" matches no module of {ctx.model_label()}{_outcome(ctx)}: {hint}',
-            element.span,
-        )
+        message = f'"{entry}" matches no module of {ctx.model_label()}{_outcome(ctx)}: {hint}'
+        yield message, element.span, fix
+
+
+def _translate(ctx: Context):
+    """Unsafe: rewrite the whole list with this architecture's names for the foreign ones."""
+    value = ctx.site.keywords["target_modules"]
+    names: list[str] = []
+    for element in entries(ctx):
+        entry = element.value
+        if modules_matching_entry(ctx.table, entry) or looks_like_pattern(entry):
+            new = entry
+        else:
+            new = equivalent(entry, ctx) or entry
+        if new not in names:
+            names.append(new)
+    quote = next((e.quote for e in entries(ctx)), '"')
+    return fixes.replace(
+        value,
+        fixes.list_literal(names, quote),
+        f"Use {ctx.view.model_type}'s names: {fixes.list_literal(names, quote)}",
+        "unsafe",
+    )
 
 
 def _outcome(ctx: Context) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from lorlint import fixes
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import REGEX_CHARS
-from lorlint.models.match import ALL_LINEAR
+from lorlint.models.match import ALL_LINEAR, modules_matching_entry
 
 
 @rule("LL102", "plain-string-target", "error", "target_modules is a plain string, not a list")
@@ -20,9 +21,13 @@ def check(ctx: Context):
     if ctx.table is not None and any(re.fullmatch(text, m.name) for m in ctx.table.modules):
         return  # a full dotted module name: PEFT matches it exactly
     names = [part.strip() for part in text.split(",") if part.strip()]
-    listed = "[" + ", ".join(f'"{n}"' for n in names) + "]"
+    listed = fixes.list_literal(names, value.quote)
+    fix = None
+    if ctx.table is not None and all(modules_matching_entry(ctx.table, n) for n in names):
+        fix = fixes.replace(value, listed, f"Use the list form {listed}", "safe")
     yield (
         f'target_modules="{text}" is a regex over the full module name, so it matches no module; '
         f"use the list form target_modules={listed}",
         value.span,
+        fix,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lorlint import fixes
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import block_linear_leaves, quoted
 from lorlint.models.summary import split_block
@@ -28,9 +29,16 @@ def check(ctx: Context):
     value = ctx.site.keywords.get("target_modules")
     span = value.span if value is not None else ctx.site.span
     what = "PEFT's default targets" if result.defaulted else "the targets"
+    full = block_linear_leaves(ctx)
+    fix = None
+    if value is not None:
+        quote = next((e.quote for e in (value.elements or [])), value.quote)
+        literal = fixes.list_literal(full, quote)
+        fix = fixes.replace(value, literal, f"Target every block linear: {literal}", "unsafe")
     yield (
         f"{what} adapt only attention projections of {ctx.model_label()}; the QLoRA paper found "
         "adapters on all linear layers of the block are needed to match full fine-tuning: use "
-        f'target_modules={quoted(block_linear_leaves(ctx))} or "all-linear"',
+        f'target_modules={quoted(full)} or "all-linear"',
         span,
+        fix,
     )

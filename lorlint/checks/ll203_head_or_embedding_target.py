@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from lorlint import fixes
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import entries
 
 
 @rule("LL203", "head-or-embedding-target", "warning", "lm_head or an embedding is targeted")
@@ -17,14 +17,19 @@ def check(ctx: Context):
     hit = special.intersection(result.modules)
     if not hit:
         return
-    spans = {e.value: e.span for e in entries(ctx)}
+    value = ctx.site.keywords["target_modules"]
+    index = {e.value: i for i, e in enumerate(value.elements or []) if isinstance(e.value, str)}
     for name in sorted(hit):
         leaf = name.rpartition(".")[2]
-        span = spans.get(leaf) or spans.get(name) or ctx.site.keywords["target_modules"].span
+        key = leaf if leaf in index else name
+        i = index.get(key)
+        span = value.elements[i].span if i is not None else value.span
+        fix = fixes.drop_element(value, i, f'Remove "{key}"', "unsafe") if i is not None else None
         role = "output head" if name == table.output_embedding else "embedding"
         tied = " (tied to the input embedding)" if table.tied_embeddings else ""
         yield (
             f'"{name}" is the {role}{tied}: adapting it is rarely intended and makes the '
             "adapter large; to train it fully, list it in modules_to_save instead",
             span,
+            fix,
         )

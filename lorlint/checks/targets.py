@@ -50,9 +50,9 @@ def entries(ctx: Context) -> Iterator[Value]:
     value = ctx.site.keywords.get("target_modules")
     if value is None or value.elements is None:
         if value is not None and isinstance(value.value, (list, tuple, set)):
-            for item in value.value:
+            for item in value.value:  # computed (a split, a call): no literal to edit
                 if isinstance(item, str):
-                    yield Value(item, value.span)
+                    yield Value(item, value.span, editable=False)
         return
     for element in value.elements:
         if isinstance(element.value, str):
@@ -65,8 +65,13 @@ def looks_like_pattern(entry: str) -> bool:
 
 def close_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
     leaves = sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
-    close = difflib.get_close_matches(entry, leaves, n=n, cutoff=0.75)
-    return close or [leaf for leaf in leaves if leaf.startswith(entry)][:n]
+    return difflib.get_close_matches(entry, leaves, n=n, cutoff=0.75)
+
+
+def prefixed_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
+    """Real names that extend the entry (T5 v1.0's ``wi`` → v1.1's ``wi_0``, ``wi_1``)."""
+    leaves = sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
+    return [leaf for leaf in leaves if leaf.startswith(entry)][:n]
 
 
 def equivalent(entry: str, ctx: Context) -> str | None:

@@ -6,11 +6,13 @@ import contextlib
 import fnmatch
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint import config as config_mod
 from lorlint.checks import SEVERITIES, by_name_or_code, load_all
-from lorlint.engine import Options, ViewCache, lint_path
+from lorlint.engine import Options, ViewCache, lint_path, lint_source
+from lorlint.fixes import apply as apply_fixes
 from lorlint.frontends.names import might_have_sites as has_site_names
 from lorlint.report import formats
 
@@ -40,6 +42,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--statistics", action="store_true", help="print counts per rule")
     p.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only")
+    p.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    p.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
+    p.add_argument("--diff", action="store_true", help="print the fixes as a diff; write nothing")
     p.add_argument(
         "--force-exclude",
         action="store_true",
@@ -158,15 +163,40 @@ def run(args) -> int:
         cache_root=None if args.no_cache else (settings.root or Path.cwd()),
     )
     diagnostics, sources = [], {}
+    fixed_total, diffs, refused = 0, [], []
     for path, found in lint_files(files, options, args.jobs):
         ignored = _per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
+        if (args.fix or args.diff) and any(_wanted(d, args) for d in found):
+            outcome = fix_file(path, options, ignored, args)
+            if outcome.error:
+                refused.append(f"{path}: {outcome.error}")
+            elif outcome.fixed:
+                fixed_total += outcome.fixed
+                if args.diff:
+                    diffs.append(outcome.diff)
+                else:
+                    write_atomically(path, outcome.text)
+                    found = outcome.remaining
         if found:
             with contextlib.suppress(OSError):
                 sources[str(path)] = path.read_text(encoding="utf-8", errors="replace")
         diagnostics.extend(found)
     diagnostics.sort(key=lambda d: (d.path, d.span.row, d.span.col, d.code))
+    for problem in refused:
+        print(f"lorlint check: fix refused for {problem}", file=sys.stderr)
+    if args.diff:
+        sys.stdout.write("".join(diffs))
+        if not args.quiet:
+            print(f"Would fix {fixed_total} finding{'s' * (fixed_total != 1)}.", file=sys.stderr)
+        return 1 if diffs else 0
     _print(args, diagnostics, sources, len(files))
+    if args.fix and fixed_total and not args.quiet:
+        print(f"Fixed {fixed_total} finding{'s' * (fixed_total != 1)}.", file=sys.stderr)
+    elif not args.fix and not args.quiet:
+        hint = _fix_hint(diagnostics)
+        if hint:
+            print(hint, file=sys.stderr)
     fail_level = args.fail_level or settings.fail_level or "warning"
     failing = [
         d for d in diagnostics if SEVERITIES.index(d.severity) >= SEVERITIES.index(fail_level)
@@ -174,6 +204,86 @@ def run(args) -> int:
     if missing:
         return 2
     return 1 if failing and not args.exit_zero else 0
+
+
+def _wanted(d, args) -> bool:
+    return d.fix is not None and (d.fix.applicability == "safe" or args.unsafe_fixes)
+
+
+def _fix_hint(diagnostics) -> str:
+    safe = sum(1 for d in diagnostics if d.fix and d.fix.applicability == "safe")
+    unsafe = sum(1 for d in diagnostics if d.fix and d.fix.applicability == "unsafe")
+    if not safe and not unsafe:
+        return ""
+    text = f"[*] {safe} fixable with the `--fix` option" if safe else "No fixes available"
+    if unsafe:
+        text += f" ({unsafe} hidden fix{'es' * (unsafe != 1)} can be enabled with `--unsafe-fixes`)"
+    return text + "."
+
+
+@dataclass
+class FixOutcome:
+    text: str = ""
+    fixed: int = 0
+    diff: str = ""
+    remaining: list = field(default_factory=list)
+    error: str = ""
+
+
+MAX_FIX_ROUNDS = 4
+
+
+def fix_file(path: Path, options: Options, ignored: set[str], args) -> FixOutcome:
+    """Apply fixes until none is left (a fix can enable another), then check the result parses."""
+    import difflib
+
+    import libcst
+
+    original = text = path.read_text(encoding="utf-8")
+    views = ViewCache(options.online)
+    fixed = 0
+    remaining: list = []
+    for _ in range(MAX_FIX_ROUNDS + 1):
+        remaining = [
+            d for d in lint_source(str(path), text, options, views) if d.code not in ignored
+        ]
+        wanted = [d.fix for d in remaining if _wanted(d, args)]
+        if not wanted:
+            break
+        new, count = apply_fixes(text, wanted)
+        if new == text:
+            break
+        try:
+            libcst.parse_module(new)
+        except libcst.ParserSyntaxError as err:
+            return FixOutcome(error=f"the fixed file would not parse ({err.message}); left as is")
+        text, fixed = new, fixed + count
+    diff = "".join(
+        difflib.unified_diff(
+            original.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            f"a/{path.as_posix()}",
+            f"b/{path.as_posix()}",
+        )
+    )
+    return FixOutcome(text, fixed if text != original else 0, diff, remaining)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Temporary file in the same directory, permissions copied, then rename over the original."""
+    import shutil
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".lorlint")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _lint_chunk(chunk: list[Path], options: Options) -> list[tuple[Path, list]]:

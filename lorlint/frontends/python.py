@@ -124,6 +124,7 @@ class PythonFile:
         self.wrapper.visit(self.collector)
         self.positions = self.wrapper.resolve(PositionProvider)
         self.scopes = self.wrapper.resolve(ScopeProvider)
+        self.references: dict[cst.Name, int] = {}  # use → references of the binding it reads
         self.evaluator = Evaluator(self)
         self.comment_model = self._comment_model()
 
@@ -144,7 +145,7 @@ class PythonFile:
         if scope is None:
             return None
         use = self.positions[name].start
-        best, best_pos = None, None
+        best, best_pos, best_refs = None, None, 0
         for assignment in scope[name.value]:
             node = getattr(assignment, "node", None)
             if node not in self.collector.assigned:
@@ -156,6 +157,8 @@ class PythonFile:
                 continue
             if best_pos is None or (pos.line, pos.column) > best_pos:
                 best, best_pos = self.collector.assigned[node], (pos.line, pos.column)
+                best_refs = len(assignment.references)
+        self.references[name] = best_refs
         return best
 
     def _comment_model(self) -> str | None:

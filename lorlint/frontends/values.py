@@ -126,8 +126,12 @@ class Evaluator:
                 return Value(UNKNOWN)
             node = node.elements[index].value
         inner = self.value(node, depth + 1)
-        # Keep the binding's spans: a fix or finding on ``TARGETS`` points at the literal.
-        inner.bound_to = expr.value
+        # Keep the binding's spans: a fix or finding on ``TARGETS`` points at the literal; record
+        # how often the name is used, since a fix there changes every use.
+        uses = self.file.references.get(expr, 0)
+        for part in [inner, *(inner.elements or [])]:
+            if part.bound_to is None:
+                part.bound_to, part.bound_uses = expr.value, uses
         return inner
 
     def _sequence(self, expr, depth: int) -> Value:

@@ -21,18 +21,25 @@ def use_color(stream) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or (hasattr(stream, "isatty") and stream.isatty())
 
 
+def _mark(d: Diagnostic) -> str:
+    """ruff's ``[*]``: a safe fix is available."""
+    return " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
+
+
 def concise(diags: list[Diagnostic]) -> str:
-    return "\n".join(f"{d.path}:{d.span.row}:{d.span.col}: {d.code} {d.message}" for d in diags)
+    return "\n".join(
+        f"{d.path}:{d.span.row}:{d.span.col}: {d.code}{_mark(d)} {d.message}" for d in diags
+    )
 
 
 def full(diags: list[Diagnostic], sources: dict[str, str], color: bool) -> str:
     out = []
     for d in diags:
         sev = d.severity
-        head = f"{d.path}:{d.span.row}:{d.span.col}: {d.code} [{d.name}] {sev}"
+        head = f"{d.path}:{d.span.row}:{d.span.col}: {d.code}{_mark(d)} [{d.name}] {sev}"
         if color:
             head = f"{BOLD}{d.path}:{d.span.row}:{d.span.col}:{RESET} {COLORS[sev]}{BOLD}{d.code}"
-            head += f"{RESET} [{d.name}] {COLORS[sev]}{sev}{RESET}"
+            head += f"{RESET}{_mark(d)} [{d.name}] {COLORS[sev]}{sev}{RESET}"
         out.append(head)
         out.append(f"  {d.message}")
         lines = sources.get(d.path, "").splitlines()
@@ -60,7 +67,7 @@ def as_json(diags: list[Diagnostic]) -> str:
                 "filename": str(Path(d.path).resolve()),
                 "location": {"row": d.span.row, "column": d.span.col},
                 "end_location": {"row": d.span.end_row, "column": d.span.end_col},
-                "fix": d.fix,
+                "fix": d.fix.to_json() if d.fix else None,
                 "noqa_row": d.span.row,
                 "url": RULES[d.code].url,
                 "model": d.model,
