@@ -7,7 +7,7 @@ import os
 import sys
 
 from lorlint import __version__
-from lorlint.commands import check, models, rule, verify
+from lorlint.commands import check, models, rule, server, verify
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(sub)
     models.add_parser(sub)
     rule.add_parser(sub)
+    server.add_parser(sub)
     verify.add_parser(sub)
     return parser
 
