@@ -80,6 +80,10 @@ class ViewCache:
 
     def get(self, reference: str, task: str | None, base_dir: Path) -> ModelView | ModelNotFound:
         key = (reference, task, str(base_dir))
+        if key not in self._views and reference.startswith("torchtune:"):
+            from lorlint.models.torchtune import torchtune_view
+
+            self._views[key] = torchtune_view(reference.removeprefix("torchtune:"))
         if key not in self._views:
             try:
                 self._views[key] = load_view(reference, task, base_dir, self.online)
@@ -156,15 +160,24 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
 
 
 def sites_of(path: Path, options: Options) -> list[Site]:
-    """The sites of one file with the model overrides applied (for ``lorlint verify``)."""
+    """The sites of one file of any kind, model overrides applied (for ``lorlint verify``)."""
+    from lorlint.frontends import configs, notebook
+    from lorlint.frontends.names import file_kind
+
     try:
         source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        kind = file_kind(path.name)
+        if kind == "yaml":
+            sites = configs.yaml_sites(str(path), source)
+        elif kind == "adapter":
+            sites = configs.adapter_sites(str(path), source)
+        else:
+            if kind == "notebook":
+                source = notebook.load(source).source
+            parsed = _parse(str(path), source)
+            sites = [] if isinstance(parsed, Diagnostic) else parsed
+    except (OSError, UnicodeDecodeError, ValueError):
         return []
-    sites = SiteCache(options.cache_root).load(source, str(path))
-    if sites is None:
-        parsed = _parse(str(path), source)
-        sites = [] if isinstance(parsed, Diagnostic) else parsed
     for site in sites:
         if site.model_origin != "comment" and options.model:
             site.model, site.model_origin = options.model, options.model_origin
@@ -256,7 +269,9 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
 
 
 def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic]:
-    """Read and lint one file; unreadable, binary or huge files give LL900."""
+    """Read and lint one file of any kind; unreadable, binary or huge files give LL900."""
+    from lorlint.frontends.names import file_kind
+
     load_all()
     name = str(path)
     try:
@@ -271,4 +286,70 @@ def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic
         source = data.decode("utf-8")
     except UnicodeDecodeError as err:
         return [_diag("LL900", f"cannot decode as UTF-8: {err.reason}", name, Span(1, 1, 1, 1))]
+    kind = file_kind(path.name)
+    if kind == "notebook":
+        return lint_notebook(name, source, options, views)
+    if kind in ("yaml", "adapter"):
+        return lint_config(name, source, kind, options, views)
     return lint_source(name, source, options, views)
+
+
+def lint_config(
+    path: str, text: str, kind: str, options: Options, views: ViewCache
+) -> list[Diagnostic]:
+    """YAML tool configs and adapter_config.json: same sites, same rules."""
+    from lorlint.frontends import configs
+
+    try:
+        sites = (
+            configs.yaml_sites(path, text) if kind == "yaml" else configs.adapter_sites(path, text)
+        )
+    except configs.ConfigError as err:
+        return [_diag("LL900", f"cannot parse: {err}", path, Span(1, 1, 1, 1))]
+    out: list[Diagnostic] = []
+    for site in sites:
+        out.extend(check_site(site, options, views))
+    return suppress(out, text, sites)
+
+
+def lint_notebook(
+    path: str, text: str, options: Options, views: ViewCache, remap: bool = True
+) -> list[Diagnostic]:
+    """A notebook's code cells as one module; with ``remap``, rows become (cell, row in cell)."""
+    from lorlint.frontends.notebook import NotebookError, load
+
+    try:
+        notebook = load(text)
+    except NotebookError as err:
+        return [_diag("LL900", f"cannot parse notebook: {err}", path, Span(1, 1, 1, 1))]
+    found = lint_source(path, notebook.source, options, views)
+    if not remap:
+        return found
+    for d in found:
+        cell, row = notebook.locate(d.span.row)
+        end_cell, end_row = notebook.locate(d.span.end_row)
+        if end_cell != cell:
+            end_row, end_col = row, d.span.col + 1
+        else:
+            end_col = d.span.end_col
+        d.span = Span(row, d.span.col, end_row, end_col)
+        d.cell = cell or None
+        lines = notebook.cell_lines.get(cell, [])
+        d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
+        if d.fix is not None:
+            d.fix = _fix_in_cells(d.fix, notebook)
+    return found
+
+
+def _fix_in_cells(fix, notebook):
+    """Express a fix's edits in cell rows (for JSON and the editor); single-cell edits only."""
+    from lorlint.fixes import Edit, Fix
+
+    edits = []
+    for edit in fix.edits:
+        cell, row = notebook.locate(edit.span.row)
+        end_cell, end_row = notebook.locate(edit.span.end_row)
+        if end_cell != cell:
+            return None
+        edits.append(Edit(Span(row, edit.span.col, end_row, edit.span.end_col), edit.content))
+    return Fix(fix.applicability, fix.message, tuple(edits))

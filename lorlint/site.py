@@ -74,8 +74,10 @@ class Site:
 
     @property
     def peft_type(self) -> str:
-        name = self.callee.rpartition(".")[2]
-        return name.removesuffix("Config").upper() or "LORA"
+        """PEFT's name for the method: ``LoraConfig`` → ``LORA``; tools' configs are LoRA."""
+        if not self.callee.startswith("peft."):
+            return "LORA"
+        return self.callee.rpartition(".")[2].removesuffix("Config").upper() or "LORA"
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.keywords.get(name)

@@ -27,6 +27,8 @@ class Diagnostic:
     span: Span
     model: str | None = None
     fix: Fix | None = None
+    cell: int | None = None  # notebooks: the 1-based cell; span rows are then within the cell
+    source_line: str | None = None  # the reported line, where it is not the file's own line
 
 
 @dataclass

@@ -35,10 +35,12 @@ def check(ctx: Context):
         quote = next((e.quote for e in (value.elements or [])), value.quote)
         literal = fixes.list_literal(full, quote)
         fix = fixes.replace(value, literal, f"Target every block linear: {literal}", "unsafe")
+    advice = f'use target_modules={quoted(full)} or "all-linear"'
+    if ctx.site.kind == "torchtune":
+        advice = "set apply_lora_to_mlp: true (torchtune's MLP is w1/w2/w3)"
     yield (
         f"{what} adapt only attention projections of {ctx.model_label()}; the QLoRA paper found "
-        "adapters on all linear layers of the block are needed to match full fine-tuning: use "
-        f'target_modules={quoted(full)} or "all-linear"',
+        f"adapters on all linear layers of the block are needed to match full fine-tuning: {advice}",
         span,
         fix,
     )

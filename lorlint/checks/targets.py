@@ -26,6 +26,8 @@ EQUIVALENTS = {
 }  # fmt: skip
 EQUIVALENTS["gpt_neox"] = EQUIVALENTS["bloom"] = EQUIVALENTS["falcon"]
 EQUIVALENTS["roberta"] = EQUIVALENTS["bert"]
+EQUIVALENTS["torchtune"] = {"o_proj": "output_proj", "out_proj": "output_proj",
+                            "gate_proj": "w1", "down_proj": "w2", "up_proj": "w3"}  # fmt: skip
 
 
 TOWER_MARKERS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "vision_embed")

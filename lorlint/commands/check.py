@@ -13,7 +13,7 @@ from lorlint import config as config_mod
 from lorlint.checks import SEVERITIES, by_name_or_code, load_all
 from lorlint.engine import Options, ViewCache, lint_path, lint_source
 from lorlint.fixes import apply as apply_fixes
-from lorlint.frontends.names import might_have_sites as has_site_names
+from lorlint.frontends.names import file_kind, worth_reading
 from lorlint.report import formats
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
@@ -99,12 +99,16 @@ def _git_files(directory: Path) -> list[Path] | None:
 
 
 def might_have_sites(path: Path) -> bool:
-    """The cheap text pre-filter: unreadable files pass (they are reported as LL900)."""
+    """A file some front end reads, past its cheap text pre-filter (unreadable ones pass: they
+    are reported as LL900)."""
+    kind = file_kind(path.name)
+    if kind is None:
+        return False
     try:
         data = path.read_bytes()
     except OSError:
         return True
-    return has_site_names(data)
+    return worth_reading(kind, data)
 
 
 def _excluded(path: Path, exclude: list[str]) -> bool:
@@ -135,7 +139,7 @@ def discover(
                 dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
                 listed.extend(Path(root) / n for n in names)
         for f in listed:
-            if f.suffix != ".py" or any(part in SKIP_DIRS for part in f.parts):
+            if file_kind(f.name) is None or any(part in SKIP_DIRS for part in f.parts):
                 continue
             if _excluded(f, exclude):
                 continue
@@ -234,20 +238,28 @@ MAX_FIX_ROUNDS = 4
 
 
 def fix_file(path: Path, options: Options, ignored: set[str], args) -> FixOutcome:
-    """Apply fixes until none is left (a fix can enable another), then check the result parses."""
+    """Apply fixes until none is left (a fix can enable another), then check the result parses.
+
+    Notebooks are fixed in their module text and written back cell by cell.
+    """
     import difflib
 
     import libcst
 
-    original = text = path.read_text(encoding="utf-8")
+    from lorlint.engine import lint_notebook
+    from lorlint.frontends import notebook as nb
+
+    original = path.read_text(encoding="utf-8")
+    is_notebook = file_kind(path.name) == "notebook"
+    if file_kind(path.name) not in ("python", "notebook"):
+        return FixOutcome()
+    book = nb.load(original) if is_notebook else None
+    text = book.source if book else original
     views = ViewCache(options.online)
     fixed = 0
-    remaining: list = []
     for _ in range(MAX_FIX_ROUNDS + 1):
-        remaining = [
-            d for d in lint_source(str(path), text, options, views) if d.code not in ignored
-        ]
-        wanted = [d.fix for d in remaining if _wanted(d, args)]
+        found = lint_source(str(path), text, options, views)
+        wanted = [d.fix for d in found if d.code not in ignored and _wanted(d, args)]
         if not wanted:
             break
         new, count = apply_fixes(text, wanted)
@@ -258,15 +270,25 @@ def fix_file(path: Path, options: Options, ignored: set[str], args) -> FixOutcom
         except libcst.ParserSyntaxError as err:
             return FixOutcome(error=f"the fixed file would not parse ({err.message}); left as is")
         text, fixed = new, fixed + count
+    if book is not None:
+        try:
+            result = nb.apply_module_text(book, text) if text != book.source else original
+        except nb.NotebookError as err:
+            return FixOutcome(error=str(err))
+        remaining = lint_notebook(str(path), result, options, views)
+    else:
+        result = text
+        remaining = lint_source(str(path), text, options, views)
+    remaining = [d for d in remaining if d.code not in ignored]
     diff = "".join(
         difflib.unified_diff(
             original.splitlines(keepends=True),
-            text.splitlines(keepends=True),
+            result.splitlines(keepends=True),
             f"a/{path.as_posix()}",
             f"b/{path.as_posix()}",
         )
     )
-    return FixOutcome(text, fixed if text != original else 0, diff, remaining)
+    return FixOutcome(result, fixed if result != original else 0, diff, remaining)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -26,3 +26,35 @@ _NAME = re.compile(
 def might_have_sites(data: bytes) -> bool:
     """The cheap text pre-filter run on every file before any parsing."""
     return _IMPORT.search(data) is not None and _NAME.search(data) is not None
+
+
+# No leading \b: in the JSON text a line starts after the two characters "\n".
+_NOTEBOOK_IMPORT = re.compile(rb"(?:from|import)[ \t]+(?:peft|unsloth)\b")
+_YAML_KEYS = re.compile(
+    rb"\b(?:lora_target_modules|lora_target_linear|lora_target|lora_attn_modules|use_peft"
+    rb"|finetuning_type)\b"
+)
+
+
+def file_kind(name: str) -> str | None:
+    """Which front end reads a file, by name: python, notebook, yaml, adapter (or None)."""
+    if name.endswith(".py"):
+        return "python"
+    if name.endswith(".ipynb"):
+        return "notebook"
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    if name == "adapter_config.json":
+        return "adapter"
+    return None
+
+
+def worth_reading(kind: str, data: bytes) -> bool:
+    """The pre-filter for each kind of file: can it hold a site at all?"""
+    if kind == "python":
+        return might_have_sites(data)
+    if kind == "notebook":
+        return _NOTEBOOK_IMPORT.search(data) is not None and _NAME.search(data) is not None
+    if kind == "yaml":
+        return _YAML_KEYS.search(data) is not None
+    return kind == "adapter" and b"peft_type" in data

@@ -21,6 +21,7 @@ SOURCE_LABELS = {
     "heuristic": "name heuristic (low confidence)",
     "online": "downloaded config.json",
     "class": "class default config",
+    "torchtune": "torchtune builder",
 }
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _QUANT_SUFFIX = re.compile(r"(-unsloth)?(-bnb)?-(4|8)bit$|-awq$|-gptq(-int4)?$", re.IGNORECASE)

@@ -26,25 +26,31 @@ def _mark(d: Diagnostic) -> str:
     return " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
 
 
+def where(d: Diagnostic) -> str:
+    """``path:row:col``, or ``notebook.ipynb:cell 3:row:col`` as ruff writes notebook findings."""
+    cell = f"cell {d.cell}:" if d.cell is not None else ""
+    return f"{d.path}:{cell}{d.span.row}:{d.span.col}"
+
+
 def concise(diags: list[Diagnostic]) -> str:
-    return "\n".join(
-        f"{d.path}:{d.span.row}:{d.span.col}: {d.code}{_mark(d)} {d.message}" for d in diags
-    )
+    return "\n".join(f"{where(d)}: {d.code}{_mark(d)} {d.message}" for d in diags)
 
 
 def full(diags: list[Diagnostic], sources: dict[str, str], color: bool) -> str:
     out = []
     for d in diags:
         sev = d.severity
-        head = f"{d.path}:{d.span.row}:{d.span.col}: {d.code}{_mark(d)} [{d.name}] {sev}"
+        head = f"{where(d)}: {d.code}{_mark(d)} [{d.name}] {sev}"
         if color:
-            head = f"{BOLD}{d.path}:{d.span.row}:{d.span.col}:{RESET} {COLORS[sev]}{BOLD}{d.code}"
+            head = f"{BOLD}{where(d)}:{RESET} {COLORS[sev]}{BOLD}{d.code}"
             head += f"{RESET}{_mark(d)} [{d.name}] {COLORS[sev]}{sev}{RESET}"
         out.append(head)
         out.append(f"  {d.message}")
         lines = sources.get(d.path, "").splitlines()
-        if 0 < d.span.row <= len(lines):
+        line = d.source_line
+        if line is None and 0 < d.span.row <= len(lines):
             line = lines[d.span.row - 1]
+        if line is not None:
             gutter = f"{d.span.row:>4} | "
             end = d.span.end_col if d.span.end_row == d.span.row else len(line) + 1
             width = max(end - d.span.col, 1)
@@ -68,6 +74,7 @@ def as_json(diags: list[Diagnostic]) -> str:
                 "location": {"row": d.span.row, "column": d.span.col},
                 "end_location": {"row": d.span.end_row, "column": d.span.end_col},
                 "fix": d.fix.to_json() if d.fix else None,
+                "cell": d.cell,
                 "noqa_row": d.span.row,
                 "url": RULES[d.code].url,
                 "model": d.model,

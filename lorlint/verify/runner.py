@@ -112,12 +112,14 @@ def peft_config_for(site: Site):
     import peft
 
     notes = []
+    if site.kind == "torchtune":
+        raise Skip("torchtune builds its own modules: verify runs PEFT configs")
     if site.kind == "unsloth":
-        cls = peft.LoraConfig
-        values = dict(UNSLOTH_DEFAULTS)
-    else:
-        cls = getattr(peft, site.callee.rpartition(".")[2])
-        values = {}
+        cls, values = peft.LoraConfig, dict(UNSLOTH_DEFAULTS)
+    elif site.callee.startswith("peft."):
+        cls, values = getattr(peft, site.callee.rpartition(".")[2]), {}
+    else:  # axolotl, LLaMA-Factory, oumi: their keys are already mapped to LoraConfig's
+        cls, values = peft.LoraConfig, {}
     accepted = {f.name for f in dataclasses.fields(cls)}
     for name, value in site.keywords.items():
         if name == "**":

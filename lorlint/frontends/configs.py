@@ -1,0 +1,288 @@
+"""Config-file front ends: axolotl, LLaMA-Factory, torchtune and oumi YAML, and saved adapters'
+``adapter_config.json``. Each tool's file is recognised by its keys, never by its name; unrelated
+YAML gives no site. Values keep their line and column, so findings point into the file.
+
+YAML is composed with PyYAML's safe loader (no tags, no code) and aliases are expanded under a node
+budget, so an alias bomb is an LL900, not a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from lorlint.site import UNKNOWN, Site, Span, Value
+
+NODE_BUDGET = 20_000
+TASK_TYPES = {
+    "CAUSAL_LM": "causal-lm",
+    "SEQ_2_SEQ_LM": "seq2seq-lm",
+    "SEQ_CLS": "seq-cls",
+    "TOKEN_CLS": "token-cls",
+    "QUESTION_ANS": "question-answering",
+    "FEATURE_EXTRACTION": "base",
+}
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be read (the reason is user-facing)."""
+
+
+@dataclass
+class _Budget:
+    left: int = NODE_BUDGET
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ConfigError(f"more than {NODE_BUDGET} YAML nodes after alias expansion")
+
+
+def _span(node: yaml.Node) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _python(node: yaml.Node, budget: _Budget):
+    budget.spend()
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return [_python(n, budget) for n in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return {_python(k, budget): _python(v, budget) for k, v in node.value}
+    return UNKNOWN
+
+
+def _scalar(node: yaml.ScalarNode):
+    """A scalar as the safe loader types it (bool, int, float, null, str)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _value(node: yaml.Node | None, budget: _Budget) -> Value | None:
+    """A keyword value with its span; list elements keep their own spans. Not editable: fixes
+    are for Python sources and notebooks."""
+    if node is None:
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        elements = [_value(n, budget) for n in node.value]
+        return Value([e.value for e in elements], _span(node), elements=elements, editable=False)
+    return Value(_python(node, budget), _span(node), editable=False)
+
+
+class _Map:
+    """A YAML mapping node read by key (first level, or a nested mapping)."""
+
+    def __init__(self, node: yaml.Node | None):
+        self.items: dict[str, yaml.Node] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    self.items[str(key.value)] = value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.items
+
+    def node(self, key: str) -> yaml.Node | None:
+        return self.items.get(key)
+
+    def sub(self, key: str) -> _Map:
+        return _Map(self.items.get(key))
+
+    def scalar(self, key: str, budget: _Budget):
+        node = self.items.get(key)
+        return _python(node, budget) if isinstance(node, yaml.ScalarNode) else None
+
+
+def compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"invalid YAML{where}: {problem}") from err
+
+
+def _site(path: str, kind: str, node: yaml.Node, keywords: dict[str, Value | None]) -> Site:
+    span = _span(node)
+    site = Site(path, kind, f"{kind}.config", span, statement_rows=(span.row, span.row))
+    site.keywords = {k: v for k, v in keywords.items() if v is not None}
+    return site
+
+
+def _model(site: Site, value: Value | None) -> None:
+    if value is not None and isinstance(value.value, str):
+        site.model, site.model_span, site.model_origin = value.value, value.span, "code"
+
+
+def _comma_list(node: yaml.Node | None, budget: _Budget) -> Value | None:
+    """LLaMA-Factory's ``lora_target: q_proj,v_proj`` (a string in the tool's list format).
+
+    Each name gets its own span when the scalar sits on one line."""
+    value = _value(node, budget)
+    if value is None or not isinstance(value.value, str):
+        return value
+    if value.value.strip().lower() == "all":
+        return Value("all-linear", value.span, editable=False)
+    names = [part.strip() for part in value.value.split(",") if part.strip()]
+    span = value.span
+    one_line = span.row == span.end_row and getattr(node, "style", None) in (None, '"', "'")
+    base = span.col + (1 if getattr(node, "style", None) else 0)
+    elements, cursor = [], 0
+    for name in names:
+        at = value.value.find(name, cursor)
+        cursor = at + len(name)
+        own = Span(span.row, base + at, span.row, base + cursor) if one_line else span
+        elements.append(Value(name, own, editable=False))
+    return Value(names, value.span, elements=elements, editable=False)
+
+
+def axolotl(path: str, top: _Map, budget: _Budget) -> list[Site]:
+    if "base_model" not in top or top.scalar("adapter", budget) not in ("lora", "qlora"):
+        return []
+    targets = _value(top.node("lora_target_modules"), budget)
+    if targets is None and top.scalar("lora_target_linear", budget) is True:
+        node = top.node("lora_target_linear")
+        targets = Value("all-linear", _span(node), editable=False)
+    site = _site(path, "axolotl", top.node("adapter"), {
+        "target_modules": targets,
+        "modules_to_save": _value(top.node("lora_modules_to_save"), budget),
+        "layers_to_transform": _value(top.node("peft_layers_to_transform"), budget),
+        "layers_pattern": _value(top.node("peft_layers_pattern"), budget),
+        "r": _value(top.node("lora_r"), budget),
+        "lora_alpha": _value(top.node("lora_alpha"), budget),
+        "lora_dropout": _value(top.node("lora_dropout"), budget),
+        "task_type": Value("CAUSAL_LM", editable=False),
+    })  # fmt: skip
+    _model(site, _value(top.node("base_model"), budget))
+    four_bit = top.scalar("adapter", budget) == "qlora" or top.scalar("load_in_4bit", budget)
+    site.quantized, site.task = ("4bit" if four_bit else None), "causal-lm"
+    return [site]
+
+
+def llama_factory(path: str, top: _Map, budget: _Budget) -> list[Site]:
+    if "model_name_or_path" not in top or top.scalar("finetuning_type", budget) != "lora":
+        return []
+    anchor = top.node("lora_target") or top.node("finetuning_type")
+    site = _site(path, "llama-factory", anchor, {
+        "target_modules": _comma_list(top.node("lora_target"), budget),
+        "modules_to_save": _comma_list(top.node("additional_target"), budget),
+        "r": _value(top.node("lora_rank"), budget),
+        "lora_alpha": _value(top.node("lora_alpha"), budget),
+        "lora_dropout": _value(top.node("lora_dropout"), budget),
+    })  # fmt: skip
+    _model(site, _value(top.node("model_name_or_path"), budget))
+    site.quantized = "4bit" if top.scalar("quantization_bit", budget) == 4 else None
+    return [site]
+
+
+TORCHTUNE_BUILDER = re.compile(r"torchtune\.models\.(?P<family>\w+)\.lora_(?P<name>\w+)$")
+
+
+def torchtune(path: str, top: _Map, budget: _Budget) -> list[Site]:
+    model = top.sub("model")
+    component = model.scalar("_component_", budget)
+    if not isinstance(component, str) or "lora_attn_modules" not in model:
+        return []
+    attn = _value(model.node("lora_attn_modules"), budget)
+    if attn is None or not isinstance(attn.value, list):
+        return []
+    targets = list(attn.elements or [])
+    if model.scalar("apply_lora_to_mlp", budget) is True:
+        targets += [Value(n, _span(model.node("apply_lora_to_mlp")), editable=False)
+                    for n in ("w1", "w2", "w3")]  # fmt: skip
+    if model.scalar("apply_lora_to_output", budget) is True:
+        targets.append(Value("output", _span(model.node("apply_lora_to_output")), editable=False))
+    value = Value([t.value for t in targets], attn.span, elements=targets, editable=False)
+    site = _site(path, "torchtune", model.node("_component_"), {
+        "target_modules": value,
+        "r": _value(model.node("lora_rank"), budget),
+        "lora_alpha": _value(model.node("lora_alpha"), budget),
+    })  # fmt: skip
+    site.model, site.model_origin = f"torchtune:{component}", "code"
+    site.model_span = _span(model.node("_component_"))
+    site.task = "causal-lm"
+    return [site]
+
+
+def oumi(path: str, top: _Map, budget: _Budget) -> list[Site]:
+    model, training, peft = top.sub("model"), top.sub("training"), top.sub("peft")
+    if "model_name" not in model or training.scalar("use_peft", budget) is not True:
+        return []
+    anchor = peft.node("lora_target_modules") or training.node("use_peft")
+    site = _site(path, "oumi", anchor, {
+        "target_modules": _value(peft.node("lora_target_modules"), budget),
+        "modules_to_save": _value(peft.node("lora_modules_to_save"), budget),
+        "r": _value(peft.node("lora_r"), budget),
+        "lora_alpha": _value(peft.node("lora_alpha"), budget),
+        "lora_dropout": _value(peft.node("lora_dropout"), budget),
+    })  # fmt: skip
+    _model(site, _value(model.node("model_name"), budget))
+    site.quantized = "4bit" if peft.scalar("q_lora", budget) is True else None
+    return [site]
+
+
+YAML_TOOLS = (axolotl, llama_factory, torchtune, oumi)
+
+
+def yaml_sites(path: str, text: str) -> list[Site]:
+    """Sites of one YAML file; an unrelated YAML file has none. Raises ConfigError."""
+    root = compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    top, budget = _Map(root), _Budget()
+    sites: list[Site] = []
+    for tool in YAML_TOOLS:
+        sites.extend(tool(path, top, budget))
+    return sites
+
+
+ADAPTER_KEYS = ("target_modules", "exclude_modules", "modules_to_save", "layers_to_transform",
+                "layers_pattern", "rank_pattern", "alpha_pattern", "target_parameters", "r",
+                "lora_alpha", "lora_dropout", "task_type")  # fmt: skip
+
+
+def adapter_sites(path: str, text: str) -> list[Site]:
+    """A saved adapter's ``adapter_config.json``: checked against its base model."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"invalid JSON: {err.msg} (line {err.lineno})") from err
+    if not isinstance(data, dict) or "peft_type" not in data:
+        return []
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # JSON is YAML: gives positions
+    except yaml.YAMLError:
+        root = None
+    top, budget = _Map(root), _Budget()
+    keywords: dict[str, Value | None] = {}
+    for key in ADAPTER_KEYS:
+        if key not in data or data[key] is None:
+            continue
+        node = top.node(key)
+        keywords[key] = _value(node, budget) if node is not None else Value(data[key])
+    peft_type = str(data.get("peft_type", "LORA"))
+    anchor = top.node("target_modules") or top.node("peft_type") or root
+    span = _span(anchor) if anchor is not None else Span(1, 1, 1, 1)
+    site = Site(path, "adapter", f"peft.{_config_class(peft_type)}", span,
+                statement_rows=(span.row, span.row))  # fmt: skip
+    site.keywords = {k: v for k, v in keywords.items() if v is not None}
+    base = top.node("base_model_name_or_path")
+    _model(site, _value(base, budget) if base is not None else None)
+    site.task = TASK_TYPES.get(str(data.get("task_type")))
+    return [site]
+
+
+def _config_class(peft_type: str) -> str:
+    names = {"LORA": "LoraConfig", "ADALORA": "AdaLoraConfig", "LOHA": "LoHaConfig",
+             "LOKR": "LoKrConfig", "IA3": "IA3Config", "VERA": "VeraConfig", "OFT": "OFTConfig",
+             "BOFT": "BOFTConfig"}  # fmt: skip
+    return names.get(peft_type.upper(), "LoraConfig")
