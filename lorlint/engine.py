@@ -270,8 +270,6 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
 
 def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic]:
     """Read and lint one file of any kind; unreadable, binary or huge files give LL900."""
-    from lorlint.frontends.names import file_kind
-
     load_all()
     name = str(path)
     try:
@@ -286,12 +284,19 @@ def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic
         source = data.decode("utf-8")
     except UnicodeDecodeError as err:
         return [_diag("LL900", f"cannot decode as UTF-8: {err.reason}", name, Span(1, 1, 1, 1))]
-    kind = file_kind(path.name)
+    return lint_text(name, source, options, views)
+
+
+def lint_text(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """Lint a file's text with the front end its name calls for (Python by default)."""
+    from lorlint.frontends.names import file_kind
+
+    kind = file_kind(Path(path).name)
     if kind == "notebook":
-        return lint_notebook(name, source, options, views)
+        return lint_notebook(path, text, options, views)
     if kind in ("yaml", "adapter"):
-        return lint_config(name, source, kind, options, views)
-    return lint_source(name, source, options, views)
+        return lint_config(path, text, kind, options, views)
+    return lint_source(path, text, options, views)
 
 
 def lint_config(

@@ -20,9 +20,10 @@ from pygls.lsp.server import LanguageServer
 from lorlint import __version__, config
 from lorlint.checks import RULES, Diagnostic
 from lorlint.commands.check import _per_file_ignores, selection
-from lorlint.engine import Options, ViewCache, lint_source
+from lorlint.engine import Options, ViewCache, lint_text
 from lorlint.fixes import Fix
 from lorlint.fixes import apply as apply_fixes
+from lorlint.frontends.names import file_kind
 
 DEBOUNCE_SECONDS = 0.3
 FIX_ALL = "source.fixAll.lorlint"
@@ -64,13 +65,16 @@ class LorlintServer(LanguageServer):
             selected=selection(args, settings),
         )
         with self.lock:
-            found = lint_source(path, source, options, self.views)
+            found = lint_text(path, source, options, self.views)
         ignored = _per_file_ignores(Path(path), settings)
         return [d for d in found if d.code not in ignored]
 
     async def lint(self, uri: str) -> None:
         doc = self.workspace.get_text_document(uri)
         version, source = doc.version, doc.source
+        kind = file_kind(Path(doc.path).name)
+        if kind == "notebook":
+            return  # findings are in cell coordinates; editors send cells, not the JSON file
         try:
             found = await asyncio.to_thread(self._lint, doc.path, source)
         except Exception as err:  # never take the editor down with us
@@ -87,7 +91,9 @@ class LorlintServer(LanguageServer):
             shown = state.diagnostics + [c for c, _ in converted]
         else:
             state.diagnostics = [c for c, _ in converted]
-            state.fixes = [(c, d.fix) for c, d in converted if d.fix is not None]
+            state.fixes = [
+                (c, d.fix) for c, d in converted if d.fix is not None and kind in (None, "python")
+            ]
             state.source = source
             shown = state.diagnostics
         state.version = version
