@@ -9,7 +9,6 @@ budget, so an alias bomb is an LL900, not a hang.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import yaml
@@ -118,6 +117,15 @@ def _site(path: str, kind: str, node: yaml.Node, keywords: dict[str, Value | Non
     return site
 
 
+def _read(section: _Map, keys: dict[str, str], budget: _Budget, reader=None) -> dict:
+    """PEFT keyword → the value of the tool's key for it (absent keys give None)."""
+    reader = reader or _value
+    return {peft_key: reader(section.node(key), budget) for peft_key, key in keys.items()}
+
+
+LORA_NUMBERS = {"lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout"}
+
+
 def _model(site: Site, value: Value | None) -> None:
     if value is not None and isinstance(value.value, str):
         site.model, site.model_span, site.model_origin = value.value, value.span, "code"
@@ -152,14 +160,11 @@ def axolotl(path: str, top: _Map, budget: _Budget) -> list[Site]:
     if targets is None and top.scalar("lora_target_linear", budget) is True:
         node = top.node("lora_target_linear")
         targets = Value("all-linear", _span(node), editable=False)
+    keys = {"modules_to_save": "lora_modules_to_save", "layers_pattern": "peft_layers_pattern",
+            "layers_to_transform": "peft_layers_to_transform", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
     site = _site(path, "axolotl", top.node("adapter"), {
         "target_modules": targets,
-        "modules_to_save": _value(top.node("lora_modules_to_save"), budget),
-        "layers_to_transform": _value(top.node("peft_layers_to_transform"), budget),
-        "layers_pattern": _value(top.node("peft_layers_pattern"), budget),
-        "r": _value(top.node("lora_r"), budget),
-        "lora_alpha": _value(top.node("lora_alpha"), budget),
-        "lora_dropout": _value(top.node("lora_dropout"), budget),
+        **_read(top, keys, budget),
         "task_type": Value("CAUSAL_LM", editable=False),
     })  # fmt: skip
     _model(site, _value(top.node("base_model"), budget))
@@ -172,19 +177,14 @@ def llama_factory(path: str, top: _Map, budget: _Budget) -> list[Site]:
     if "model_name_or_path" not in top or top.scalar("finetuning_type", budget) != "lora":
         return []
     anchor = top.node("lora_target") or top.node("finetuning_type")
+    lists = {"target_modules": "lora_target", "modules_to_save": "additional_target"}
     site = _site(path, "llama-factory", anchor, {
-        "target_modules": _comma_list(top.node("lora_target"), budget),
-        "modules_to_save": _comma_list(top.node("additional_target"), budget),
-        "r": _value(top.node("lora_rank"), budget),
-        "lora_alpha": _value(top.node("lora_alpha"), budget),
-        "lora_dropout": _value(top.node("lora_dropout"), budget),
+        **_read(top, lists, budget, reader=_comma_list),
+        **_read(top, {"r": "lora_rank", **LORA_NUMBERS}, budget),
     })  # fmt: skip
     _model(site, _value(top.node("model_name_or_path"), budget))
     site.quantized = "4bit" if top.scalar("quantization_bit", budget) == 4 else None
     return [site]
-
-
-TORCHTUNE_BUILDER = re.compile(r"torchtune\.models\.(?P<family>\w+)\.lora_(?P<name>\w+)$")
 
 
 def torchtune(path: str, top: _Map, budget: _Budget) -> list[Site]:
@@ -204,8 +204,7 @@ def torchtune(path: str, top: _Map, budget: _Budget) -> list[Site]:
     value = Value([t.value for t in targets], attn.span, elements=targets, editable=False)
     site = _site(path, "torchtune", model.node("_component_"), {
         "target_modules": value,
-        "r": _value(model.node("lora_rank"), budget),
-        "lora_alpha": _value(model.node("lora_alpha"), budget),
+        **_read(model, {"r": "lora_rank", "lora_alpha": "lora_alpha"}, budget),
     })  # fmt: skip
     site.model, site.model_origin = f"torchtune:{component}", "code"
     site.model_span = _span(model.node("_component_"))
@@ -218,13 +217,9 @@ def oumi(path: str, top: _Map, budget: _Budget) -> list[Site]:
     if "model_name" not in model or training.scalar("use_peft", budget) is not True:
         return []
     anchor = peft.node("lora_target_modules") or training.node("use_peft")
-    site = _site(path, "oumi", anchor, {
-        "target_modules": _value(peft.node("lora_target_modules"), budget),
-        "modules_to_save": _value(peft.node("lora_modules_to_save"), budget),
-        "r": _value(peft.node("lora_r"), budget),
-        "lora_alpha": _value(peft.node("lora_alpha"), budget),
-        "lora_dropout": _value(peft.node("lora_dropout"), budget),
-    })  # fmt: skip
+    keys = {"target_modules": "lora_target_modules", "modules_to_save": "lora_modules_to_save",
+            "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
+    site = _site(path, "oumi", anchor, _read(peft, keys, budget))
     _model(site, _value(model.node("model_name"), budget))
     site.quantized = "4bit" if peft.scalar("q_lora", budget) is True else None
     return [site]
