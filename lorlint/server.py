@@ -19,7 +19,7 @@ from pygls.lsp.server import LanguageServer
 
 from lorlint import __version__, config
 from lorlint.checks import RULES, Diagnostic
-from lorlint.commands.check import _per_file_ignores, selection
+from lorlint.commands.check import per_file_ignores, selection
 from lorlint.engine import Options, ViewCache, lint_text
 from lorlint.fixes import Fix
 from lorlint.fixes import apply as apply_fixes
@@ -66,7 +66,7 @@ class LorlintServer(LanguageServer):
         )
         with self.lock:
             found = lint_text(path, source, options, self.views)
-        ignored = _per_file_ignores(Path(path), settings)
+        ignored = per_file_ignores(Path(path), settings)
         return [d for d in found if d.code not in ignored]
 
     async def lint(self, uri: str) -> None:

@@ -26,7 +26,9 @@ class UsageError(ValueError):
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("check", help="lint PEFT configs in Python files")
+    p = sub.add_parser(
+        "check", help="lint PEFT configs in Python files, notebooks, tool configs and adapters"
+    )
     p.add_argument("paths", nargs="*", default=["."], help="files or directories (default .)")
     p.add_argument("--select", help="comma-separated codes, prefixes or names to enable")
     p.add_argument("--ignore", help="comma-separated codes or names to disable")
@@ -169,7 +171,7 @@ def run(args) -> int:
     diagnostics, sources = [], {}
     fixed_total, diffs, refused = 0, [], []
     for path, found in lint_files(files, options, args.jobs):
-        ignored = _per_file_ignores(path, settings)
+        ignored = per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
         if (args.fix or args.diff) and any(_wanted(d, args) for d in found):
             outcome = fix_file(path, options, ignored, args)
@@ -328,7 +330,7 @@ def lint_files(files: list[Path], options: Options, jobs: int | None):
             yield from result
 
 
-def _per_file_ignores(path: Path, settings) -> set[str]:
+def per_file_ignores(path: Path, settings) -> set[str]:
     out: set[str] = set()
     rel = str(path)
     if settings.root is not None:
