@@ -61,3 +61,11 @@ def test_bad_example_raises_exactly_this_rule(code):
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_good_example_is_clean(code):
     assert _codes(_block(_page(code), "## Use instead"), code) == set()
+
+
+def test_ll208_knows_peft_default_names_of_uncatalogued_models():
+    source = 'from peft import LoraConfig\nLoraConfig(target_modules=["Wqkv", "q_prj"])\n'
+    found = lint_source("t.py", source, Options(), ViewCache(online=False))
+    assert [(d.code, d.message.split(" is")[0]) for d in found if d.code == "LL208"] == [
+        ("LL208", '"q_prj"')
+    ]

@@ -8,6 +8,7 @@ from functools import lru_cache
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import entries, looks_like_pattern
 from lorlint.models import catalog
+from lorlint.models.peft_defaults import DEFAULT_TARGET_MODULES
 
 
 @lru_cache(maxsize=1)
@@ -15,6 +16,9 @@ def known_leaves() -> frozenset[str]:
     names: set[str] = set()
     for leaves in catalog.leaf_names_by_model_type().values():
         names |= leaves
+    for default in DEFAULT_TARGET_MODULES.values():  # PEFT's own defaults (MPT's Wqkv, ...)
+        if isinstance(default, list):
+            names.update(default)
     return frozenset(names)
 
 
