@@ -7,16 +7,25 @@ import warnings
 from lorlint.models.introspect import build_model
 
 
-def peft_targets(config: dict, task: str, spec: dict, via_get_peft_model: bool = False):
+def peft_targets(
+    config: dict,
+    task: str,
+    spec: dict,
+    via_get_peft_model: bool = False,
+    method: str = "LoraConfig",
+):
     """(sorted adapted module names, sorted adapted parameter names, error or None) from real PEFT."""
-    from peft import LoraConfig, get_peft_model, inject_adapter_in_model
-    from peft.tuners.lora import LoraLayer, ParamWrapper
+    import peft
+    from peft import get_peft_model, inject_adapter_in_model
+    from peft.tuners.lora import ParamWrapper
+    from peft.tuners.tuners_utils import BaseTunerLayer
 
     model = build_model(config, task)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cfg = LoraConfig(r=4, lora_alpha=8, **spec)
+            sizes = {"r": 4, "lora_alpha": 8} if method == "LoraConfig" else {"r": 4}
+            cfg = getattr(peft, method)(**sizes, **spec)
             if via_get_peft_model:
                 model = get_peft_model(model, cfg).base_model.model
             else:
@@ -28,6 +37,6 @@ def peft_targets(config: dict, task: str, spec: dict, via_get_peft_model: bool =
         if isinstance(module, ParamWrapper):
             base = name.replace(".base_layer", "")
             params.append(f"{base}.{module.parameter_name}")
-        elif isinstance(module, LoraLayer) and ".base_layer" not in name:
+        elif isinstance(module, BaseTunerLayer) and ".base_layer" not in name:
             modules.append(name)
     return sorted(set(modules)), sorted(set(params)), None

@@ -166,3 +166,25 @@ def test_trainable_estimate_equals_peft(model_type, spec):
     real = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)
     estimate = trainable_params(table, ours.modules, ours.parameters, 4, ours.rank_pattern)
     assert estimate == real
+
+
+@pytest.mark.parametrize("method", ["LoHaConfig", "LoKrConfig"])
+@pytest.mark.parametrize("model_type", ["llama", "gpt2", "bert", "t5"])
+def test_loha_and_lokr_wrap_only_linear_and_conv(method, model_type):
+    """LoHa / LoKr take Linear, Conv1d and Conv2d only: GPT-2's Conv1D and embeddings raise."""
+    config, task = ARCHS[model_type]
+    table = introspect(config, task)
+    peft_type = method.removesuffix("Config").upper()
+    for spec in [
+        *specs_for(table)[:12],
+        {"target_modules": ["c_attn"]},
+        {"target_modules": ["wte", "q_proj"]},
+    ]:
+        if spec.get("target_parameters"):
+            continue
+        peft_modules, _, err = peft_targets(config, task, spec, method=method)
+        ours = match(table, TargetSpec(**spec, peft_type=peft_type, via_get_peft_model=False))
+        assert (sorted(ours.modules), ours.error is None) == (peft_modules, err is None), (
+            spec,
+            err,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import converted, entries, looks_like_pattern
-from lorlint.models.match import modules_matching_entry
+from lorlint.models.match import can_wrap, modules_matching_entry
 
 
 @rule("LL104", "unsupported-target-type", "error", "a target matches modules LoRA cannot wrap")
@@ -15,13 +15,18 @@ def check(ctx: Context):
         if looks_like_pattern(element.value) or converted(ctx, element.value):
             continue
         hits = modules_matching_entry(ctx.table, element.value)
-        bad = [m for m in hits if not m.wrappable]
+        peft_type = ctx.site.peft_type
+        bad = [m for m in hits if not can_wrap(m, peft_type)]
         if not bad:
             continue
         first = bad[0]
         prefix = first.name + "."
         children = sorted(
-            {m.leaf for m in ctx.table.modules if m.name.startswith(prefix) and m.wrappable}
+            {
+                m.leaf
+                for m in ctx.table.modules
+                if m.name.startswith(prefix) and can_wrap(m, peft_type)
+            }
         )
         params = [p for p, shape in first.own_params if len(shape) >= 2]
         if children:
@@ -32,8 +37,9 @@ def check(ctx: Context):
             )
         else:
             hint = "remove it"
+        method = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}.get(peft_type, peft_type)
         yield (
-            f'"{element.value}" matches {len(bad)} {first.cls} module(s) that LoRA cannot wrap; '
-            f"PEFT raises 'Target module ... is not supported'; {hint}",
+            f'"{element.value}" matches {len(bad)} {first.cls} module(s) that {method} cannot '
+            f"wrap; PEFT raises 'Target module ... not supported'; {hint}",
             element.span,
         )

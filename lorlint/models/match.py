@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lorlint.models.peft_defaults import DEFAULT_TARGET_MODULES
-from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module
+from lorlint.models.table import ALL_LINEAR_KINDS, LORA_KINDS, LayerTable, Module
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEAD_NAMES = ("score", "classifier")
@@ -42,6 +42,19 @@ MOE_FUSED_TARGETS: dict[str, dict[str, list[str]]] = {
     "mixtral": {"gate_up_proj": ["w1", "w3"]},
     "qwen2_moe": {"gate_up_proj": ["gate_proj", "up_proj"]},
 }
+
+
+# Module kinds each method can wrap (LoHa / LoKr: peft/tuners/lycoris_utils.py); others as LoRA.
+SUPPORTED_KINDS = {
+    "LORA": frozenset(LORA_KINDS),
+    "LOHA": frozenset({"linear", "conv1d", "conv2d"}),
+    "LOKR": frozenset({"linear", "conv1d", "conv2d"}),
+}
+
+
+def can_wrap(module: Module, peft_type: str = "LORA") -> bool:
+    """Whether this PEFT method can put an adapter on the module."""
+    return module.kind in SUPPORTED_KINDS.get(peft_type, SUPPORTED_KINDS["LORA"])
 
 
 @dataclass
@@ -341,7 +354,7 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
         elif not hit:
             unmatched.append(module.name)
         else:
-            if not module.wrappable:
+            if not can_wrap(module, spec.peft_type):
                 raise PeftError(
                     "unsupported",
                     f"Target module {module.cls} ({module.name}) is not supported. Currently, only the "
