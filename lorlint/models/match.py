@@ -97,7 +97,6 @@ class MatchResult:
     effective_targets: str | set[str] | None = (
         None  # target_modules after defaults / MoE conversion
     )
-    effective_parameters: set[str] = field(default_factory=set)
     excluded: list[str] = field(default_factory=list)
     rank_pattern: dict[str, int] = field(default_factory=dict)  # after MoE conversion
     converted: dict[str, str] = field(default_factory=dict)  # v4 MoE name → target parameter
@@ -341,7 +340,6 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     if _is_all_linear(spec.target_modules):
         spec.target_modules = all_linear_names(table, spec.task_type)
     result.effective_targets = spec.target_modules
-    result.effective_parameters = set(spec.target_parameters or [])
     result.rank_pattern = dict(spec.rank_pattern)
 
     excluded, unmatched, targeted = [], [], []

@@ -6,15 +6,12 @@ transformers classes), cached on disk as JSON, and bundled in the catalog for to
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
 LORA_KINDS = ("embedding", "conv2d", "conv3d", "conv1d", "mha", "linear", "conv1d_hf")
 # What PEFT's ``"all-linear"`` takes: ``isinstance(m, (nn.Linear, transformers.Conv1D))``.
 ALL_LINEAR_KINDS = ("linear", "conv1d_hf")
-
-_LAYER_INDEX = re.compile(r"\.(\d+)(?:\.|$)")
 
 
 @dataclass(frozen=True)
@@ -29,17 +26,8 @@ class Module:
     own_params: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (name, shape), for target_parameters
 
     @property
-    def wrappable(self) -> bool:
-        return self.kind is not None
-
-    @property
     def leaf(self) -> str:
         return self.name.rpartition(".")[2]
-
-    @property
-    def layer_index(self) -> int | None:
-        m = _LAYER_INDEX.search(self.name)
-        return int(m.group(1)) if m else None
 
 
 @dataclass
@@ -73,9 +61,6 @@ class LayerTable:
     @property
     def total_params(self) -> int:
         return sum(m.params for m in self.modules)
-
-    def leaf_names(self) -> set[str]:
-        return {m.leaf for m in self.modules if m.name}
 
     # --- serialisation: compact, class names interned -------------------------------------------
     def to_json(self) -> dict:
