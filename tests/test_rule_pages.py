@@ -69,3 +69,23 @@ def test_ll208_knows_peft_default_names_of_uncatalogued_models():
     assert [(d.code, d.message.split(" is")[0]) for d in found if d.code == "LL208"] == [
         ("LL208", '"q_prj"')
     ]
+
+
+def test_ll201_on_moe_suggests_the_experts_and_the_fix_adapts_them(tmp_path):
+    from lorlint.fixes import apply
+    from lorlint.frontends.python import extract_sites
+    from lorlint.models.match import match
+    from lorlint.models.view import load_view
+
+    source = (
+        "from peft import LoraConfig\n# lorlint: model=mistralai/Mixtral-8x7B-v0.1\n"
+        'LoraConfig(target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")\n'
+    )
+    (d,) = lint_source("t.py", source, Options(), ViewCache(online=False))
+    assert d.code == "LL201" and '"w1", "w3", "w2"' in d.message
+    fixed, _ = apply(source, [d.fix])
+    (site,) = extract_sites("t.py", fixed)
+    from lorlint.engine import spec_for
+
+    result = match(load_view("mistralai/Mixtral-8x7B-v0.1").table, spec_for(site))
+    assert result.ok and len(result.parameters) == 2 * 32  # gate_up_proj and down_proj per layer

@@ -1,10 +1,11 @@
-"""LL201 attention-only: the targets cover only attention projections, not the MLP."""
+"""LL201 attention-only: the targets cover only attention projections, not the MLP or experts."""
 
 from __future__ import annotations
 
 from lorlint import fixes
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import block_linear_leaves, quoted
+from lorlint.checks.targets import block_linear_leaves, quoted, tower_of
+from lorlint.models.match import MOE_TARGET_MODULE_MAPPING
 from lorlint.models.summary import split_block
 
 ATTENTION_MARKERS = ("attn", "attention")
@@ -16,6 +17,26 @@ def is_attention(name: str) -> bool:
     return any(marker in rel.lower() for marker in ATTENTION_MARKERS)
 
 
+def expert_targets(ctx: Context) -> tuple[list[str], list[str]]:
+    """(target_modules names, target_parameters) that adapt fused MoE experts, if any.
+
+    For families PEFT converts (Mixtral, Qwen-MoE, DeepSeek, ...) the old per-expert names work
+    in target_modules; otherwise the 3-D expert weights need target_parameters."""
+    stacks = [
+        m for m in ctx.table.modules
+        if split_block(m.name) and not tower_of(m.name)
+        and any(len(shape) == 3 for _, shape in m.own_params)
+    ]  # fmt: skip
+    if not stacks:
+        return [], []
+    family = ctx.table.meta.get("moe_conversion")
+    if family in MOE_TARGET_MODULE_MAPPING:
+        return [n for n in MOE_TARGET_MODULE_MAPPING[family] if n != "gate"], []
+    leaf = stacks[0].name.split(".")[-2:]
+    owner = ".".join(leaf) if len(leaf) == 2 else stacks[0].leaf
+    return [], [f"{owner}.{p}" for p, shape in stacks[0].own_params if len(shape) == 3]
+
+
 @rule("LL201", "attention-only", "warning", "targets cover only the attention projections")
 def check(ctx: Context):
     result, table = ctx.result, ctx.table
@@ -23,19 +44,24 @@ def check(ctx: Context):
         return
     if result.parameters or not all(is_attention(n) for n in result.modules):
         return
-    linears = [m.name for m in table.modules if m.kind in ("linear", "conv1d_hf")]
-    if all(is_attention(n) for n in linears if split_block(n)):
+    linears = block_linear_leaves(ctx)
+    mlp = [n for n in linears if any(not is_attention(m.name) for m in _named(ctx, n))]
+    experts, expert_params = expert_targets(ctx)
+    if not mlp and not experts and not expert_params:
         return  # nothing but attention to adapt
     value = ctx.site.keywords.get("target_modules")
     span = value.span if value is not None else ctx.site.span
     what = "PEFT's default targets" if result.defaulted else "the targets"
-    full = block_linear_leaves(ctx)
+    full = linears + [e for e in experts if e not in linears]
     fix = None
-    if value is not None:
+    if value is not None and not expert_params:
         quote = next((e.quote for e in (value.elements or [])), value.quote)
         literal = fixes.list_literal(full, quote)
         fix = fixes.replace(value, literal, f"Target every block linear: {literal}", "unsafe")
-    advice = f'use target_modules={quoted(full)} or "all-linear"'
+    advice = f"use target_modules={quoted(full)}"
+    advice += (
+        f" with target_parameters={quoted(expert_params)}" if expert_params else ' or "all-linear"'
+    )
     if ctx.site.kind == "torchtune":
         advice = "set apply_lora_to_mlp: true (torchtune's MLP is w1/w2/w3)"
     yield (
@@ -44,3 +70,7 @@ def check(ctx: Context):
         span,
         fix,
     )
+
+
+def _named(ctx: Context, leaf: str):
+    return [m for m in ctx.table.modules if m.leaf == leaf and split_block(m.name)]
