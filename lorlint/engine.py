@@ -107,8 +107,8 @@ def spec_for(site: Site) -> TargetSpec | None:
         values.setdefault("lora_alpha", 16)
     if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
         return None
-    if isinstance(targets, (list, tuple, set)) and not all(isinstance(t, str) for t in targets):
-        return None
+    if not _names_or_regex(targets) or not all(_valid(key, value) for key, value in values.items()):
+        return None  # not a value PEFT accepts: no prediction (PEFT itself would raise)
     task_type = values.pop("task_type", None)
     return TargetSpec(
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
@@ -116,6 +116,30 @@ def spec_for(site: Site) -> TargetSpec | None:
         peft_type=site.peft_type,
         **{k: v for k, v in values.items() if v is not None},
     )
+
+
+def _names_or_regex(value) -> bool:
+    """None, a str, or a list/tuple/set of str: what PEFT takes for target/exclude modules."""
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, (list, tuple, set)) and all(isinstance(v, str) for v in value)
+
+
+def _valid(key: str, value) -> bool:
+    if value is None:
+        return True
+    if key in ("exclude_modules", "layers_pattern"):
+        return _names_or_regex(value)
+    if key in ("modules_to_save", "target_parameters"):
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    if key == "layers_to_transform":
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+    if key in ("rank_pattern", "alpha_pattern"):
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    if key in ("r", "lora_alpha"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return key != "task_type" or isinstance(value, str)
 
 
 def _diag(code: str, message: str, path: str, span: Span, model: str | None = None) -> Diagnostic:

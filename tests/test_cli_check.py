@@ -208,3 +208,25 @@ def test_rule_command():
     data = json.loads(run_cli("rule", "--all", "--output-format", "json").stdout)
     assert {"code", "name", "severity", "summary", "url", "explanation"} <= set(data[0])
     assert run_cli("rule", "LL999").returncode == 2
+
+
+ODD = """\
+from peft import LoraConfig, LoHaConfig
+# lorlint: model=meta-llama/Llama-3.1-8B
+c = LoraConfig(target_modules=5)
+d = LoraConfig(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], layers_to_transform="0")
+e = LoraConfig(target_modules="all-linear", rank_pattern={"(": 4})
+g = LoraConfig(target_modules=["q_proj", 3, None])
+h = LoHaConfig(target_modules=["embed_tokens", "q_proj"])
+i = LoraConfig(target_modules="all-linear", layers_to_transform=[0], layers_pattern=["layers", "h"])
+"""
+
+
+def test_odd_values_never_crash_and_are_explained(tmp_path):
+    write(tmp_path / "odd.py", ODD)
+    code, out, err = concise(tmp_path, "odd.py")
+    assert "internal error" not in err and "Traceback" not in err
+    assert code == 1
+    assert "odd.py:5:58: LL106 rank_pattern key '(' is not a valid regular expression" in out
+    assert "LoRA can wrap it, LoHa cannot" in out
+    assert "LL107" not in out  # a str layers_to_transform, and one of two layers_pattern matches

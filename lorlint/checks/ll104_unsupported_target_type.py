@@ -29,7 +29,10 @@ def check(ctx: Context):
             }
         )
         params = [p for p, shape in first.own_params if len(shape) >= 2]
-        if children:
+        method = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}.get(peft_type, peft_type)
+        if can_wrap(first, "LORA"):
+            hint = f"LoRA can wrap it, {method} cannot: remove it or use LoraConfig"
+        elif children:
             hint = "target its layers instead: " + ", ".join(f'"{c}"' for c in children)
         elif params:
             hint = "its weights are parameters: use target_parameters=" + str(
@@ -37,7 +40,6 @@ def check(ctx: Context):
             )
         else:
             hint = "remove it"
-        method = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}.get(peft_type, peft_type)
         yield (
             f'"{element.value}" matches {len(bad)} {first.cls} module(s) that {method} cannot '
             f"wrap; PEFT raises 'Target module ... not supported'; {hint}",

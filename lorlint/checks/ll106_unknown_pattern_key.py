@@ -31,6 +31,15 @@ def check(ctx: Context):
         if value is None or not isinstance(value.value, dict) or targeted is None:
             continue
         for key in unmatched_pattern_keys(value.value, targeted):
+            try:
+                re.compile(key)
+            except re.error as err:
+                yield (
+                    f"{attr} key {key!r} is not a valid regular expression ({err}): PEFT raises "
+                    "re.error when it looks up each module's rank",
+                    value.span,
+                )
+                continue
             yield (
                 f"{attr} key {key!r} matches no adapted module of {ctx.model_label()}; "
                 "PEFT ignores it (keys are regexes tried as '(.*\\.)?(KEY)$' on adapted modules)",

@@ -20,19 +20,25 @@ def check(ctx: Context):
     value = site.keywords.get("layers_to_transform")
     if table is None or value is None or not value.known or value.value is None:
         return
-    requested = [value.value] if isinstance(value.value, int) else list(value.value)
+    requested = [value.value] if isinstance(value.value, int) else value.value
+    if not isinstance(requested, list) or not all(isinstance(i, int) for i in requested):
+        return  # not indices PEFT can use; no range to check
     pattern = site.get("layers_pattern")
     if pattern is not None and not isinstance(pattern, (str, list)):
         return
     patterns = [pattern] if isinstance(pattern, str) else (pattern or [])
     pattern_span = site.keywords["layers_pattern"].span if patterns else value.span
-    for p in patterns:
-        if not any(re.match(rf"(?:^|.*?\.){p}\.\d+\.", m.name) for m in table.modules):
-            yield (
-                f'layers_pattern "{p}" matches no module path of {ctx.model_label()}',
-                pattern_span,
-            )
-            return
+
+    def found(p: str) -> bool:
+        return any(re.match(rf"(?:^|.*?\.){p}\.\d+\.", m.name) for m in table.modules)
+
+    if patterns and not any(found(p) for p in patterns):  # PEFT tries each; one is enough
+        shown = patterns[0] if len(patterns) == 1 else patterns
+        yield (
+            f"layers_pattern {shown!r} matches no module path of {ctx.model_label()}",
+            pattern_span,
+        )
+        return
     targets = [e.value for e in entries(ctx)] or None
     candidates = [
         m.name

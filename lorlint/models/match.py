@@ -321,6 +321,9 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
     except re.error as err:
         result.error = PeftError("regex", f"invalid regular expression: {err}")
         result.modules, result.parameters = [], []
+    except (TypeError, ValueError) as err:  # a config value of a type PEFT does not take
+        result.error = PeftError("config", str(err))
+        result.modules, result.parameters = [], []
     return result
 
 
