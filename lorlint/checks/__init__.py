@@ -44,6 +44,13 @@ class Context:
     def table(self):
         return self.view.table if self.view is not None else None
 
+    @property
+    def adapted(self) -> MatchResult | None:
+        """PEFT's match of the whole config when PEFT accepts it (None: unknown, or PEFT raises).
+
+        A result exists only with a layer table, so rules reading it may use ``ctx.table``."""
+        return self.result if self.result is not None and self.result.ok else None
+
     def model_label(self) -> str:
         return self.view.describe() if self.view is not None else "the model"
 

@@ -25,7 +25,7 @@ def _saves_nothing(entry: str, names: list[str]) -> bool:
 def check(ctx: Context):
     if ctx.table is None:
         return
-    targeted = ctx.result.modules if ctx.result is not None and ctx.result.ok else None
+    targeted = ctx.adapted.modules if ctx.adapted is not None else None
     for attr in ("rank_pattern", "alpha_pattern"):
         value = ctx.site.keywords.get(attr)
         if value is None or not isinstance(value.value, dict) or targeted is None:

@@ -39,8 +39,8 @@ def expert_targets(ctx: Context) -> tuple[list[str], list[str]]:
 
 @rule("LL201", "attention-only", "warning", "targets cover only the attention projections")
 def check(ctx: Context):
-    result, table = ctx.result, ctx.table
-    if table is None or result is None or not result.ok or not result.modules:
+    result = ctx.adapted
+    if result is None or not result.modules:
         return
     if result.parameters or not all(is_attention(n) for n in result.modules):
         return

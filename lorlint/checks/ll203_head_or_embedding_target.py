@@ -8,8 +8,8 @@ from lorlint.checks import Context, rule
 
 @rule("LL203", "head-or-embedding-target", "warning", "lm_head or an embedding is targeted")
 def check(ctx: Context):
-    table, result = ctx.table, ctx.result
-    if table is None or result is None or not result.ok:
+    table, result = ctx.table, ctx.adapted
+    if result is None:
         return
     special = {m.name for m in table.modules if m.kind == "embedding"}
     if table.output_embedding:

@@ -22,8 +22,8 @@ def routers(table: LayerTable) -> set[str]:
 
 @rule("LL204", "moe-router-target", "warning", "an MoE router is targeted")
 def check(ctx: Context):
-    table, result = ctx.table, ctx.result
-    if table is None or result is None or not result.ok:
+    table, result = ctx.table, ctx.adapted
+    if result is None:
         return
     found = routers(table)
     if not found:

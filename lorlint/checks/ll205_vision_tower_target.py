@@ -8,8 +8,8 @@ from lorlint.checks.targets import tower_of
 
 @rule("LL205", "vision-tower-target", "warning", "the targets also adapt the vision tower")
 def check(ctx: Context):
-    table, result = ctx.table, ctx.result
-    if table is None or result is None or not result.ok:
+    table, result = ctx.table, ctx.adapted
+    if result is None:
         return
     counts: dict[str, int] = {}
     for name in result.modules:

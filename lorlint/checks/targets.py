@@ -65,15 +65,17 @@ def looks_like_pattern(entry: str) -> bool:
     return bool(REGEX_CHARS.search(entry)) or entry.lower().replace("_", "-") == ALL_LINEAR
 
 
+def _adaptable_leaves(ctx: Context) -> list[str]:
+    return sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
+
+
 def close_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
-    leaves = sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
-    return difflib.get_close_matches(entry, leaves, n=n, cutoff=0.75)
+    return difflib.get_close_matches(entry, _adaptable_leaves(ctx), n=n, cutoff=0.75)
 
 
 def prefixed_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
     """Real names that extend the entry (T5 v1.0's ``wi`` → v1.1's ``wi_0``, ``wi_1``)."""
-    leaves = sorted({m.leaf for m in ctx.table.modules if m.kind and m.name})
-    return [leaf for leaf in leaves if leaf.startswith(entry)][:n]
+    return [leaf for leaf in _adaptable_leaves(ctx) if leaf.startswith(entry)][:n]
 
 
 def equivalent(entry: str, ctx: Context) -> str | None:
