@@ -149,17 +149,48 @@ def _diag(code: str, message: str, path: str, span: Span, model: str | None = No
 
 def lint_source(path: str, source: str, options: Options, views: ViewCache) -> list[Diagnostic]:
     load_all()
+    sites = _python_sites(path, source, options)
+    if isinstance(sites, Diagnostic):
+        return [sites]
+    return _check_sites(sites, source, options, views)
+
+
+def _check_sites(
+    sites: list[Site], text: str, options: Options, views: ViewCache
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for site in sites:
+        out.extend(check_site(site, options, views))
+    return suppress(out, text, sites)
+
+
+def _python_sites(path: str, source: str, options: Options) -> list[Site] | Diagnostic:
+    """Sites of a Python source, from the site cache when it has them."""
     cache = SiteCache(options.cache_root)
     sites = cache.load(source, path)
     if sites is None:
         sites = _parse(path, source)
-        if isinstance(sites, Diagnostic):
-            return [sites]
-        cache.store(source, sites)
-    out: list[Diagnostic] = []
-    for site in sites:
-        out.extend(check_site(site, options, views))
-    return suppress(out, source, sites)
+        if not isinstance(sites, Diagnostic):
+            cache.store(source, sites)
+    return sites
+
+
+def _config_sites(path: str, text: str, kind: str) -> list[Site] | Diagnostic:
+    """Sites of a YAML tool config or an adapter_config.json, or the LL900 saying why not."""
+    from lorlint.frontends import configs
+
+    try:
+        if kind == "yaml":
+            return configs.yaml_sites(path, text)
+        return configs.adapter_sites(path, text)
+    except configs.ConfigError as err:
+        return _diag("LL900", f"cannot parse: {err}", path, Span(1, 1, 1, 1))
+
+
+def _override_model(site: Site, options: Options) -> None:
+    """--model / [tool.lorlint] model beat the code, a ``# lorlint: model=`` comment beats both."""
+    if site.model_origin != "comment" and options.model:
+        site.model, site.model_origin = options.model, options.model_origin
 
 
 def _parse(path: str, source: str) -> list[Site] | Diagnostic:
@@ -185,32 +216,29 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
 
 def sites_of(path: Path, options: Options) -> list[Site]:
     """The sites of one file of any kind, model overrides applied (for ``lorlint verify``)."""
-    from lorlint.frontends import configs, notebook
+    from lorlint.frontends import notebook
     from lorlint.frontends.names import file_kind
 
+    kind = file_kind(path.name)
     try:
         source = path.read_text(encoding="utf-8")
-        kind = file_kind(path.name)
-        if kind == "yaml":
-            sites = configs.yaml_sites(str(path), source)
-        elif kind == "adapter":
-            sites = configs.adapter_sites(str(path), source)
+        if kind in ("yaml", "adapter"):
+            sites = _config_sites(str(path), source, kind)
         else:
             if kind == "notebook":
                 source = notebook.load(source).source
-            parsed = _parse(str(path), source)
-            sites = [] if isinstance(parsed, Diagnostic) else parsed
+            sites = _python_sites(str(path), source, options)
     except (OSError, UnicodeDecodeError, ValueError):
         return []
+    if isinstance(sites, Diagnostic):
+        return []
     for site in sites:
-        if site.model_origin != "comment" and options.model:
-            site.model, site.model_origin = options.model, options.model_origin
+        _override_model(site, options)
     return sites
 
 
 def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnostic]:
-    if site.model_origin != "comment" and options.model:
-        site.model, site.model_origin = options.model, options.model_origin
+    _override_model(site, options)
     ctx = Context(site)
     diagnostics: list[Diagnostic] = []
     if site.model:
@@ -327,18 +355,10 @@ def lint_config(
     path: str, text: str, kind: str, options: Options, views: ViewCache
 ) -> list[Diagnostic]:
     """YAML tool configs and adapter_config.json: same sites, same rules."""
-    from lorlint.frontends import configs
-
-    try:
-        sites = (
-            configs.yaml_sites(path, text) if kind == "yaml" else configs.adapter_sites(path, text)
-        )
-    except configs.ConfigError as err:
-        return [_diag("LL900", f"cannot parse: {err}", path, Span(1, 1, 1, 1))]
-    out: list[Diagnostic] = []
-    for site in sites:
-        out.extend(check_site(site, options, views))
-    return suppress(out, text, sites)
+    sites = _config_sites(path, text, kind)
+    if isinstance(sites, Diagnostic):
+        return [sites]
+    return _check_sites(sites, text, options, views)
 
 
 def lint_notebook(
