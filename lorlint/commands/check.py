@@ -251,16 +251,16 @@ def fix_file(path: Path, options: Options, ignored: set[str], args) -> FixOutcom
     from lorlint.engine import lint_notebook
     from lorlint.frontends import notebook as nb
 
-    original = path.read_text(encoding="utf-8")
-    is_notebook = file_kind(path.name) == "notebook"
-    if file_kind(path.name) not in ("python", "notebook"):
+    kind = file_kind(path.name)
+    if kind not in ("python", "notebook"):
         return FixOutcome()
-    book = nb.load(original) if is_notebook else None
+    original = path.read_text(encoding="utf-8")
+    book = nb.load(original) if kind == "notebook" else None
     text = book.source if book else original
     views = ViewCache(options.online)
-    fixed = 0
+    fixed, found, linted = 0, [], None
     for _ in range(MAX_FIX_ROUNDS + 1):
-        found = lint_source(str(path), text, options, views)
+        found, linted = lint_source(str(path), text, options, views), text
         wanted = [d.fix for d in found if d.code not in ignored and _wanted(d, args)]
         if not wanted:
             break
@@ -280,7 +280,8 @@ def fix_file(path: Path, options: Options, ignored: set[str], args) -> FixOutcom
         remaining = lint_notebook(str(path), result, options, views)
     else:
         result = text
-        remaining = lint_source(str(path), text, options, views)
+        # the last round usually linted this very text already
+        remaining = found if linted == text else lint_source(str(path), text, options, views)
     remaining = [d for d in remaining if d.code not in ignored]
     diff = "".join(
         difflib.unified_diff(
