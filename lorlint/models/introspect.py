@@ -54,7 +54,7 @@ def build_config(config: dict):
         return CONFIG_MAPPING[model_type].from_dict(fields)
 
 
-def _model_class(task_or_class: str):
+def model_class(task_or_class: str):
     import transformers
 
     name = TASK_AUTO_CLASS.get(task_or_class, task_or_class)
@@ -72,7 +72,7 @@ def build_model(config: dict, task_or_class: str):
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
     cfg = build_config(config)
-    cls = _model_class(task_or_class)
+    cls = model_class(task_or_class)
     try:
         with torch.device("meta"), warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint.engine import spec_for
-from lorlint.models.introspect import build_config, table_from_model
+from lorlint.models.introspect import build_config, introspect, model_class
 from lorlint.models.match import match
 from lorlint.models.summary import trainable_params
 from lorlint.models.view import ModelView
@@ -190,12 +190,10 @@ def build(
     import torch
     import transformers
 
-    from lorlint.models.introspect import _model_class
-
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()  # our own progress line is enough
     config_dict = shrink(view.resolved.config) if opts.tiny else dict(view.resolved.config)
-    cls = _model_class(task)
+    cls = model_class(task)
     weights = None if (opts.tiny or opts.weights == "random") else _weights_dir(view)
     compute = torch.bfloat16 if device == "cuda" else torch.float32
     quant = None
@@ -299,9 +297,7 @@ def _run(site, view, task, opts, result, progress) -> None:
         )
 
     # The static prediction, on a meta-device model of exactly this config and class.
-    from lorlint.models.introspect import build_model
-
-    table = table_from_model(build_model(config_dict, task), config_dict["model_type"])
+    table = introspect(config_dict, task)
     predicted = match(table, spec)
     result.predicted = sorted(predicted.modules)
 
