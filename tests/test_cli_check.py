@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import textwrap
 
 import pytest
-from helpers import run_cli
+from helpers import run_cli, write
 
 TYPO = """\
 from peft import LoraConfig
@@ -16,12 +15,6 @@ from peft import LoraConfig
 # lorlint: model=meta-llama/Llama-3.1-8B
 config = LoraConfig(target_modules=["q_proj", "v_proj", "dwn_proj"], task_type="CAUSAL_LM")
 """
-
-
-def write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def concise(tmp_path, *args):

@@ -6,19 +6,13 @@ import json
 import os
 import shutil
 import stat
-import textwrap
 from pathlib import Path
 
 import libcst
 import pytest
-from helpers import REPO, run_cli
+from helpers import REPO, run_cli, write
 
 FIXTURES = sorted(p for p in (REPO / "fixtures").glob("*.py") if p.stem != "syntax_error")
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def codes_with_fixes(cwd: Path, name: str, unsafe: bool) -> set[str]:

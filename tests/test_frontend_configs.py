@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 import time
 from pathlib import Path
 
-from helpers import REPO, put_in_hf_cache, run_cli
+from helpers import REPO, put_in_hf_cache, run_cli, write
 
 from lorlint.frontends.configs import yaml_sites
 
@@ -19,12 +18,6 @@ def concise(cwd: Path, *args: str) -> tuple[int, str]:
     proc = run_cli("check", *args, "--output-format", "concise", "--no-cache", cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 # --- notebooks ------------------------------------------------------------------------------------

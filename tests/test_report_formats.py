@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
-from helpers import run_cli
-from test_cli_check import TYPO, write
+from helpers import run_cli, write
+from test_cli_check import TYPO
 
 SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 
