@@ -12,6 +12,7 @@ from lorlint.models.resolve import ModelNotFound
 from lorlint.models.view import ModelView, load_view
 from lorlint.site import UNKNOWN, Site, Span
 from lorlint.sitecache import SiteCache
+from lorlint.textpos import split_lines
 
 UNSLOTH_DEFAULT_TARGETS = [
     "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
@@ -294,7 +295,7 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
     """``# noqa[: codes]`` on the reported row; ``# lorlint: ignore[codes]`` per statement."""
     if FILE_NOQA.search(source):
         return []
-    lines = source.splitlines()
+    lines = split_lines(source)
     statement_ignores: list[tuple[int, int, set[str] | None]] = []
     for site in sites:
         first, last = site.statement_rows

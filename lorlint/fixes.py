@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lorlint.site import Span, Value
+from lorlint.textpos import line_starts
+from lorlint.textpos import offset as position
 
 
 @dataclass(frozen=True)
@@ -95,20 +97,12 @@ def drop_element(container: Value, index: int, message: str, applicability: str)
     return Fix(applicability, message, (Edit(Span(*start, *end), ""),))
 
 
-def _offsets(source: str) -> list[int]:
-    starts, total = [0], 0
-    for line in source.splitlines(keepends=True):
-        total += len(line)
-        starts.append(total)
-    return starts
-
-
 def apply(source: str, fixes: list[Fix]) -> tuple[str, int]:
     """Apply non-overlapping edits (identical duplicates once); returns (text, fixes applied)."""
-    starts = _offsets(source)
+    starts = line_starts(source)
 
     def offset(row: int, col: int) -> int:
-        return starts[row - 1] + col - 1
+        return position(starts, row, col)
 
     chosen: list[tuple[int, int, str]] = []
     applied = 0

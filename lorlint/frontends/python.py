@@ -21,6 +21,7 @@ from libcst.metadata import (
 from lorlint.frontends.names import PEFT_CONFIGS, UNSLOTH_CLASSES
 from lorlint.frontends.values import Evaluator
 from lorlint.site import UNKNOWN, Site, Span, Value
+from lorlint.textpos import split_lines
 
 APPLIERS = {
     "peft.get_peft_model": ("get_peft_model", 0, 1, "model", "peft_config"),
@@ -162,7 +163,7 @@ class PythonFile:
         return best
 
     def _comment_model(self) -> str | None:
-        for line in self.source.splitlines():
+        for line in split_lines(self.source):
             m = MODEL_COMMENT.search(line)
             if m:
                 return m.group(1)

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from lorlint.checks import RULES, Diagnostic
+from lorlint.textpos import split_lines
 
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -46,7 +47,7 @@ def full(diags: list[Diagnostic], sources: dict[str, str], color: bool) -> str:
             head += f"{RESET}{_mark(d)} [{d.name}] {COLORS[sev]}{sev}{RESET}"
         out.append(head)
         out.append(f"  {d.message}")
-        lines = sources.get(d.path, "").splitlines()
+        lines = split_lines(sources.get(d.path, ""))
         line = d.source_line
         if line is None and 0 < d.span.row <= len(lines):
             line = lines[d.span.row - 1]

@@ -1,0 +1,32 @@
+"""Rows as Python counts them: a form feed or U+2028 in a file must not move a fix."""
+
+from __future__ import annotations
+
+from helpers import run_cli
+
+from lorlint.textpos import line_starts, offset, split_lines
+
+
+def test_rows_break_only_at_python_line_ends():
+    text = "a\fb\nc\u2028d\r\ne\rf\x85g"
+    assert split_lines(text) == ["a\fb", "c\u2028d", "e", "f\x85g"]
+    assert "".join(split_lines(text, keepends=True)) == text
+    starts = line_starts(text)
+    assert text[offset(starts, 2, 1) :].startswith("c\u2028d")
+    assert text[offset(starts, 4, 3)] == "g"
+
+
+def test_form_feed_does_not_shift_a_fix(tmp_path):
+    source = (
+        "from peft import LoraConfig  # lorlint: model=meta-llama/Llama-3.1-8B\n"
+        "\f\n"
+        "cfg = LoraConfig(target_modules=[\n"
+        '    "q_proj",\n'
+        '    "k_proj",\n'
+        '    "dwn_proj",\n'
+        "])\n"
+    )
+    path = tmp_path / "t.py"
+    path.write_bytes(source.encode())
+    run_cli("check", "t.py", "--fix", "--no-cache", cwd=tmp_path)
+    assert path.read_bytes().decode() == source.replace('"dwn_proj"', '"down_proj"')
