@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint catalog clean
+.PHONY: install demo test lint catalog rule-pages clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py
 	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
 	$(BIN)/python scripts/build_catalog.py
+
+# Rule pages' header lines (severity, fix availability) come from the rule registry.
+rule-pages: install
+	$(BIN)/python scripts/gen_rule_headers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

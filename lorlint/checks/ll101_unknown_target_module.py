@@ -15,7 +15,13 @@ from lorlint.checks.targets import (
 from lorlint.models.match import modules_matching_entry
 
 
-@rule("LL101", "unknown-target-module", "error", "a target_modules entry matches no module")
+@rule(
+    "LL101",
+    "unknown-target-module",
+    "error",
+    "a target_modules entry matches no module",
+    fixes=("safe", "unsafe"),
+)
 def check(ctx: Context):
     if ctx.table is None:
         return

@@ -10,7 +10,13 @@ from lorlint.checks.targets import REGEX_CHARS
 from lorlint.models.match import ALL_LINEAR, modules_matching_entry
 
 
-@rule("LL102", "plain-string-target", "error", "target_modules is a plain string, not a list")
+@rule(
+    "LL102",
+    "plain-string-target",
+    "error",
+    "target_modules is a plain string, not a list",
+    fixes=("safe",),
+)
 def check(ctx: Context):
     value = ctx.site.keywords.get("target_modules")
     if value is None or not isinstance(value.value, str):

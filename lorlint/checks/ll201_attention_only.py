@@ -37,7 +37,13 @@ def expert_targets(ctx: Context) -> tuple[list[str], list[str]]:
     return [], [f"{owner}.{p}" for p, shape in stacks[0].own_params if len(shape) == 3]
 
 
-@rule("LL201", "attention-only", "warning", "targets cover only the attention projections")
+@rule(
+    "LL201",
+    "attention-only",
+    "warning",
+    "targets cover only the attention projections",
+    fixes=("unsafe",),
+)
 def check(ctx: Context):
     result = ctx.adapted
     if result is None or not result.modules:

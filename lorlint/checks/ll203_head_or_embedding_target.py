@@ -6,7 +6,13 @@ from lorlint import fixes
 from lorlint.checks import Context, rule
 
 
-@rule("LL203", "head-or-embedding-target", "warning", "lm_head or an embedding is targeted")
+@rule(
+    "LL203",
+    "head-or-embedding-target",
+    "warning",
+    "lm_head or an embedding is targeted",
+    fixes=("unsafe",),
+)
 def check(ctx: Context):
     table, result = ctx.table, ctx.adapted
     if result is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -132,12 +131,11 @@ def github(diags: list[Diagnostic]) -> str:
 
 
 def _what_it_does(code: str) -> str:
-    from lorlint.commands.rule import page
+    from lorlint.report.pages import page, section
 
     rule = RULES[code]
-    text = page(code, rule.name)
-    match = re.search(r"## What it does\n(.*?)(?:\n## |\Z)", text, re.DOTALL)
-    return " ".join(match.group(1).split()) if match else rule.summary
+    text = section(page(code, rule.name), "What it does")
+    return " ".join(text.split()) or rule.summary
 
 
 def sarif(diags: list[Diagnostic]) -> str:
