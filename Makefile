@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint catalog rule-pages clean
+.PHONY: install demo test lint catalog rule-pages clean realworld
 
 install: $(STAMP)
 
@@ -40,3 +40,7 @@ rule-pages: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Precision, recall and model resolution on tests/realworld/ (the README's "Accuracy on real code").
+realworld: install
+	$(BIN)/python scripts/realworld_score.py
