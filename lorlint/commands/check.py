@@ -636,6 +636,8 @@ def per_file_ignores(path: Path, settings) -> set[str]:
 
 def _render(args, diagnostics, sources, color: bool) -> str:
     """The report in --output-format."""
+    if args.output_format == "gitlab":
+        return formats.gitlab(diagnostics, sources)
     if args.output_format in formats.MACHINE:
         return formats.MACHINE[args.output_format](diagnostics)
     if args.output_format == "concise":

@@ -191,12 +191,38 @@ def github(diags: list[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
-def _what_it_does(code: str) -> str:
+SARIF_TEXT_LIMIT = 1024  # GitHub code scanning's limit for shortDescription / fullDescription
+SARIF_PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "info": "recommendation"}
+
+
+def _rule_descriptor(code: str) -> dict:
+    """``tool.driver.rules[]`` entry: the rule's page as help (text and markdown), so code
+    scanning shows its explanation."""
     from lorlint.report.pages import page, section
 
     rule = RULES[code]
-    text = section(page(code, rule.name), "What it does")
-    return " ".join(text.split()) or rule.summary
+    text = page(code, rule.name)
+    what = " ".join(section(text, "What it does").split()) or rule.summary
+    why = " ".join(section(text, "Why is this bad?").split())
+    help_text = f"{what}\n\nWhy is this bad? {why}" if why else what
+    return {
+        "id": code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary[:SARIF_TEXT_LIMIT]},
+        "fullDescription": {"text": _clip(what)},
+        "help": {"text": help_text, "markdown": text or rule.summary},
+        "helpUri": rule.url,
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+        "properties": {
+            "tags": [rule.severity, "lora", "peft"],
+            "precision": "very-high",
+            "problem.severity": SARIF_PROBLEM_SEVERITY[rule.severity],
+        },
+    }
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SARIF_TEXT_LIMIT else text[: SARIF_TEXT_LIMIT - 3] + "..."
 
 
 def sarif(diags: list[Diagnostic]) -> str:
@@ -204,18 +230,7 @@ def sarif(diags: list[Diagnostic]) -> str:
 
     codes = sorted(RULES)
     index = {code: i for i, code in enumerate(codes)}
-    rules = [
-        {
-            "id": code,
-            "name": RULES[code].name,
-            "shortDescription": {"text": RULES[code].summary},
-            "fullDescription": {"text": _what_it_does(code)},
-            "helpUri": RULES[code].url,
-            "defaultConfiguration": {"level": SARIF_LEVEL[RULES[code].severity]},
-            "properties": {"tags": [RULES[code].severity]},
-        }
-        for code in codes
-    ]
+    rules = [_rule_descriptor(code) for code in codes]
     results = [
         {
             "ruleId": d.code,
@@ -259,13 +274,42 @@ def sarif(diags: list[Diagnostic]) -> str:
     return json.dumps(log, indent=2)
 
 
-def gitlab(diags: list[Diagnostic]) -> str:
-    """GitLab Code Quality report (a JSON list of issues)."""
+def offending_text(d: Diagnostic, sources: dict[str, str]) -> str:
+    """The source text under a finding's span (what it is about, wherever the line moves)."""
+    if d.source_line is not None:  # notebooks: the cell's line
+        lines = [d.source_line]
+        row, end_row = 1, 1
+    else:
+        lines = split_lines(sources.get(d.path, ""))
+        row, end_row = d.span.row, d.span.end_row
+    if not 0 < row <= len(lines):
+        return ""
+    if end_row == row:
+        return lines[row - 1][d.span.col - 1 : d.span.end_col - 1]
+    chunk = [lines[row - 1][d.span.col - 1 :], *lines[row : end_row - 1]]
+    if end_row <= len(lines):
+        chunk.append(lines[end_row - 1][: d.span.end_col - 1])
+    return "\n".join(chunk)
+
+
+def gitlab(diags: list[Diagnostic], sources: dict[str, str] | None = None) -> str:
+    """GitLab Code Quality report (a JSON list of issues).
+
+    The fingerprint hashes the path, the rule, the offending text and its index among equal
+    findings of the file (as ruff does), not the line: inserting lines above a finding keeps it,
+    so GitLab does not report a moved finding as fixed and new."""
+    sources = sources or {}
+    seen: Counter = Counter()
     items = []
     for d in diags:
         path = _relative(d.path)
+        text = offending_text(d, sources)
+        key = (path, d.cell, d.code, text)
+        index = seen[key]
+        seen[key] += 1
+        cell = f"cell {d.cell}" if d.cell is not None else ""
         digest = hashlib.md5(
-            f"{path}:{d.code}:{d.span.row}:{d.span.col}:{d.message}".encode(), usedforsecurity=False
+            json.dumps([path, cell, d.code, text, index]).encode(), usedforsecurity=False
         ).hexdigest()
         items.append(
             {
