@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -198,3 +199,53 @@ def test_gitlab_fingerprints_survive_lines_inserted_above(tmp_path):
     assert {row for _, row, _ in after} == {row + 3 for _, row, _ in before}
     write(tmp_path / "train.py", body.replace("dwn_proj", "dwn_prj"))
     assert not {f for _, _, f in fingerprints()} & set(ll101)  # another offending text
+
+
+MULTITOOL = "@microsoft/sarif-multitool-linux@5.7.0"
+
+
+@pytest.fixture(scope="module")
+def multitool(tmp_path_factory):
+    """Microsoft's SARIF multitool (a self-contained .NET build published on npm)."""
+    import shutil
+    import subprocess
+    import sys
+
+    npm = shutil.which("npm")
+    if npm is None or not sys.platform.startswith("linux"):
+        pytest.skip("needs npm on Linux to install the SARIF multitool")
+    prefix = tmp_path_factory.mktemp("multitool")
+    proc = subprocess.run(
+        [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix), MULTITOOL],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (binary,) = prefix.rglob("sarif-multitool-linux/Sarif.Multitool")
+    return binary
+
+
+def _multitool_findings(binary, log: dict, tmp_path, kind: str) -> list[str]:
+    import subprocess
+
+    import uuid
+
+    name = uuid.uuid4().hex  # the tool does not overwrite an existing report
+    source, report = tmp_path / f"{name}.sarif", tmp_path / f"{name}.out.sarif"
+    source.write_text(json.dumps(log))
+    proc = subprocess.run(
+        [str(binary), "validate", str(source), "--rule-kind", kind, "--output", str(report)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DOTNET_CLI_TELEMETRY_OPTOUT": "1"},
+    )  # fmt: skip
+    assert report.is_file(), proc.stdout + proc.stderr
+    results = json.loads(report.read_text())["runs"][0]["results"]
+    return [f"{r['ruleId']}: {r['message'].get('arguments')}" for r in results]
+
+
+@pytest.mark.parametrize("kind", ["Ghas", "Sarif"])
+def test_sarif_multitool_finds_nothing(project, multitool, tmp_path, kind):
+    log = json.loads(out(project, "sarif"))
+    assert _multitool_findings(multitool, log, tmp_path, kind) == []
+    broken = json.loads(json.dumps(log))
+    broken["runs"][0]["results"][0]["message"] = {"id": "m"}  # the tool can fail
+    assert _multitool_findings(multitool, broken, tmp_path, kind)
