@@ -226,7 +226,6 @@ def multitool(tmp_path_factory):
 
 def _multitool_findings(binary, log: dict, tmp_path, kind: str) -> list[str]:
     import subprocess
-
     import uuid
 
     name = uuid.uuid4().hex  # the tool does not overwrite an existing report
