@@ -7,10 +7,11 @@ import os
 import sys
 
 from lorlint import __version__
-from lorlint.commands import check, models, rule, server, verify, version
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lorlint.commands import check, models, rule, server, verify, version
+
     parser = argparse.ArgumentParser(
         prog="lorlint",
         description="Static analysis for LoRA / QLoRA fine-tuning code and configs.",
@@ -30,6 +31,12 @@ def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.Ar
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["server"]:
+        # the editor waits for initialize: skip importing every command (and the linter)
+        from lorlint.commands import server
+
+        return server.run(None)
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # the subcommand's usage, not the top level's (exit 2)
