@@ -89,3 +89,18 @@ def test_ll201_on_moe_suggests_the_experts_and_the_fix_adapts_them(tmp_path):
 
     result = match(load_view("mistralai/Mixtral-8x7B-v0.1").table, spec_for(site))
     assert result.ok and len(result.parameters) == 2 * 32  # gate_up_proj and down_proj per layer
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_page_states_the_fix_the_code_offers(code):
+    """The header's ``**Fix:**`` is what the bad example's findings carry (none, safe, unsafe)."""
+    page = _page(code)
+    declared = re.search(r"\*\*Fix:\*\* ([^\n]+)", page).group(1)
+    found = lint_source(
+        "example.py", _block(page, "## Example"), Options(), ViewCache(online=False)
+    )
+    offered = {d.fix.applicability for d in found if d.code == code and d.fix is not None}
+    if declared.startswith("none"):
+        assert not offered
+    else:
+        assert offered and offered <= set(declared.split(" or "))
