@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint catalog rule-pages clean realworld
+.PHONY: install demo test lint fuzz catalog rule-pages clean realworld
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# the fix property test with thousands of generated scripts (CI runs a few hundred in `make test`)
+fuzz: install
+	LORLINT_FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q tests/test_fix_properties.py
 
 catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py

@@ -162,7 +162,19 @@ def _check_sites(
     out: list[Diagnostic] = []
     for site in sites:
         out.extend(check_site(site, options, views))
+    bind_fixes(out, text)
     return suppress(out, text, sites)
+
+
+def bind_fixes(diagnostics: list[Diagnostic], text: str) -> None:
+    """Rules propose fixes; only those the text really supports are kept (see lorlint.fixes)."""
+    from lorlint import fixes
+    from lorlint.textpos import line_starts
+
+    proposed = [d for d in diagnostics if d.fix is not None]
+    starts = line_starts(text) if proposed else []
+    for d in proposed:
+        d.fix = fixes.bind(d.fix, text, starts)
 
 
 def _python_sites(path: str, source: str, options: Options) -> list[Site] | Diagnostic:
@@ -393,13 +405,9 @@ def lint_notebook(
 
 def _fix_in_cells(fix, notebook):
     """Express a fix's edits in cell rows (for JSON and the editor); single-cell edits only."""
-    from lorlint.fixes import Edit, Fix
-
-    edits = []
-    for edit in fix.edits:
-        cell, row = notebook.locate(edit.span.row)
-        end_cell, end_row = notebook.locate(edit.span.end_row)
-        if end_cell != cell:
-            return None
-        edits.append(Edit(Span(row, edit.span.col, end_row, edit.span.end_col), edit.content))
-    return Fix(fix.applicability, fix.message, tuple(edits))
+    spans = [fix.plan.span] if fix.plan is not None else [e.span for e in fix.edits]
+    cells = {notebook.locate(row)[0] for s in spans for row in (s.row, s.end_row)}
+    if len(cells) != 1:
+        return None
+    first = spans[0].row
+    return fix.shifted(notebook.locate(first)[1] - first)

@@ -61,9 +61,12 @@ def check(ctx: Context):
     full = linears + [e for e in experts if e not in linears]
     fix = None
     if value is not None and not expert_params:
-        quote = next((e.quote for e in (value.elements or [])), value.quote)
-        literal = fixes.list_literal(full, quote)
-        fix = fixes.replace(value, literal, f"Target every block linear: {literal}", "unsafe")
+        message = "Target every block linear: "
+        if value.elements is not None:
+            fix = fixes.rewrite_list(value, full, message, "unsafe")
+        else:
+            message += fixes.list_literal(full, value.quote)
+            fix = fixes.string_to_list(value, full, message, "unsafe")
     advice = f"use target_modules={quoted(full)}"
     advice += (
         f" with target_parameters={quoted(expert_params)}" if expert_params else ' or "all-linear"'
