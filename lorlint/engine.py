@@ -28,7 +28,11 @@ SPEC_KEYWORDS = (
     "task_type",
     "r",
     "lora_alpha",
+    "feedforward_modules",
 )
+# Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
+MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
+                   "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
 FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
@@ -95,7 +99,7 @@ class ViewCache:
 
 def spec_for(site: Site) -> TargetSpec | None:
     """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown."""
-    if site.has("**"):
+    if site.has("**") or not _method_predicted(site):
         return None
     values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
     target = site.keywords.get("target_modules")
@@ -119,6 +123,27 @@ def spec_for(site: Site) -> TargetSpec | None:
     )
 
 
+def _method_predicted(site: Site) -> bool:
+    """Whether lorlint reproduces what this PEFT method adapts for this config.
+
+    Methods other than LoRA each check a string ``target_modules`` with ``layers_*`` and a
+    ``layers_pattern`` without ``layers_to_transform`` their own way at config time; those configs
+    get no prediction, nor do fields a method's config does not have (PEFT raises TypeError)."""
+    from lorlint.models import methods
+
+    peft_type = site.peft_type
+    if not methods.predicted(peft_type):
+        return False
+    if peft_type == "LORA":
+        return True
+    if any(site.has(k) and not methods.takes(peft_type, k) for k in MATCHING_FIELDS):
+        return False
+    layered = site.has("layers_to_transform") or site.has("layers_pattern")
+    if isinstance(site.get("target_modules"), str) and layered:
+        return False
+    return not (site.has("layers_pattern") and not site.has("layers_to_transform"))
+
+
 def _names_or_regex(value) -> bool:
     """None, a str, or a list/tuple/set of str: what PEFT takes for target/exclude modules."""
     if value is None or isinstance(value, str):
@@ -129,7 +154,7 @@ def _names_or_regex(value) -> bool:
 def _valid(key: str, value) -> bool:
     if value is None:
         return True
-    if key in ("exclude_modules", "layers_pattern"):
+    if key in ("exclude_modules", "layers_pattern", "feedforward_modules"):
         return _names_or_regex(value)
     if key in ("modules_to_save", "target_parameters"):
         return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)

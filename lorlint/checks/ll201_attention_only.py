@@ -9,6 +9,10 @@ from lorlint.models.match import MOE_TARGET_MODULE_MAPPING
 from lorlint.models.summary import split_block
 
 ATTENTION_MARKERS = ("attn", "attention")
+# The QLoRA finding is about low-rank adapters on linear weights: LoRA, and AdaLoRA (LoRA whose
+# rank is budgeted per matrix). Other methods (IA3's scaling vectors, LN-tuning's norms, ...) are
+# not what the paper measured: the rule says nothing about them.
+METHODS = ("LORA", "ADALORA")
 
 
 def is_attention(name: str) -> bool:
@@ -40,7 +44,7 @@ def expert_targets(ctx: Context) -> tuple[list[str], list[str]]:
 @rule("LL201", "attention-only", "warning", "targets cover only the attention projections")
 def check(ctx: Context):
     result = ctx.adapted
-    if result is None or not result.modules:
+    if result is None or not result.modules or ctx.site.peft_type not in METHODS:
         return
     if result.parameters or not all(is_attention(n) for n in result.modules):
         return
