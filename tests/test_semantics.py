@@ -82,3 +82,58 @@ def test_ln_tuning_is_a_peft_type_of_its_own():
 
     (site,) = extract_sites("t.py", "from peft import LNTuningConfig\nLNTuningConfig()\n")
     assert site.peft_type == "LN_TUNING"
+
+
+# --- classification heads PEFT adds itself --------------------------------------------------------
+
+
+def test_seq_cls_heads_in_modules_to_save_are_peft_s_own():
+    """PeftModelForSequenceClassification adds both "classifier" and "score"; Llama has "score"."""
+    source = """
+        from peft import LoraConfig
+        # lorlint: model=meta-llama/Llama-3.2-1B
+        config = LoraConfig(target_modules="all-linear", task_type="SEQ_CLS",
+                            modules_to_save=["classifier", "score"])
+    """
+    assert codes(source) == []
+
+
+def test_saved_seq_cls_adapter_lists_both_heads(tmp_path):
+    """What PEFT writes for a Llama classifier: modules_to_save holds both head names."""
+    import json
+
+    adapter = {
+        "peft_type": "LORA",
+        "task_type": "SEQ_CLS",
+        "base_model_name_or_path": "meta-llama/Llama-3.2-1B",
+        "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                           "down_proj"],
+        "modules_to_save": ["classifier", "score"],
+        "r": 8,
+        "lora_alpha": 16,
+    }  # fmt: skip
+    assert codes(json.dumps(adapter, indent=2), path="adapter_config.json") == []
+
+
+def test_a_dead_modules_to_save_entry_is_still_reported_without_the_task():
+    source = """
+        from peft import LoraConfig
+        # lorlint: model=meta-llama/Llama-3.2-1B
+        config = LoraConfig(target_modules="all-linear", modules_to_save=["classifier"])
+    """
+    assert codes(source) == ["LL106"]
+
+
+def test_peft_itself_adds_both_heads_for_seq_cls():
+    """The claim behind the two tests above, on PEFT itself."""
+    pytest.importorskip("peft")
+    from archs import ARCHS
+    from peft import LoraConfig, get_peft_model
+
+    from lorlint.models.introspect import build_model
+
+    config, _ = ARCHS["llama"]
+    model = get_peft_model(
+        build_model(config, "seq-cls"), LoraConfig(target_modules=["q_proj"], task_type="SEQ_CLS")
+    )
+    assert {"classifier", "score"} <= set(model.peft_config["default"].modules_to_save)
