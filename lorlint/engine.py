@@ -9,14 +9,12 @@ from pathlib import Path
 from lorlint.checks import RULES, Context, Diagnostic, load_all
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
+from lorlint.models.table import LayerTable
 from lorlint.models.view import ModelView, load_view
 from lorlint.site import UNKNOWN, Site, Span
 from lorlint.sitecache import SiteCache
 from lorlint.textpos import split_lines
 
-UNSLOTH_DEFAULT_TARGETS = [
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-]  # fmt: skip
 SPEC_KEYWORDS = (
     "exclude_modules",
     "layers_to_transform",
@@ -97,23 +95,27 @@ class ViewCache:
         return self._views[key]
 
 
-def spec_for(site: Site) -> TargetSpec | None:
-    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown."""
+def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
+    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown.
+
+    Unsloth builds its LoraConfig from the model itself (lorlint/models/unsloth.py): its sites
+    need the layer table."""
     if site.has("**") or not _method_predicted(site):
         return None
     values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
     target = site.keywords.get("target_modules")
     targets = target.value if target is not None else None
-    if site.kind == "unsloth":
-        if target is None and not site.callee.startswith("unsloth.FastLanguageModel"):
-            return None  # FastModel / FastVisionModel build a regex from finetune_* flags
-        targets = UNSLOTH_DEFAULT_TARGETS if target is None else targets
-        values.setdefault("r", 16)
-        values.setdefault("lora_alpha", 16)
     if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
         return None
     if not _names_or_regex(targets) or not all(_valid(key, value) for key, value in values.items()):
         return None  # not a value PEFT accepts: no prediction (PEFT itself would raise)
+    if site.kind == "unsloth":
+        from lorlint.models import unsloth
+
+        resolved = unsloth.resolve(site, table, targets, values) if table is not None else None
+        if resolved is None:
+            return None
+        targets, values = resolved
     task_type = values.pop("task_type", None)
     return TargetSpec(
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
@@ -281,7 +283,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
             )  # fmt: skip
         else:
             ctx.view = view
-            ctx.spec = spec_for(site)
+            ctx.spec = spec_for(site, view.table)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
     else:
         diagnostics.append(

@@ -68,6 +68,9 @@ def check(ctx: Context):
     )
     if ctx.site.kind == "torchtune":
         advice = "set apply_lora_to_mlp: true (torchtune's MLP is w1/w2/w3)"
+    flag = ctx.site.keywords.get("finetune_mlp_modules")
+    if ctx.site.kind == "unsloth" and flag is not None and flag.value is False:
+        advice, span, fix = "set finetune_mlp_modules=True (Unsloth's MLP switch)", flag.span, None
     yield (
         f"{what} adapt only attention projections of {ctx.model_label()}; the QLoRA paper found "
         f"adapters on all linear layers of the block are needed to match full fine-tuning: {advice}",
