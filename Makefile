@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	# The oracle for Unsloth's target regex (tests/unsloth_oracle.py loads one file of it).
+	$(BIN)/python -m pip install -q --no-deps unsloth_zoo==2026.10.9
 	touch $(STAMP)
 
 demo: install

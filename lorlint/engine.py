@@ -9,14 +9,12 @@ from pathlib import Path
 from lorlint.checks import RULES, Context, Diagnostic, load_all
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
+from lorlint.models.table import LayerTable
 from lorlint.models.view import ModelView, load_view
 from lorlint.site import UNKNOWN, Site, Span
 from lorlint.sitecache import SiteCache
 from lorlint.textpos import split_lines
 
-UNSLOTH_DEFAULT_TARGETS = [
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-]  # fmt: skip
 SPEC_KEYWORDS = (
     "exclude_modules",
     "layers_to_transform",
@@ -28,7 +26,11 @@ SPEC_KEYWORDS = (
     "task_type",
     "r",
     "lora_alpha",
+    "feedforward_modules",
 )
+# Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
+MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
+                   "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
 FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
@@ -93,23 +95,27 @@ class ViewCache:
         return self._views[key]
 
 
-def spec_for(site: Site) -> TargetSpec | None:
-    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown."""
-    if site.has("**"):
+def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
+    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown.
+
+    Unsloth builds its LoraConfig from the model itself (lorlint/models/unsloth.py): its sites
+    need the layer table."""
+    if site.has("**") or not _method_predicted(site):
         return None
     values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
     target = site.keywords.get("target_modules")
     targets = target.value if target is not None else None
-    if site.kind == "unsloth":
-        if target is None and not site.callee.startswith("unsloth.FastLanguageModel"):
-            return None  # FastModel / FastVisionModel build a regex from finetune_* flags
-        targets = UNSLOTH_DEFAULT_TARGETS if target is None else targets
-        values.setdefault("r", 16)
-        values.setdefault("lora_alpha", 16)
     if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
         return None
     if not _names_or_regex(targets) or not all(_valid(key, value) for key, value in values.items()):
         return None  # not a value PEFT accepts: no prediction (PEFT itself would raise)
+    if site.kind == "unsloth":
+        from lorlint.models import unsloth
+
+        resolved = unsloth.resolve(site, table, targets, values) if table is not None else None
+        if resolved is None:
+            return None
+        targets, values = resolved
     task_type = values.pop("task_type", None)
     return TargetSpec(
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
@@ -117,6 +123,27 @@ def spec_for(site: Site) -> TargetSpec | None:
         peft_type=site.peft_type,
         **{k: v for k, v in values.items() if v is not None},
     )
+
+
+def _method_predicted(site: Site) -> bool:
+    """Whether lorlint reproduces what this PEFT method adapts for this config.
+
+    Methods other than LoRA each check a string ``target_modules`` with ``layers_*`` and a
+    ``layers_pattern`` without ``layers_to_transform`` their own way at config time; those configs
+    get no prediction, nor do fields a method's config does not have (PEFT raises TypeError)."""
+    from lorlint.models import methods
+
+    peft_type = site.peft_type
+    if not methods.predicted(peft_type):
+        return False
+    if peft_type == "LORA":
+        return True
+    if any(site.has(k) and not methods.takes(peft_type, k) for k in MATCHING_FIELDS):
+        return False
+    layered = site.has("layers_to_transform") or site.has("layers_pattern")
+    if isinstance(site.get("target_modules"), str) and layered:
+        return False
+    return not (site.has("layers_pattern") and not site.has("layers_to_transform"))
 
 
 def _names_or_regex(value) -> bool:
@@ -129,7 +156,7 @@ def _names_or_regex(value) -> bool:
 def _valid(key: str, value) -> bool:
     if value is None:
         return True
-    if key in ("exclude_modules", "layers_pattern"):
+    if key in ("exclude_modules", "layers_pattern", "feedforward_modules"):
         return _names_or_regex(value)
     if key in ("modules_to_save", "target_parameters"):
         return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
@@ -268,7 +295,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
             )  # fmt: skip
         else:
             ctx.view = view
-            ctx.spec = spec_for(site)
+            ctx.spec = spec_for(site, view.table)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
     else:
         diagnostics.append(

@@ -9,6 +9,10 @@ from lorlint.models.match import MOE_TARGET_MODULE_MAPPING
 from lorlint.models.summary import split_block
 
 ATTENTION_MARKERS = ("attn", "attention")
+# The QLoRA finding is about low-rank adapters on linear weights: LoRA, and AdaLoRA (LoRA whose
+# rank is budgeted per matrix). Other methods (IA3's scaling vectors, LN-tuning's norms, ...) are
+# not what the paper measured: the rule says nothing about them.
+METHODS = ("LORA", "ADALORA")
 
 
 def is_attention(name: str) -> bool:
@@ -46,7 +50,7 @@ def expert_targets(ctx: Context) -> tuple[list[str], list[str]]:
 )
 def check(ctx: Context):
     result = ctx.adapted
-    if result is None or not result.modules:
+    if result is None or not result.modules or ctx.site.peft_type not in METHODS:
         return
     if result.parameters or not all(is_attention(n) for n in result.modules):
         return
@@ -73,6 +77,9 @@ def check(ctx: Context):
     )
     if ctx.site.kind == "torchtune":
         advice = "set apply_lora_to_mlp: true (torchtune's MLP is w1/w2/w3)"
+    flag = ctx.site.keywords.get("finetune_mlp_modules")
+    if ctx.site.kind == "unsloth" and flag is not None and flag.value is False:
+        advice, span, fix = "set finetune_mlp_modules=True (Unsloth's MLP switch)", flag.span, None
     yield (
         f"{what} adapt only attention projections of {ctx.model_label()}; the QLoRA paper found "
         f"adapters on all linear layers of the block are needed to match full fine-tuning: {advice}",

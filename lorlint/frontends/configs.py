@@ -242,7 +242,7 @@ def yaml_sites(path: str, text: str) -> list[Site]:
 
 ADAPTER_KEYS = ("target_modules", "exclude_modules", "modules_to_save", "layers_to_transform",
                 "layers_pattern", "rank_pattern", "alpha_pattern", "target_parameters", "r",
-                "lora_alpha", "lora_dropout", "task_type")  # fmt: skip
+                "lora_alpha", "lora_dropout", "task_type", "feedforward_modules")  # fmt: skip
 
 
 def adapter_sites(path: str, text: str) -> list[Site]:
@@ -277,7 +277,9 @@ def adapter_sites(path: str, text: str) -> list[Site]:
 
 
 def _config_class(peft_type: str) -> str:
-    names = {"LORA": "LoraConfig", "ADALORA": "AdaLoraConfig", "LOHA": "LoHaConfig",
-             "LOKR": "LoKrConfig", "IA3": "IA3Config", "VERA": "VeraConfig", "OFT": "OFTConfig",
-             "BOFT": "BOFTConfig"}  # fmt: skip
-    return names.get(peft_type.upper(), "LoraConfig")
+    """The config class of a saved ``peft_type`` (an unknown one is named after itself, so no
+    rule takes it for LoRA)."""
+    from lorlint.models.peft_defaults import CONFIG_PEFT_TYPES
+
+    names = {value: name for name, value in CONFIG_PEFT_TYPES.items()}
+    return names.get(peft_type.upper(), f"{peft_type.upper()}Config")
