@@ -46,17 +46,16 @@ def main(argv: list[str]) -> int:
         return 0
     registered = set(load_all())
     known = load_known()
-    reported, expected, hits_p, hits_r = Counter(), Counter(), Counter(), Counter()
+    reported, expected, hits = Counter(), Counter(), Counter()  # hits: matched pairs, same code
     nameable = unresolved = 0
     pending: Counter = Counter()
     disagreements = []
     for case in cases:
         result = compare(case, lint_case(case), registered)
-        for e, f in result.matched:
-            hits_p[f.code] += 1
-            hits_r[e.code] += 1
+        for _, f in result.matched:
+            hits[f.code] += 1
             reported[f.code] += 1
-            expected[e.code] += 1
+            expected[f.code] += 1
         for e in result.missing:
             expected[e.code] += 1
             disagreements.append((case.id, "missing", e.code, e.where, e.why))
@@ -69,14 +68,10 @@ def main(argv: list[str]) -> int:
         unresolved += min(case.nameable_sites, sum(f.code == "LL901" for f in result.extra))
 
     def line(label: str, keep) -> str:
-        p = ratio(
-            sum(v for c, v in hits_p.items() if keep(c)),
-            sum(v for c, v in reported.items() if keep(c)),
-        )
-        r = ratio(
-            sum(v for c, v in hits_r.items() if keep(c)),
-            sum(v for c, v in expected.items() if keep(c)),
-        )
+        def total(counts: Counter) -> int:
+            return sum(v for c, v in counts.items() if keep(c))
+
+        p, r = ratio(total(hits), total(reported)), ratio(total(hits), total(expected))
         return f"  {label:14s} precision {p:22s} recall {r}"
 
     sites = sum(len(c.sites) for c in cases)

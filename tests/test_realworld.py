@@ -11,6 +11,7 @@ deleted. Expected codes of rules not registered yet are pending: reported, not c
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from collections import Counter
@@ -75,6 +76,7 @@ def test_case(case):
 def test_case_metadata(case):
     """Every case says where it comes from, under which license, and what a reader sees."""
     meta = case.meta
+    assert re.fullmatch(r"[a-z0-9._-]+--[a-z0-9._-]+--[a-z0-9._-]+", case.id), case.id
     missing = [k for k in REQUIRED_KEYS if not meta.get(k)]
     assert not missing, f"case.toml lacks {missing}"
     assert case.file.is_file(), f"{meta['file']} is not in the case directory"

@@ -152,10 +152,6 @@ def family(code: str) -> str:
     return code[:3]
 
 
-def count_by(items, key) -> Counter:
-    return Counter(key(i) for i in items)
-
-
 def sources_markdown(cases: list[Case]) -> str:
     """SOURCES.md: every case's repository, path, commit and license (generated, tested)."""
     repos = sorted({c.meta["source"] for c in cases})
