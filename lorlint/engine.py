@@ -28,6 +28,7 @@ SPEC_KEYWORDS = (
     "task_type",
     "r",
     "lora_alpha",
+    "ensure_weight_tying",
 )
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
@@ -115,8 +116,18 @@ def spec_for(site: Site) -> TargetSpec | None:
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
         task_type=str(task_type).rpartition(".")[2] if task_type else None,
         peft_type=site.peft_type,
+        lora_dropout=_dropout(site),
         **{k: v for k, v in values.items() if v is not None},
     )
+
+
+def _dropout(site: Site) -> float | None:
+    """``lora_dropout`` as written (0.0, PEFT's and Unsloth's default, when absent); None when not
+    known: it decides only whether PEFT raises on target parameters, not what is matched."""
+    value = site.get("lora_dropout", 0.0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _names_or_regex(value) -> bool:
@@ -140,6 +151,8 @@ def _valid(key: str, value) -> bool:
         return isinstance(value, dict) and all(isinstance(k, str) for k in value)
     if key in ("r", "lora_alpha"):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "ensure_weight_tying":
+        return isinstance(value, bool)
     return key != "task_type" or isinstance(value, str)
 
 
