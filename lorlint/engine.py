@@ -27,6 +27,7 @@ SPEC_KEYWORDS = (
     "r",
     "lora_alpha",
     "feedforward_modules",
+    "ensure_weight_tying",
 )
 # Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
 MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
@@ -121,6 +122,7 @@ def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
         task_type=str(task_type).rpartition(".")[2] if task_type else None,
         peft_type=site.peft_type,
+        lora_dropout=_dropout(site),
         **{k: v for k, v in values.items() if v is not None},
     )
 
@@ -146,6 +148,15 @@ def _method_predicted(site: Site) -> bool:
     return not (site.has("layers_pattern") and not site.has("layers_to_transform"))
 
 
+def _dropout(site: Site) -> float | None:
+    """``lora_dropout`` as written (0.0, PEFT's and Unsloth's default, when absent); None when not
+    known: it decides only whether PEFT raises on target parameters, not what is matched."""
+    value = site.get("lora_dropout", 0.0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def _names_or_regex(value) -> bool:
     """None, a str, or a list/tuple/set of str: what PEFT takes for target/exclude modules."""
     if value is None or isinstance(value, str):
@@ -167,6 +178,8 @@ def _valid(key: str, value) -> bool:
         return isinstance(value, dict) and all(isinstance(k, str) for k in value)
     if key in ("r", "lora_alpha"):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "ensure_weight_tying":
+        return isinstance(value, bool)
     return key != "task_type" or isinstance(value, str)
 
 

@@ -89,3 +89,33 @@ def test_constants_equal_peft():
 
     assert ALL_LINEAR == INCLUDE_LINEAR_LAYERS_SHORTHAND
     assert list(OURS) == SEQ_CLS_HEAD_NAMES
+
+
+def test_mamba_restriction_equals_peft():
+    """The sets in ``_check_lora_target_modules_mamba``, read from PEFT's source."""
+    import ast
+    import inspect
+
+    from peft.tuners import tuners_utils
+
+    from lorlint.models.match import LORA_LIKE_TYPES, MAMBA_INCOMPATIBLE, MAMBA_MODEL_TYPES
+
+    source = inspect.getsource(tuners_utils._check_lora_target_modules_mamba)
+    sets = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Set)
+    }
+    assert sets == {
+        "lora_like_types": set(LORA_LIKE_TYPES),
+        "incompatible_modules": set(MAMBA_INCOMPATIBLE),
+        "mamba_model_types": set(MAMBA_MODEL_TYPES),
+    }
+
+
+def test_embedding_layer_names_equal_peft():
+    from peft.utils.constants import EMBEDDING_LAYER_NAMES
+
+    from lorlint.models.match import EMBEDDING_LAYER_NAMES as OURS
+
+    assert list(OURS) == EMBEDDING_LAYER_NAMES
