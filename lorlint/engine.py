@@ -29,6 +29,8 @@ SPEC_KEYWORDS = (
     "feedforward_modules",
     "ensure_weight_tying",
 )
+# Site kinds whose tool builds the PEFT config from the model: lorlint/models/<module>.py.
+TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl"}
 # Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
 MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
                    "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
@@ -110,10 +112,12 @@ def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
         return None
     if not _names_or_regex(targets) or not all(_valid(key, value) for key, value in values.items()):
         return None  # not a value PEFT accepts: no prediction (PEFT itself would raise)
-    if site.kind == "unsloth":
-        from lorlint.models import unsloth
+    tool = TOOL_SEMANTICS.get(site.kind)
+    if tool is not None:  # tools that decide the targets themselves, from the model
+        import importlib
 
-        resolved = unsloth.resolve(site, table, targets, values) if table is not None else None
+        resolve = importlib.import_module(f"lorlint.models.{tool}").resolve
+        resolved = resolve(site, table, targets, values) if table is not None else None
         if resolved is None:
             return None
         targets, values = resolved

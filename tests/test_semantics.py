@@ -137,3 +137,96 @@ def test_peft_itself_adds_both_heads_for_seq_cls():
         build_model(config, "seq-cls"), LoraConfig(target_modules=["q_proj"], task_type="SEQ_CLS")
     )
     assert {"classifier", "score"} <= set(model.peft_config["default"].modules_to_save)
+
+
+# --- config tools ---------------------------------------------------------------------------------
+
+
+def test_llama_factory_all_is_its_own_linear_leaves_not_peft_all_linear():
+    """lora_target: all is find_all_linear_modules: Linear-class leaves, never the non-Linear MoE
+    router, so no LL204 (PEFT's own "all-linear" would convert the router's name on Mixtral)."""
+    source = """
+        model_name_or_path: mistralai/Mixtral-8x7B-v0.1
+        finetuning_type: lora
+        lora_target: all
+    """
+    assert "LL204" not in codes(source, path="train.yaml")
+
+
+@pytest.mark.parametrize("model_type", ["mixtral", "qwen2_moe", "llama", "gpt2"])
+def test_llama_factory_leaves_match_what_peft_adapts(model_type):
+    """The leaf list LLaMA-Factory builds, handed to PEFT itself, adapts what lorlint predicts."""
+    pytest.importorskip("peft")
+    from archs import ARCHS
+    from peft_oracle import peft_targets
+
+    from lorlint.models.introspect import introspect
+    from lorlint.models.llama_factory import all_linear_leaves
+    from lorlint.models.match import TargetSpec, match
+
+    config, task = ARCHS[model_type]
+    table = introspect(config, task)
+    leaves = all_linear_leaves(table)
+    assert "lm_head" not in leaves and "gate" not in leaves
+    modules, params, err = peft_targets(config, task, {"target_modules": leaves})
+    ours = match(table, TargetSpec(target_modules=leaves, via_get_peft_model=False))
+    assert (sorted(ours.modules), sorted(ours.parameters), ours.ok) == (modules, params, not err)
+
+
+def test_llama_factory_default_lora_target_is_all():
+    source = """
+        model_name_or_path: meta-llama/Llama-3.1-8B
+        finetuning_type: lora
+    """
+    assert codes(source, path="train.yaml") == []
+
+
+def test_llama_factory_all_is_case_sensitive():
+    """split_arg keeps "ALL" as a module name: PEFT finds no module called ALL."""
+    source = """
+        model_name_or_path: meta-llama/Llama-3.1-8B
+        finetuning_type: lora
+        lora_target: ALL
+    """
+    assert codes(source, path="train.yaml") == ["LL101"]
+
+
+def test_oumi_turns_the_all_linear_list_into_the_string():
+    source = """
+        model:
+          model_name: meta-llama/Llama-3.1-8B
+        training:
+          use_peft: true
+        peft:
+          lora_target_modules: ["all-linear"]
+    """
+    assert codes(source, path="oumi.yaml") == []
+
+
+def test_axolotl_target_parameters_adapt_the_experts():
+    source = """
+        base_model: openai/gpt-oss-20b
+        adapter: lora
+        lora_target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"]
+        lora_target_parameters: ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]
+        lora_dropout: 0.0
+    """
+    assert codes(source, path="axolotl.yaml") == []
+
+
+def test_axolotl_target_linear_adds_every_linear_leaf_to_the_list():
+    from lorlint.frontends.configs import yaml_sites
+    from lorlint.models.axolotl import resolve
+    from lorlint.models.view import load_view
+
+    text = textwrap.dedent("""
+        base_model: meta-llama/Llama-3.2-1B
+        adapter: qlora
+        lora_target_modules: ["q_proj"]
+        lora_target_linear: true
+    """)
+    (site,) = yaml_sites("axolotl.yaml", text)
+    table = load_view("meta-llama/Llama-3.2-1B").table
+    targets, _ = resolve(site, table, site.get("target_modules"), {})
+    assert targets == sorted(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                              "down_proj"])  # fmt: skip

@@ -13,6 +13,12 @@ ATTENTION_MARKERS = ("attn", "attention")
 # rank is budgeted per matrix). Other methods (IA3's scaling vectors, LN-tuning's norms, ...) are
 # not what the paper measured: the rule says nothing about them.
 METHODS = ("LORA", "ADALORA")
+# Each config tool's own switch for every Linear (lorlint/models/llama_factory.py, axolotl.py).
+# (advice for a dense model, for an MoE model whose experts PEFT converts from their v4 names).
+TOOL_ADVICE = {
+    "llama-factory": ("set lora_target: all (every Linear but lm_head)", "set lora_target: {0}"),
+    "axolotl": ("set lora_target_linear: true", "set lora_target_modules: {1}"),
+}
 
 
 def is_attention(name: str) -> bool:
@@ -75,6 +81,10 @@ def check(ctx: Context):
     advice += (
         f" with target_parameters={quoted(expert_params)}" if expert_params else ' or "all-linear"'
     )
+    if ctx.site.kind in TOOL_ADVICE and not expert_params:
+        everything, listed = TOOL_ADVICE[ctx.site.kind]
+        advice = listed.format(",".join(full), quoted(full)) if experts else everything
+        fix = None
     if ctx.site.kind == "torchtune":
         advice = "set apply_lora_to_mlp: true (torchtune's MLP is w1/w2/w3)"
     flag = ctx.site.keywords.get("finetune_mlp_modules")
