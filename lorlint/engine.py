@@ -37,35 +37,7 @@ MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
 FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
-MAX_BYTES = 5_000_000
-MAX_NESTING = 100  # libcst's native parser overflows its stack on very deep nesting
-
-
-def nesting_depth(source: str) -> int:
-    """Deepest bracket nesting outside strings and comments (a cheap scan, tokenize if needed)."""
-    depth = peak = 0
-    for ch in source:
-        if ch in "([{":
-            depth += 1
-            peak = max(peak, depth)
-        elif ch in ")]}":
-            depth -= 1
-    if peak <= MAX_NESTING:
-        return peak
-    import io
-    import tokenize
-
-    depth = peak = 0
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.OP and tok.string in "([{":
-                depth += 1
-                peak = max(peak, depth)
-            elif tok.type == tokenize.OP and tok.string in ")]}":
-                depth -= 1
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass
-    return peak
+MAX_SITES = 200  # configs checked per file: rules cost milliseconds per config
 
 
 @dataclass
@@ -204,8 +176,15 @@ def _check_sites(
     sites: list[Site], text: str, options: Options, views: ViewCache
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for site in sites:
+    for site in sites[:MAX_SITES]:
         out.extend(check_site(site, options, views))
+    if len(sites) > MAX_SITES:  # a bound on the work one file can cause
+        rest = sites[MAX_SITES]
+        message = (
+            f"this file has {len(sites):,} PEFT configs; lorlint checks the first {MAX_SITES} "
+            f"of a file and stopped here ({len(sites) - MAX_SITES:,} not checked)"
+        )
+        out.append(_diag("LL900", message, rest.path, rest.span))
     bind_fixes(out, text)
     return suppress(out, text, sites)
 
@@ -252,40 +231,35 @@ def _override_model(site: Site, options: Options) -> None:
 
 def _parse(path: str, source: str) -> list[Site] | Diagnostic:
     """Sites of a Python source, or the LL900 that says why there are none."""
-    if nesting_depth(source) > MAX_NESTING:
-        message = f"cannot parse: brackets nested deeper than {MAX_NESTING} levels"
-        return _diag("LL900", message, path, Span(1, 1, 1, 1))
-    import libcst as cst  # imported only when a file must be parsed
-
-    from lorlint.frontends.python import extract_sites
+    from lorlint.frontends.python import PythonSyntaxError, TooComplex, extract_sites
 
     try:
         return extract_sites(path, source)
-    except cst.ParserSyntaxError as err:
-        span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
-        detail = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", err.message)
-        if len(detail) > 100:
-            detail = detail[:97] + "..."
+    except PythonSyntaxError as err:
+        span = Span(err.row, err.col, err.row, err.col + 1)
+        detail = err.message if len(err.message) <= 100 else err.message[:97] + "..."
         return _diag("LL900", f"syntax error: {detail}", path, span)
-    except RecursionError:
-        return _diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))
+    except TooComplex as err:
+        return _diag("LL900", f"cannot parse: {err}", path, Span(1, 1, 1, 1))
 
 
 def sites_of(path: Path, options: Options) -> list[Site]:
     """The sites of one file of any kind, model overrides applied (for ``lorlint verify``)."""
     from lorlint.frontends import notebook
     from lorlint.frontends.names import file_kind
+    from lorlint.frontends.source import SourceError, decode_python, read_bytes
 
     kind = file_kind(path.name)
     try:
-        source = path.read_text(encoding="utf-8")
+        data = read_bytes(path)
+        source = decode_python(data) if kind == "python" else data.decode("utf-8")
         if kind in ("yaml", "adapter"):
             sites = _config_sites(str(path), source, kind)
         else:
             if kind == "notebook":
                 source = notebook.load(source).source
             sites = _python_sites(str(path), source, options)
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (SourceError, UnicodeDecodeError, ValueError):
         return []
     if isinstance(sites, Diagnostic):
         return []
@@ -377,23 +351,38 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
     return kept
 
 
-def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic]:
+def lint_path(
+    path: Path, options: Options, views: ViewCache, data: bytes | None = None
+) -> list[Diagnostic]:
     """Read and lint one file of any kind; unreadable, binary or huge files give LL900."""
+    return lint_file(path, options, views, data)[0]
+
+
+def lint_file(
+    path: Path, options: Options, views: ViewCache, data: bytes | None = None
+) -> tuple[list[Diagnostic], str | None]:
+    """``lint_path`` that also returns the text it linted (for showing findings): each file is
+    read once, or not at all when discovery already read it (``data``)."""
+    from lorlint.frontends.names import file_kind
+    from lorlint.frontends.source import SourceError, decode_python, read_bytes
+
     load_all()
     name = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        return [_diag("LL900", f"cannot read: {err.strerror or err}", name, Span(1, 1, 1, 1))]
-    if len(data) > MAX_BYTES:
-        return [_diag("LL900", f"skipped: larger than {MAX_BYTES:,} bytes", name, Span(1, 1, 1, 1))]
-    if b"\0" in data:
-        return [_diag("LL900", "cannot parse: binary file", name, Span(1, 1, 1, 1))]
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return [_diag("LL900", f"cannot decode as UTF-8: {err.reason}", name, Span(1, 1, 1, 1))]
-    return lint_text(name, source, options, views)
+        if data is None:
+            data = read_bytes(path)
+        if b"\0" in data:
+            raise SourceError("cannot parse: binary file")
+        if file_kind(path.name) == "python":
+            source = decode_python(data)
+        else:
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise SourceError(f"cannot decode as UTF-8: {err.reason}") from None
+    except SourceError as err:
+        return [_diag("LL900", str(err), name, Span(1, 1, 1, 1))], None
+    return lint_text(name, source, options, views), source
 
 
 def lint_text(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from lorlint import config as config_mod
 from lorlint.checks import SEVERITIES, by_name_or_code, load_all
-from lorlint.engine import Options, ViewCache, lint_path, lint_source, lint_text
+from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
 from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
+from lorlint.frontends.source import SourceError, read_bytes
 from lorlint.models.cache import cache_dir as table_cache_dir
 from lorlint.report import formats
 from lorlint.report.progress import Progress
@@ -165,17 +166,34 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [directory / p for p in proc.stdout.decode().split("\0") if p]
 
 
-def might_have_sites(path: Path) -> bool:
+class Preread(dict):
+    """The bytes discovery read to pre-filter files, by path, so the linter does not read them
+    again; at most ``BUDGET`` bytes in all (files past it are read again when linted)."""
+
+    BUDGET = 64 * 1024 * 1024
+    size = 0
+
+    def keep(self, path: Path, data: bytes) -> None:
+        if self.size + len(data) <= self.BUDGET:
+            self[path] = data
+            self.size += len(data)
+
+
+def might_have_sites(path: Path, preread: Preread | None = None) -> bool:
     """A file some front end reads, past its cheap text pre-filter (unreadable ones pass: they
-    are reported as LL900)."""
+    are reported as LL900). With ``preread``, the bytes of files that pass are kept there."""
     kind = file_kind(path.name)
     if kind is None:
         return False
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_bytes(path)
+    except SourceError:
         return True
-    return worth_reading(kind, data)
+    if not worth_reading(kind, data):
+        return False
+    if preread is not None:
+        preread.keep(path, data)
+    return True
 
 
 def _excluded(path: Path, exclude: list[str]) -> bool:
@@ -185,15 +203,18 @@ def _excluded(path: Path, exclude: list[str]) -> bool:
 
 
 def discover(
-    paths: list[str], exclude: list[str], force_exclude: bool = False
+    paths: list[str],
+    exclude: list[str],
+    force_exclude: bool = False,
+    preread: Preread | None = None,
 ) -> tuple[list[Path], list[str]]:
-    """.py files to lint: explicit files and directory contents (git-ignored ones skipped),
-    minus those the pre-filter rules out."""
+    """Files to lint: explicit files and directory contents (git-ignored ones skipped), minus
+    those the pre-filter rules out (their bytes kept in ``preread``, if given)."""
     files, missing = [], []
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
-            if not (force_exclude and _excluded(path, exclude)) and might_have_sites(path):
+        if path.is_file() or (path.exists() and not path.is_dir()):  # a FIFO is read as LL900
+            if not (force_exclude and _excluded(path, exclude)) and might_have_sites(path, preread):
                 files.append(path)
             continue
         if not path.is_dir():
@@ -210,7 +231,7 @@ def discover(
                 continue
             if _excluded(f, exclude):
                 continue
-            if might_have_sites(f):
+            if might_have_sites(f, preread):
                 files.append(f)
     return sorted(set(files)), missing
 
@@ -331,7 +352,8 @@ def show_settings(start: Path, settings, options: Options, args) -> str:
 
 
 def _check_paths(args, paths, settings, options: Options, report: Reporter) -> int:
-    files, missing = discover(paths, settings.exclude, args.force_exclude)
+    preread = Preread()
+    files, missing = discover(paths, settings.exclude, args.force_exclude, preread)
     for raw in missing:
         print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
     if args.show_files:
@@ -341,7 +363,7 @@ def _check_paths(args, paths, settings, options: Options, report: Reporter) -> i
     fixed: dict[str, Counter] = {}
     diffs, refused, unwritten = [], [], 0
     progress = Progress(enabled=not report.quiet and len(files) > 1)
-    for i, (path, found) in enumerate(lint_files(files, options, args.jobs), 1):
+    for i, (path, found, text) in enumerate(lint_files(files, options, args.jobs, preread), 1):
         progress(f"checking {i}/{len(files)} files: {path}", force=False)
         ignored = per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
@@ -362,9 +384,8 @@ def _check_paths(args, paths, settings, options: Options, report: Reporter) -> i
                     diffs.append(outcome.diff)
                 else:
                     found = outcome.remaining
-        if found:
-            with contextlib.suppress(OSError):
-                sources[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+        if found and text is not None:
+            sources[str(path)] = text
         diagnostics.extend(found)
     progress.done()
     diagnostics.sort(key=lambda d: (d.path, d.span.row, d.span.col, d.code))
@@ -666,21 +687,30 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _lint_chunk(chunk: list[Path], options: Options) -> list[tuple[Path, list]]:
+def _lint_chunk(chunk: list[tuple[Path, bytes | None]], options: Options):
     views = ViewCache(options.online)
-    return [(path, lint_path(path, options, views)) for path in chunk]
+    out = []
+    for path, data in chunk:
+        found, text = lint_file(path, options, views, data)
+        out.append((path, found, text if found else None))
+    return out
 
 
-def lint_files(files: list[Path], options: Options, jobs: int | None):
-    """Lint every file; large trees are split over worker processes (one per core)."""
+def lint_files(
+    files: list[Path], options: Options, jobs: int | None, preread: dict[Path, bytes] | None = None
+):
+    """Lint every file (with the bytes discovery kept); large trees are split over worker
+    processes (one per core). Yields (path, diagnostics, text shown with them)."""
+    preread = preread if preread is not None else {}
+    work = [(path, preread.pop(path, None)) for path in files]
     workers = jobs or (os.cpu_count() or 1)
     if workers <= 1 or len(files) < PARALLEL_MIN_FILES:
-        yield from _lint_chunk(files, options)
+        yield from _lint_chunk(work, options)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(1, len(files) // (workers * 4))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    size = max(1, len(work) // (workers * 4))
+    chunks = [work[i : i + size] for i in range(0, len(work), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for result in pool.map(_lint_chunk, chunks, [options] * len(chunks)):
             yield from result
