@@ -29,7 +29,8 @@ SPEC_KEYWORDS = (
     "feedforward_modules",
 )
 # Site kinds whose tool builds the PEFT config from the model: lorlint/models/<module>.py.
-TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl"}
+TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl",
+                  "xtuner": "xtuner"}  # fmt: skip
 # Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
 MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
                    "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
@@ -235,7 +236,7 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
     from lorlint.frontends.python import extract_sites
 
     try:
-        return extract_sites(path, source)
+        return extract_sites(path, source) + _mmengine_sites(path, source)
     except cst.ParserSyntaxError as err:
         span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
         detail = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", err.message)
@@ -244,6 +245,21 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
         return _diag("LL900", f"syntax error: {detail}", path, span)
     except RecursionError:
         return _diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))
+
+
+def _mmengine_sites(path: str, source: str) -> list[Site]:
+    """xtuner / mmengine configs' ``dict(type=LoraConfig, ...)`` (lorlint/frontends/mmengine.py)."""
+    from lorlint.frontends import mmengine
+
+    if not mmengine.mentions_config(source):
+        return []
+    from lorlint.frontends.python import MODEL_COMMENT
+
+    found = mmengine.sites(path, source)
+    comment = MODEL_COMMENT.search(source)
+    for site in found if comment else ():
+        site.model, site.model_origin, site.model_span = comment.group(1), "comment", None
+    return found
 
 
 def sites_of(path: Path, options: Options) -> list[Site]:
