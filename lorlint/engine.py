@@ -419,7 +419,7 @@ def lint_notebook(
         notebook = load(text)
     except NotebookError as err:
         return [_diag("LL900", f"cannot parse notebook: {err}", path, Span(1, 1, 1, 1))]
-    found = lint_source(path, notebook.source, options, views)
+    found = _lint_cells(path, notebook, options, views)
     if not remap:
         return found
     for d in found:
@@ -435,7 +435,34 @@ def lint_notebook(
         d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
         if d.fix is not None:
             d.fix = _fix_in_cells(d.fix, notebook)
+    return found + _broken_cells(path, notebook)
+
+
+def _lint_cells(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """Lint the cells as one module; a cell the Python front end cannot parse is left out (and
+    reported by ``_broken_cells``) and the others linted again, so one odd cell drops only itself."""
+    for _ in range(len(notebook.cell_lines) + 1):
+        found = lint_source(path, notebook.source, options, views)
+        failed = next((d for d in found if d.message.startswith("syntax error")), None)
+        cell, row = notebook.locate(failed.span.row) if failed is not None else (0, 0)
+        if not cell:
+            return found
+        notebook.leave_out(cell, row, failed.span.col, failed.message)
     return found
+
+
+def _broken_cells(path: str, notebook) -> list[Diagnostic]:
+    """One LL900 per cell that was left out, at its own row and column."""
+    out = []
+    for cell, (row, col, why) in sorted(notebook.broken.items()):
+        why = why.removeprefix("syntax error: ")
+        d = _diag("LL900", f"syntax error: {why} (this cell is skipped; the others are linted)",
+                  path, Span(row, col, row, col + 1))  # fmt: skip
+        d.cell = cell
+        lines = notebook.cell_lines.get(cell, [])
+        d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
+        out.append(d)
+    return out
 
 
 def _fix_in_cells(fix, notebook):
