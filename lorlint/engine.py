@@ -236,7 +236,11 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
     from lorlint.frontends.python import extract_sites
 
     try:
-        return extract_sites(path, source) + _mmengine_sites(path, source)
+        return (
+            extract_sites(path, source)
+            + _mmengine_sites(path, source)
+            + _command_sites(path, source)
+        )
     except cst.ParserSyntaxError as err:
         span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
         detail = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", err.message)
@@ -262,6 +266,19 @@ def _mmengine_sites(path: str, source: str) -> list[Site]:
     return found
 
 
+def _command_sites(path: str, text: str) -> list[Site]:
+    """TRL / LLaMA-Factory command lines (lorlint/frontends/shell.py): in a shell script, or in a
+    Python file's usage docstring or comments."""
+    from lorlint.frontends import shell
+
+    return shell.sites(path, text) if shell.might_have_sites(text) else []
+
+
+def lint_shell(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:
+    load_all()
+    return _check_sites(_command_sites(path, text), text, options, views)
+
+
 def sites_of(path: Path, options: Options) -> list[Site]:
     """The sites of one file of any kind, model overrides applied (for ``lorlint verify``)."""
     from lorlint.frontends import notebook
@@ -272,6 +289,8 @@ def sites_of(path: Path, options: Options) -> list[Site]:
         source = path.read_text(encoding="utf-8")
         if kind in ("yaml", "adapter"):
             sites = _config_sites(str(path), source, kind)
+        elif kind == "shell":
+            sites = _command_sites(str(path), source)
         else:
             if kind == "notebook":
                 source = notebook.load(source).source
@@ -396,6 +415,8 @@ def lint_text(path: str, text: str, options: Options, views: ViewCache) -> list[
         return lint_notebook(path, text, options, views)
     if kind in ("yaml", "adapter"):
         return lint_config(path, text, kind, options, views)
+    if kind == "shell":
+        return lint_shell(path, text, options, views)
     return lint_source(path, text, options, views)
 
 
@@ -435,7 +456,24 @@ def lint_notebook(
         d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
         if d.fix is not None:
             d.fix = _fix_in_cells(d.fix, notebook)
-    return found + _broken_cells(path, notebook)
+    return found + _broken_cells(path, notebook) + _cell_commands(path, notebook, options, views)
+
+
+def _cell_commands(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """``!trl sft ...`` / ``!llamafactory-cli train ...`` lines of each cell, in cell rows."""
+    from lorlint.frontends import shell
+
+    out = []
+    for cell, lines in notebook.cell_lines.items():
+        text = "\n".join(lines)
+        if not shell.might_have_sites(text):
+            continue
+        sites = shell.sites(path, text)
+        for d in _check_sites(sites, text, options, views):
+            d.cell = cell
+            d.source_line = lines[d.span.row - 1] if 0 < d.span.row <= len(lines) else None
+            out.append(d)
+    return out
 
 
 def _lint_cells(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
