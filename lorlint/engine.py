@@ -259,7 +259,10 @@ def _mmengine_sites(path: str, source: str) -> list[Site]:
         return []
     from lorlint.frontends.python import MODEL_COMMENT
 
-    found = mmengine.sites(path, source)
+    try:
+        found = mmengine.sites(path, source)
+    except (SyntaxError, ValueError, RecursionError):  # what libcst accepts but ast does not
+        return []
     comment = MODEL_COMMENT.search(source)
     for site in found if comment else ():
         site.model, site.model_origin, site.model_span = comment.group(1), "comment", None
@@ -465,7 +468,7 @@ def _cell_commands(path: str, notebook, options: Options, views: ViewCache) -> l
 
     out = []
     for cell, lines in notebook.cell_lines.items():
-        text = "\n".join(lines)
+        text = "\n".join(_shell_lines(lines))  # the cell's Python was linted with the module
         if not shell.might_have_sites(text):
             continue
         sites = shell.sites(path, text)
@@ -487,6 +490,16 @@ def _lint_cells(path: str, notebook, options: Options, views: ViewCache) -> list
             return found
         notebook.leave_out(cell, row, failed.span.col, failed.message)
     return found
+
+
+def _shell_lines(lines: list[str]) -> list[str]:
+    """A cell's ``!`` lines and their continuations; every other row blank."""
+    out, continued = [], False
+    for line in lines:
+        keep = continued or line.lstrip().startswith("!")
+        out.append(line if keep else "")
+        continued = keep and line.rstrip().endswith("\\")
+    return out
 
 
 def _broken_cells(path: str, notebook) -> list[Diagnostic]:
