@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint catalog clean
+.PHONY: install demo test lint catalog sweep clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py
 	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
 	$(BIN)/python scripts/build_catalog.py
+
+# The differential sweep and the catalog check on every buildable model type (CI runs a sample).
+sweep: install
+	LORLINT_SWEEP=all $(BIN)/python -m pytest -q tests/test_sweep.py tests/test_catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

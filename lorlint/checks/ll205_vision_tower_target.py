@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import tower_of
+from lorlint.checks.targets import counted, stable, tower_of
 
 
 @rule("LL205", "vision-tower-target", "warning", "the targets also adapt the vision tower")
@@ -12,7 +12,7 @@ def check(ctx: Context):
     if result is None:
         return
     counts: dict[str, int] = {}
-    for name in result.modules:
+    for name in stable(ctx, result.modules):
         tower = tower_of(name)
         if tower:
             counts[tower] = counts.get(tower, 0) + 1
@@ -27,10 +27,10 @@ def check(ctx: Context):
         if has_lm and language
         else ""
     )
-    where = ", ".join(f"{n} in {t}" for t, n in sorted(counts.items()))
+    where = ", ".join(f"{counted(ctx, n)} in {t}" for t, n in sorted(counts.items()))
     value = ctx.site.keywords.get("target_modules")
     yield (
-        f"the targets adapt {where} besides {n_language} language-model modules of "
+        f"the targets adapt {where} besides {counted(ctx, n_language)} language-model modules of "
         f"{ctx.model_label()}{fix}",
         value.span if value is not None else ctx.site.span,
     )

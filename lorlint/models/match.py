@@ -330,6 +330,8 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
     spec = _normalise(spec)
     _convert_moe(spec, table, result.converted)
+    if table.meta.get("peft_error"):  # BaseTuner._check_tied_modules: the model itself fails
+        raise PeftError("model", table.meta["peft_error"])
     if spec.target_modules is None:
         default = DEFAULT_TARGET_MODULES.get(table.model_type)
         if default is not None:
@@ -355,6 +357,7 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
         elif not hit:
             unmatched.append(module.name)
         else:
+            _check_conv_groups(module, spec)
             if not can_wrap(module, spec.peft_type):
                 raise PeftError(
                     "unsupported",
@@ -422,6 +425,24 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
             )
     result.modules = targeted
     result.parameters = params
+
+
+def _check_conv_groups(module: Module, spec: TargetSpec) -> None:
+    """LoRA's conv layer (peft/tuners/lora/layer.py ``_ConvNd.__init__``) needs the rank
+    divisible by the conv's groups: depthwise convs (Mamba's conv1d, wav2vec2's pos_conv) raise."""
+    if spec.peft_type != "LORA" or module.groups == 1:
+        return
+    r = next(
+        (v for k, v in spec.rank_pattern.items() if pattern_key_matches(k, module.name)), spec.r
+    )
+    if r % module.groups != 0:
+        raise PeftError(
+            "unsupported",
+            f"Targeting a {module.cls} with groups={module.groups} and rank {r}. Currently, support "
+            "is limited to conv layers where the rank is divisible by groups. Either choose a "
+            "different rank or do not target this specific layer.",
+            [module.name],
+        )
 
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
