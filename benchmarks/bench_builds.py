@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import warnings
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lorlint.models import catalog  # noqa: E402
-from lorlint.models.introspect import build_model  # noqa: E402
+from lorlint.models import catalog
+from lorlint.models.introspect import build_model
 
 
 def main() -> int:
