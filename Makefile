@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint fuzz catalog rule-pages clean realworld
+.PHONY: install demo test lint fuzz catalog sweep rule-pages clean realworld
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ catalog: install
 # Rule pages' header lines (severity, fix availability) come from the rule registry.
 rule-pages: install
 	$(BIN)/python scripts/gen_rule_headers.py
+
+# The differential sweep and the catalog check on every buildable model type (CI runs a sample).
+sweep: install
+	LORLINT_SWEEP=all $(BIN)/python -m pytest -q tests/test_sweep.py tests/test_catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

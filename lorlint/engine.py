@@ -51,21 +51,25 @@ class Options:
 
 
 class ViewCache:
-    """One model view per (reference, task, directory): a script's sites share their model."""
+    """One model view per (reference, loader, task, directory): a script's sites share their model."""
 
     def __init__(self, online: bool):
         self.online = online
         self._views: dict[tuple, ModelView | ModelNotFound] = {}
 
-    def get(self, reference: str, task: str | None, base_dir: Path) -> ModelView | ModelNotFound:
-        key = (reference, task, str(base_dir))
+    def get(
+        self, reference: str, task: str | None, base_dir: Path, loader: str | None = None
+    ) -> ModelView | ModelNotFound:
+        """The view of ``reference`` as the script loads it: ``loader`` is the class it loads
+        with (a concrete class fixes the architecture and task, an Auto class the task)."""
+        key = (reference, loader, task, str(base_dir))
         if key not in self._views and reference.startswith("torchtune:"):
             from lorlint.models.torchtune import torchtune_view
 
             self._views[key] = torchtune_view(reference.removeprefix("torchtune:"))
         if key not in self._views:
             try:
-                self._views[key] = load_view(reference, task, base_dir, self.online)
+                self._views[key] = load_view(reference, task, base_dir, self.online, loader)
             except ModelNotFound as err:
                 self._views[key] = err
         return self._views[key]
@@ -311,21 +315,23 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
     ctx = Context(site)
     diagnostics: list[Diagnostic] = []
     if site.model:
-        view = views.get(site.model, site.task, Path(site.path).resolve().parent)
+        view = views.get(site.model, site.task, Path(site.path).resolve().parent, site.loader)
         if isinstance(view, ModelNotFound):
             diagnostics.append(
-                _diag("LL901", f"base model {site.model!r}: {view}; rules that need the model's "
-                      "layer names were skipped", site.path, site.model_span or site.span)
+                _diag("LL901", f"base model {site.model!r}: {view.reason or view}; rules that "
+                      "need the model's layer names were skipped", site.path,
+                      site.model_span or site.span)
             )  # fmt: skip
         elif view.table is None:
             diagnostics.append(
-                _diag("LL901", f"{view.describe()}: no layer table ({view.note})", site.path,
-                      site.span)
+                _diag("LL901", f"{view.describe()}: no layer table ({view.note}); rules that need "
+                      "the model's layer names were skipped", site.path, site.span)
             )  # fmt: skip
         else:
             ctx.view = view
             ctx.spec = spec_for(site, view.table)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
+            ctx.result = view.certain(ctx.spec, ctx.result)
     else:
         diagnostics.append(
             _diag("LL901", "the base model of this config could not be determined: add "

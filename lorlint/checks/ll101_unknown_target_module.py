@@ -29,8 +29,8 @@ def check(ctx: Context):
         entry = element.value
         if looks_like_pattern(entry) or converted(ctx, entry):
             continue
-        if modules_matching_entry(ctx.table, entry):
-            continue
+        if modules_matching_entry(ctx.table, entry) or ctx.view.might_have(entry):
+            continue  # (or a layout of this architecture other than the default config's has it)
         other = equivalent(entry, ctx)
         fix = None
         bare = entry.rstrip(",")

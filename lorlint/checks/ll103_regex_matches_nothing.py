@@ -21,7 +21,8 @@ def check(ctx: Context):
     except re.error as err:
         yield f"target_modules is not a valid regular expression: {err}", value.span
         return
-    if not any(compiled.fullmatch(m.name) for m in ctx.table.modules if m.name):
+    names = [m.name for m in ctx.table.modules if m.name] + ctx.view.other_layout_names()
+    if not any(compiled.fullmatch(name) for name in names):
         example = next((m.name for m in ctx.table.modules if m.kind == "linear"), "")
         yield (
             f"the regex {pattern!r} full-matches no module name of {ctx.model_label()}; "

@@ -23,7 +23,7 @@ def check(ctx: Context):
     if ctx.table is None or value is None or not value.known or not value.value:
         return
     names = [m.name for m in ctx.table.modules if m.name]
-    if not _excluded_by(value.value, names):
+    if not _excluded_by(value.value, names + ctx.view.other_layout_names()):
         yield (
             f"exclude_modules={value.value!r} matches no module of {ctx.model_label()}: "
             "nothing is excluded (PEFT only warns)",

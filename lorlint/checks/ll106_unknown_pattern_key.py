@@ -30,7 +30,10 @@ def check(ctx: Context):
         value = ctx.site.keywords.get(attr)
         if value is None or not isinstance(value.value, dict) or targeted is None:
             continue
+        others = ctx.view.other_layout_names()
         for key in unmatched_pattern_keys(value.value, targeted):
+            if others and not unmatched_pattern_keys({key: 0}, others):
+                continue  # another layout of the architecture may adapt a module it matches
             try:
                 re.compile(key)
             except re.error as err:
@@ -48,7 +51,7 @@ def check(ctx: Context):
     value = ctx.site.keywords.get("modules_to_save")
     if value is None or not isinstance(value.value, (list, tuple)):
         return
-    names = [m.name for m in ctx.table.modules if m.name]
+    names = [m.name for m in ctx.table.modules if m.name] + ctx.view.other_layout_names()
     elements = value.elements or []
     heads = _task_heads(ctx)
     for i, entry in enumerate(value.value):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import entries
+from lorlint.checks.targets import counted, entries, stable
 from lorlint.models.table import LayerTable
 
 
@@ -30,6 +30,7 @@ def check(ctx: Context):
         return
     hit = found & set(result.modules)
     hit |= {p.rpartition(".")[0] for p in result.parameters} & found
+    hit = stable(ctx, hit)
     if not hit:
         return
     spans = {e.value: e.span for e in entries(ctx)}
@@ -38,7 +39,7 @@ def check(ctx: Context):
     value = ctx.site.keywords.get("target_modules")
     span = spans.get(leaf) or (value.span if value is not None else ctx.site.span)
     yield (
-        f'the targets adapt the MoE router "{leaf}" in {len(hit)} layers of {ctx.model_label()} '
+        f'the targets adapt the MoE router "{leaf}" in {counted(ctx, len(hit))} layers of {ctx.model_label()} '
         "(a router picks experts; adapting it destabilises routing and leaves the experts "
         "untouched); target the expert projections instead",
         span,

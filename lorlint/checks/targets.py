@@ -78,8 +78,12 @@ def prefixed_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
     return [leaf for leaf in _adaptable_leaves(ctx) if leaf.startswith(entry)][:n]
 
 
+# transformers 5 renamed BERT-style attention in ViT and its kin to q/k/v_proj.
+RENAMED = {"query": "q_proj", "key": "k_proj", "value": "v_proj"}
+
+
 def equivalent(entry: str, ctx: Context) -> str | None:
-    mapping = EQUIVALENTS.get(ctx.view.model_type, {})
+    mapping = EQUIVALENTS.get(ctx.view.model_type, RENAMED)
     name = mapping.get(entry)
     if name and ctx.table is not None and modules_matching_entry(ctx.table, name):
         return name
@@ -99,3 +103,14 @@ def block_linear_leaves(ctx: Context) -> list[str]:
 
 def quoted(names) -> str:
     return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
+def counted(ctx: Context, n: int) -> str:
+    """A count from the layer table: "about N" when the table comes from a default config."""
+    return str(n) if ctx.view is None or ctx.view.exact else f"about {n}"
+
+
+def stable(ctx: Context, names) -> set[str]:
+    """The names that exist in every layout of the architecture (all of them for an exact view):
+    a finding about a module being adapted is made only for those."""
+    return {n for n in names if ctx.view is None or ctx.view.name_is_stable(n)}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lorlint.models.table import LayerTable
 
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2  # 2: convolution groups
 
 
 def cache_dir() -> Path:
@@ -50,10 +50,14 @@ def store(key: str, transformers_version: str, table: LayerTable) -> None:
 
     path = _path(key, transformers_version)
     try:
+        blob = json.dumps(table.to_json(), separators=(",", ":")).encode()
+    except (TypeError, ValueError):  # a value json cannot write: no cache entry, no error
+        return
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:
-            fh.write(json.dumps(table.to_json(), separators=(",", ":")).encode())
+            fh.write(blob)
         os.replace(tmp, path)
     except OSError:
         pass

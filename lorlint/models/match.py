@@ -467,6 +467,8 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
     spec = _normalise(spec)
     _convert_moe(spec, table, result.converted)
+    if table.meta.get("peft_error"):  # BaseTuner._check_tied_modules: the model itself fails
+        raise PeftError("model", table.meta["peft_error"])
     written_targets = spec.target_modules
     tie_keys = _check_tied_modules(spec, table, result)
     if spec.target_modules is None:

@@ -24,6 +24,7 @@ class Module:
     shape: tuple[int, ...] = ()  # (in, out) for linears, (num, dim) for embeddings
     params: int = 0  # parameters owned directly (recurse=False)
     own_params: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (name, shape), for target_parameters
+    groups: int = 1  # a convolution's groups: LoRA needs the rank divisible by it
 
     @property
     def leaf(self) -> str:
@@ -72,8 +73,10 @@ class LayerTable:
                 index[m.cls] = len(classes)
                 classes.append(m.cls)
             row: list = [m.name, index[m.cls], m.kind, list(m.shape), m.params]
-            if m.own_params:
+            if m.own_params or m.groups != 1:
                 row.append([[p, list(s)] for p, s in m.own_params])
+            if m.groups != 1:
+                row.append(m.groups)
             rows.append(row)
         return {
             "model_type": self.model_type,
@@ -95,7 +98,10 @@ class LayerTable:
         modules = []
         for row in data["modules"]:
             own = tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else ()
-            modules.append(Module(row[0], classes[row[1]], row[2], tuple(row[3]), row[4], own))
+            groups = row[6] if len(row) > 6 else 1
+            modules.append(
+                Module(row[0], classes[row[1]], row[2], tuple(row[3]), row[4], own, groups)
+            )
         return cls(
             model_type=data["model_type"],
             architecture=data["architecture"],
