@@ -65,6 +65,7 @@ class Rule:
     # The applicabilities of the fixes this rule may attach ("safe", "unsafe"); () for none.
     # Rule pages' headers are generated from it (scripts/gen_rule_headers.py).
     fixes: tuple[str, ...] = ()
+    retired: bool = False  # kept registered so selectors and noqa comments keep working
 
     @property
     def url(self) -> str:
@@ -74,7 +75,14 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, severity: str, summary: str, fixes: tuple[str, ...] = ()):
+def rule(
+    code: str,
+    name: str,
+    severity: str,
+    summary: str,
+    fixes: tuple[str, ...] = (),
+    retired: bool = False,
+):
     """Register a rule; the decorated generator yields (message, span) or (message, span, fix).
 
     ``fixes`` names the applicabilities of the fixes it may yield (``("safe",)``,
@@ -84,7 +92,7 @@ def rule(code: str, name: str, severity: str, summary: str, fixes: tuple[str, ..
         raise ValueError(f"{code}: unknown fix applicability {sorted(unknown)}")
 
     def register(fn):
-        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes))
+        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes), retired)
         return fn
 
     return register

@@ -14,4 +14,5 @@ rule(
     "name-unknown-to-any-architecture",
     "info",
     "retired: a target name no catalogued architecture has (never reported)",
+    retired=True,
 )(None)
