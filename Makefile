@@ -32,6 +32,8 @@ test: lint
 catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py
 	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
+	$(BIN)/python scripts/gen_kernel_weights.py
+	$(BIN)/ruff format -q lorlint/models/kernel_weights.py
 	$(BIN)/python scripts/build_catalog.py
 
 clean:

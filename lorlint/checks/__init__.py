@@ -72,7 +72,8 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, severity: str, summary: str):
-    """Register a rule; the decorated generator yields (message, span) or (message, span, fix)."""
+    """Register a rule; the decorated generator yields (message, span), (message, span, fix) or
+    (message, span, fix, severity) for a finding milder than the rule's own severity."""
 
     def register(fn):
         RULES[code] = Rule(code, name, severity, summary, fn)

@@ -9,6 +9,7 @@ from lorlint.checks.targets import (
     converted,
     entries,
     equivalent,
+    expert_parameters_named,
     looks_like_pattern,
     prefixed_names,
 )
@@ -23,8 +24,8 @@ def check(ctx: Context):
         entry = element.value
         if looks_like_pattern(entry) or converted(ctx, entry):
             continue
-        if modules_matching_entry(ctx.table, entry):
-            continue
+        if modules_matching_entry(ctx.table, entry) or expert_parameters_named(ctx, entry):
+            continue  # a module, or fused expert weights (LL104 explains target_parameters)
         other = equivalent(entry, ctx)
         fix = None
         if other:

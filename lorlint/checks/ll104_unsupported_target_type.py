@@ -1,18 +1,33 @@
-"""LL104 unsupported-target-type: an entry hits modules LoRA cannot wrap (containers, norms, routers)."""
+"""LL104 unsupported-target-type: an entry hits modules LoRA cannot wrap (containers, norms,
+routers, depthwise convolutions at this rank) or names a parameter (fused MoE experts)."""
 
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import converted, entries, looks_like_pattern
-from lorlint.models.match import can_wrap, modules_matching_entry
+from lorlint.checks.targets import (
+    converted,
+    entries,
+    expert_parameters_named,
+    looks_like_pattern,
+    quoted,
+)
+from lorlint.models.match import can_wrap, entry_matches, modules_matching_entry
+from lorlint.models.summary import split_block
+
+METHODS = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}
 
 
 @rule("LL104", "unsupported-target-type", "error", "a target matches modules LoRA cannot wrap")
 def check(ctx: Context):
     if ctx.table is None:
         return
+    yield from _groups_error(ctx)
     for element in entries(ctx):
         if looks_like_pattern(element.value) or converted(ctx, element.value):
+            continue
+        params = expert_parameters_named(ctx, element.value)
+        if params:
+            yield _parameter_message(ctx, element.value, params), element.span
             continue
         hits = modules_matching_entry(ctx.table, element.value)
         peft_type = ctx.site.peft_type
@@ -29,13 +44,13 @@ def check(ctx: Context):
             }
         )
         params = [p for p, shape in first.own_params if len(shape) >= 2]
-        method = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}.get(peft_type, peft_type)
+        method = METHODS.get(peft_type, peft_type)
         if can_wrap(first, "LORA"):
             hint = f"LoRA can wrap it, {method} cannot: remove it or use LoraConfig"
         elif children:
             hint = "target its layers instead: " + ", ".join(f'"{c}"' for c in children)
         elif params:
-            hint = "its weights are parameters: use target_parameters=" + str(
+            hint = "its weights are parameters: use target_parameters=" + quoted(
                 [f"{first.leaf}.{p}" for p in params]
             )
         else:
@@ -45,3 +60,43 @@ def check(ctx: Context):
             f"wrap; PEFT raises 'Target module ... not supported'; {hint}",
             element.span,
         )
+
+
+def _parameter_message(ctx: Context, entry: str, params: list[str]) -> str:
+    """An entry that names fused expert weights: ``target_modules`` reaches modules only."""
+    owner, _, leaf = params[0].rpartition(".")
+    rel = split_block(params[0])[2]  # mlp.experts.gate_up_proj
+    shape = "×".join(str(d) for d in dict(ctx.table.get(owner).own_params)[leaf])
+    if entry.rpartition(".")[2] == leaf:
+        what = f"is a parameter of the fused experts ({rel}, {shape}, in {len(params)} layers)"
+    else:
+        what = (
+            f"names an expert projection that transformers fuses into the parameter {rel} "
+            f"({shape}, in {len(params)} layers) on this model"
+        )
+    if ctx.result is None:
+        outcome = ""
+    elif ctx.result.ok:
+        outcome = "; PEFT skips it silently"
+    else:
+        outcome = "; PEFT raises (no entry matches)"
+    return (
+        f'"{entry}" {what}, not a module: target_modules reaches modules only{outcome}; adapt '
+        f"the experts with target_parameters={quoted(['.'.join(rel.split('.')[-2:])])}"
+    )
+
+
+def _groups_error(ctx: Context):
+    """PEFT's conv ``groups`` limit: a depthwise convolution adapted at a rank it does not divide."""
+    error = ctx.result.error if ctx.result is not None else None
+    if error is None or error.kind != "conv-groups":
+        return
+    name = error.modules[0]
+    spans = [e.span for e in entries(ctx) if entry_matches(e.value, name)]
+    value = ctx.site.keywords.get("target_modules")
+    span = spans[0] if spans else (value.span if value is not None else ctx.site.span)
+    yield (
+        f"{name} is a depthwise convolution: PEFT raises '{error.message}'; remove "
+        f'"{name.rpartition(".")[2]}" from the targets',
+        span,
+    )

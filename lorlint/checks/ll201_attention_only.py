@@ -1,76 +1,62 @@
-"""LL201 attention-only: the targets cover only attention projections, not the MLP or experts."""
+"""LL201 attention-only: the targets adapt only attention projections, not the blocks' MLP."""
 
 from __future__ import annotations
 
-from lorlint import fixes
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import block_linear_leaves, quoted, tower_of
-from lorlint.models.match import MOE_TARGET_MODULE_MAPPING
-from lorlint.models.summary import split_block
-
-ATTENTION_MARKERS = ("attn", "attention")
-
-
-def is_attention(name: str) -> bool:
-    block = split_block(name)
-    rel = block[2] if block else name
-    return any(marker in rel.lower() for marker in ATTENTION_MARKERS)
+from lorlint.checks.coverage import (
+    conversion_family,
+    converted_names,
+    extend_list_fix,
+    kinds_reached,
+    parts,
+    target_span,
+)
+from lorlint.checks.targets import quoted
 
 
-def expert_targets(ctx: Context) -> tuple[list[str], list[str]]:
-    """(target_modules names, target_parameters) that adapt fused MoE experts, if any.
-
-    For families PEFT converts (Mixtral, Qwen-MoE, DeepSeek, ...) the old per-expert names work
-    in target_modules; otherwise the 3-D expert weights need target_parameters."""
-    stacks = [
-        m for m in ctx.table.modules
-        if split_block(m.name) and not tower_of(m.name)
-        and any(len(shape) == 3 for _, shape in m.own_params)
-    ]  # fmt: skip
-    if not stacks:
-        return [], []
-    family = ctx.table.meta.get("moe_conversion")
-    if family in MOE_TARGET_MODULE_MAPPING:
-        return [n for n in MOE_TARGET_MODULE_MAPPING[family] if n != "gate"], []
-    leaf = stacks[0].name.split(".")[-2:]
-    owner = ".".join(leaf) if len(leaf) == 2 else stacks[0].leaf
-    return [], [f"{owner}.{p}" for p, shape in stacks[0].own_params if len(shape) == 3]
+def leaves(names) -> list[str]:
+    out: dict[str, None] = {}
+    for name in names:
+        out.setdefault(name.rpartition(".")[2], None)
+    return list(out)
 
 
 @rule("LL201", "attention-only", "warning", "targets cover only the attention projections")
 def check(ctx: Context):
-    result = ctx.adapted
-    if result is None or not result.modules:
-        return
-    if result.parameters or not all(is_attention(n) for n in result.modules):
-        return
-    linears = block_linear_leaves(ctx)
-    mlp = [n for n in linears if any(not is_attention(m.name) for m in _named(ctx, n))]
-    experts, expert_params = expert_targets(ctx)
-    if not mlp and not experts and not expert_params:
-        return  # nothing but attention to adapt
-    value = ctx.site.keywords.get("target_modules")
-    span = value.span if value is not None else ctx.site.span
-    what = "PEFT's default targets" if result.defaulted else "the targets"
-    full = linears + [e for e in experts if e not in linears]
+    found = parts(ctx)
+    if found is None or kinds_reached(ctx, found) != {"attention"}:
+        return  # experts or hybrid blocks adapted too: not attention-only
+    mlp = found.get("mlp")
+    if mlp is None:
+        return  # no dense MLP: LL209 (routed experts) and LL210 (hybrid blocks) say what is left
+    attention = leaves(found.get("attention").linears())
+    mlp_names = leaves(mlp.linears())
+    what = "PEFT's default targets" if ctx.adapted.defaulted else "the targets"
+    family = conversion_family(ctx)
+    caught = [n for n in mlp_names if family and n in converted_names(family)]
     fix = None
-    if value is not None and not expert_params:
-        quote = next((e.quote for e in (value.elements or [])), value.quote)
-        literal = fixes.list_literal(full, quote)
-        fix = fixes.replace(value, literal, f"Target every block linear: {literal}", "unsafe")
-    advice = f"use target_modules={quoted(full)}"
-    advice += (
-        f" with target_parameters={quoted(expert_params)}" if expert_params else ' or "all-linear"'
-    )
     if ctx.site.kind == "torchtune":
         advice = "set apply_lora_to_mlp: true (torchtune's MLP is w1/w2/w3)"
+    elif caught:
+        advice = (
+            f"add {quoted(caught)} to target_modules to adapt the routed experts (PEFT converts "
+            f"them to target_parameters on {ctx.view.model_type}), and "
+            f"target_parameters={quoted([f'{n}.weight' for n in caught])} for the dense layers "
+            "and shared experts of the same names, which the conversion leaves out"
+        )
+    else:
+        full = attention + [n for n in mlp_names if n not in attention]
+        advice = f"use target_modules={quoted(full)}"
+        if set(found.parts) == {"attention", "mlp"}:
+            advice += ' or "all-linear"'
+        fix = extend_list_fix(ctx, full, "Target every block linear")
+    where = f", in {len(mlp.layers)} of {found.layers} layers"
+    if ctx.view.resolved.source == "torchtune":
+        where = ""  # a schematic table of the builder's names: its layer count is not the model's
     yield (
-        f"{what} adapt only attention projections of {ctx.model_label()}; the QLoRA paper found "
-        f"adapters on all linear layers of the block are needed to match full fine-tuning: {advice}",
-        span,
+        f"{what} adapt only attention projections of {ctx.model_label()}; the MLP linears "
+        f"({quoted(mlp_names)}{where}) stay frozen, and the QLoRA paper found adapters on "
+        f"all linear layers of the block are needed to match full fine-tuning: {advice}",
+        target_span(ctx),
         fix,
     )
-
-
-def _named(ctx: Context, leaf: str):
-    return [m for m in ctx.table.modules if m.leaf == leaf and split_block(m.name)]
