@@ -50,7 +50,9 @@ def collect() -> tuple[str, dict[str, tuple[str, ...]]]:
     classes: dict[str, tuple[set[str], list[str]]] = {}
     parsed: set[Path] = set()
     while True:
-        todo = [p for p, text in texts.items() if p not in parsed and any(n in text for n in needles)]
+        todo = [
+            p for p, text in texts.items() if p not in parsed and any(n in text for n in needles)
+        ]
         if not todo:
             break
         for path in todo:
