@@ -308,3 +308,46 @@ def test_ll111_is_a_warning_where_peft_accepts_a_bypassed_out_proj():
         d.severity == "warning" and "GraniteMoeHybridMambaLayer reads out_proj.weight" in d.message
     )
     assert (d.span.col, d.span.end_col) == (49, 59)  # the "out_proj" entry
+
+
+def test_ll211_says_when_the_installed_peft_predates_ensure_weight_tying(monkeypatch):
+    from lorlint.checks import ll211_tied_weights_without_ensure_weight_tying as ll211
+
+    spec = {"target_modules": ["q_proj", "lm_head"]}
+    (current,) = findings("lfm2", spec)["LL211"]
+    assert "set ensure_weight_tying=True" in current[0] and current[2] is not None
+    monkeypatch.setattr(ll211, "installed", lambda name: "0.17.1")
+    (old,) = findings("lfm2", spec)["LL211"]
+    assert "the installed PEFT 0.17.1 predates ensure_weight_tying" in old[0] and old[2] is None
+
+
+def test_tool_configs_carry_target_parameters_and_ensure_weight_tying(tmp_path):
+    """axolotl's lora_target_parameters reach LL110; a saved adapter's ensure_weight_tying
+    keeps LL211 quiet, as PEFT is."""
+    import json
+
+    from helpers import write
+
+    from lorlint.engine import Options, ViewCache, lint_path
+
+    axolotl = write(tmp_path / "axolotl.yml", """\
+        base_model: openai/gpt-oss-20b
+        adapter: lora
+        lora_dropout: 0.05
+        lora_target_modules: ["q_proj", "v_proj"]
+        lora_target_parameters: ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]
+        """)  # fmt: skip
+    adapter = tmp_path / "adapter" / "adapter_config.json"
+    config = {"peft_type": "LORA", "base_model_name_or_path": "google/gemma-2-2b",
+              "target_modules": "all-linear", "modules_to_save": ["lm_head"],
+              "ensure_weight_tying": True, "task_type": "CAUSAL_LM"}  # fmt: skip
+    write(adapter, json.dumps(config))
+
+    def codes(path):
+        return {d.code for d in lint_path(path, Options(), ViewCache(online=False))}
+
+    assert "LL110" in codes(axolotl)
+    assert "LL211" not in codes(adapter)
+    config["ensure_weight_tying"] = False
+    write(adapter, json.dumps(config))
+    assert "LL211" in codes(adapter)

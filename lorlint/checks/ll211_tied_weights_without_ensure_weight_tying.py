@@ -16,7 +16,7 @@ ENSURE_SINCE = "0.18.0"  # peft#2803: LoraConfig(ensure_weight_tying=...)
     "LL211",
     "tied-weights-without-ensure-weight-tying",
     "warning",
-    "a tied embedding or LM head is adapted without ensure_weight_tying=True",
+    "a tied embedding or LM head adapted without ensure_weight_tying",
 )
 def check(ctx: Context):
     result = ctx.adapted

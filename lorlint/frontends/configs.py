@@ -161,7 +161,9 @@ def axolotl(path: str, top: _Map, budget: _Budget) -> list[Site]:
         node = top.node("lora_target_linear")
         targets = Value("all-linear", _span(node), editable=False)
     keys = {"modules_to_save": "lora_modules_to_save", "layers_pattern": "peft_layers_pattern",
-            "layers_to_transform": "peft_layers_to_transform", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
+            "layers_to_transform": "peft_layers_to_transform", "r": "lora_r", **LORA_NUMBERS,
+            "target_parameters": "lora_target_parameters",
+            "ensure_weight_tying": "peft_ensure_weight_tying"}  # fmt: skip
     site = _site(path, "axolotl", top.node("adapter"), {
         "target_modules": targets,
         **_read(top, keys, budget),
@@ -242,7 +244,7 @@ def yaml_sites(path: str, text: str) -> list[Site]:
 
 ADAPTER_KEYS = ("target_modules", "exclude_modules", "modules_to_save", "layers_to_transform",
                 "layers_pattern", "rank_pattern", "alpha_pattern", "target_parameters", "r",
-                "lora_alpha", "lora_dropout", "task_type")  # fmt: skip
+                "lora_alpha", "lora_dropout", "task_type", "ensure_weight_tying")  # fmt: skip
 
 
 def adapter_sites(path: str, text: str) -> list[Site]:

@@ -10,8 +10,9 @@ labels it. Routed experts are modules LoRA cannot wrap whose own weights are 3-D
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lorlint.models.match import conv_groups
 from lorlint.models.summary import split_block
@@ -135,8 +136,23 @@ def routers(table: LayerTable) -> set[str]:
     return out
 
 
+_PARTS: dict[int, tuple[weakref.ref, BlockParts | None]] = {}
+
+
 def block_parts(table: LayerTable) -> BlockParts | None:
-    """The parts of the model's largest block stack outside vision towers; None without blocks."""
+    """The parts of the model's largest block stack outside vision towers; None without blocks.
+
+    Computed once per table (rules ask for every site of a file); do not change the result."""
+    cached = _PARTS.get(id(table))
+    if cached is not None and cached[0]() is table:
+        return cached[1]
+    found = _block_parts(table)
+    key = id(table)
+    _PARTS[key] = (weakref.ref(table, lambda _, key=key: _PARTS.pop(key, None)), found)
+    return found
+
+
+def _block_parts(table: LayerTable) -> BlockParts | None:
     stacks: dict[str, set[int]] = {}
     for m in table.modules:
         block = split_block(m.name)
@@ -183,16 +199,13 @@ def coverage(
     table: LayerTable, modules: Iterable[str], parameters: Iterable[str] = ()
 ) -> BlockParts | None:
     """Block parts with ``adapted`` filled from PEFT's adapted modules and parameters."""
-    parts = block_parts(table)
-    if parts is None:
+    shared = block_parts(table)
+    if shared is None:
         return None
+    parts = replace(shared, parts={k: replace(p, adapted=set()) for k, p in shared.parts.items()})
     for name in [*modules, *parameters]:
         kind = parts.kind_of.get(name)
         block = split_block(name)
         if kind is not None and block:
             parts.parts[kind].adapted.add(block[1])
     return parts
-
-
-def adapted_kinds(parts: BlockParts) -> set[str]:
-    return {kind for kind, part in parts.parts.items() if part.adapted}
