@@ -287,7 +287,9 @@ def test_ll212_fires_when_peft_leaves_modules_of_a_converted_name_unwrapped(mode
         ("deepseek_v3", {"target_modules": ["gate_proj"]}, "LL112", "add 'up_proj'"),
         ("lfm2", {"target_modules": ["q_proj", "lm_head"]}, "LL211", "ensure_weight_tying=True"),
         ("deepseek_v3", {"target_modules": LLAMA}, "LL212", "dense-MLP and shared-expert"),
-        ("gpt_oss", {"target_modules": ["q_proj", "down_proj"]}, "LL104", "target_parameters="),
+        ("gpt_oss", {"target_modules": ["q_proj", "experts.down_proj"]}, "LL104", "parameters="),
+        ("gpt_oss", {"target_modules": ["q_proj", "down_proj"]}, "LL101", "target_parameters="),
+        ("mixtral", {"target_modules": ["q_proj", "v_proj"]}, "LL201", "experts stay frozen"),
     ],
 )
 def test_each_rule_says_what_to_do(model_type, spec, code, words):

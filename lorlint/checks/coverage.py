@@ -10,7 +10,7 @@ from __future__ import annotations
 from lorlint import fixes
 from lorlint.checks import Context
 from lorlint.fixes import Edit, Fix
-from lorlint.models.layerkinds import BlockParts, coverage
+from lorlint.models.layerkinds import BlockParts, coverage, is_attention, tower_of
 from lorlint.models.match import MOE_FUSED_TARGETS, MOE_TARGET_MODULE_MAPPING
 from lorlint.site import Span
 
@@ -24,10 +24,17 @@ def parts(ctx: Context) -> BlockParts | None:
 
 
 def kinds_reached(ctx: Context, found: BlockParts) -> set[str]:
-    """Kinds of every adapted module and parameter; ``other`` for those outside the main blocks."""
+    """Kinds of every adapted module and parameter: a vision tower's attention counts as
+    attention (LL205 speaks about towers), anything else outside the main blocks as ``other``."""
     result = ctx.adapted
-    names = [*result.modules, *result.parameters]
-    return {found.kind_of.get(name, "other") for name in names}
+    kinds = set()
+    for name in [*result.modules, *result.parameters]:
+        kind = found.kind_of.get(name)
+        if kind is None:
+            tower = tower_of(name) is not None
+            kind = "attention" if tower and is_attention(ctx.table, name) else "other"
+        kinds.add(kind)
+    return kinds
 
 
 def conversion_family(ctx: Context) -> str | None:
@@ -59,22 +66,33 @@ def spec_numbers(ctx: Context) -> tuple[int, int]:
     return (spec.r, spec.lora_alpha) if spec is not None else (8, 8)
 
 
+def asks_all_linear(site) -> bool:
+    """The config asks for every Linear: ``"all-linear"`` (LLaMA-Factory's ``all`` reads as it),
+    or axolotl's ``lora_target_linear: true``."""
+    target = site.get("target_modules")
+    return (isinstance(target, str) and target.lower() == "all-linear") or (
+        site.get("lora_target_linear") is True
+    )
+
+
 def target_span(ctx: Context) -> Span:
-    value = ctx.site.keywords.get("target_modules")
-    return value.span if value is not None and value.span is not None else ctx.site.span
+    """Where the targets are written: ``target_modules``, axolotl's ``lora_target_linear``, or
+    the config itself."""
+    for key in ("target_modules", "lora_target_linear"):
+        value = ctx.site.keywords.get(key)
+        if value is not None and value.span is not None:
+            return value.span
+    return ctx.site.span
 
 
-def extend_list_fix(ctx: Context, names: list[str], message: str) -> Fix | None:
-    """Unsafe: the ``target_modules`` list literal with ``names`` appended."""
+def extend_list_fix(ctx: Context, names: list[str], message: str):
+    """Unsafe: ``names`` appended to the ``target_modules`` list display (entries kept)."""
     value = ctx.site.keywords.get("target_modules")
-    if value is None or not isinstance(value.value, list):
+    if value is None or value.elements is None or not isinstance(value.value, list):
         return None
     current = [v for v in value.value if isinstance(v, str)]
-    if len(current) != len(value.value):
-        return None
-    quote = next((e.quote for e in (value.elements or [])), value.quote)
-    literal = fixes.list_literal(current + [n for n in names if n not in current], quote)
-    return fixes.replace(value, literal, f"{message}: {literal}", "unsafe")
+    wanted = current + [n for n in names if n not in current]
+    return fixes.rewrite_list(value, wanted, f"{message}: ", "unsafe")
 
 
 def add_keyword_fix(ctx: Context, keyword: str, literal: str, message: str) -> Fix | None:
@@ -90,4 +108,4 @@ def add_keyword_fix(ctx: Context, keyword: str, literal: str, message: str) -> F
     ):
         return None
     end = Span(value.span.end_row, value.span.end_col, value.span.end_row, value.span.end_col)
-    return Fix("unsafe", message, (Edit(end, f", {keyword}={literal}"),))
+    return Fix("unsafe", message, known_edits=(Edit(end, f", {keyword}={literal}"),))

@@ -8,24 +8,25 @@ from lorlint.checks.targets import (
     converted,
     entries,
     expert_parameters_named,
+    expert_weights_text,
     looks_like_pattern,
     quoted,
 )
 from lorlint.models.match import can_wrap, entry_matches, modules_matching_entry
-from lorlint.models.summary import split_block
-
-METHODS = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}
+from lorlint.models.methods import method_name, modelled
 
 
 @rule("LL104", "unsupported-target-type", "error", "a target matches modules LoRA cannot wrap")
 def check(ctx: Context):
-    if ctx.table is None:
+    if ctx.table is None or not modelled(ctx.site.peft_type):
         return
     yield from _groups_error(ctx)
     for element in entries(ctx):
         if looks_like_pattern(element.value) or converted(ctx, element.value):
             continue
-        params = expert_parameters_named(ctx, element.value)
+        qualified = "." in element.value  # ``experts.down_proj``: a bare name is LL101's
+        named = qualified and ctx.result is not None  # (Unsloth adds MoE experts itself)
+        params = expert_parameters_named(ctx, element.value) if named else []
         if params:
             yield _parameter_message(ctx, element.value, params), element.span
             continue
@@ -44,7 +45,7 @@ def check(ctx: Context):
             }
         )
         params = [p for p, shape in first.own_params if len(shape) >= 2]
-        method = METHODS.get(peft_type, peft_type)
+        method = method_name(peft_type)
         if can_wrap(first, "LORA"):
             hint = f"LoRA can wrap it, {method} cannot: remove it or use LoraConfig"
         elif children:
@@ -64,26 +65,17 @@ def check(ctx: Context):
 
 def _parameter_message(ctx: Context, entry: str, params: list[str]) -> str:
     """An entry that names fused expert weights: ``target_modules`` reaches modules only."""
-    owner, _, leaf = params[0].rpartition(".")
-    rel = split_block(params[0])[2]  # mlp.experts.gate_up_proj
-    shape = "×".join(str(d) for d in dict(ctx.table.get(owner).own_params)[leaf])
-    if entry.rpartition(".")[2] == leaf:
-        what = f"is a parameter of the fused experts ({rel}, {shape}, in {len(params)} layers)"
-    else:
-        what = (
-            f"names an expert projection that transformers fuses into the parameter {rel} "
-            f"({shape}, in {len(params)} layers) on this model"
-        )
-    if ctx.result is None:
-        outcome = ""
-    elif ctx.result.ok:
-        outcome = "; PEFT skips it silently"
-    else:
-        outcome = "; PEFT raises (no entry matches)"
+    outcome = "; PEFT skips it silently" if ctx.result.ok else "; PEFT raises (no entry matches)"
     return (
-        f'"{entry}" {what}, not a module: target_modules reaches modules only{outcome}; adapt '
-        f"the experts with target_parameters={quoted(['.'.join(rel.split('.')[-2:])])}"
+        f'"{entry}" names {expert_weights_text(ctx, params)}, not a module: target_modules '
+        f"reaches modules only{outcome}; adapt the experts with "
+        f"target_parameters={quoted([_short(params[0])])}"
     )
+
+
+def _short(name: str) -> str:
+    """``mlp.experts.down_proj`` → ``experts.down_proj``: precise enough as a suffix."""
+    return ".".join(name.split(".")[-2:])
 
 
 def _groups_error(ctx: Context):

@@ -16,7 +16,13 @@ PATTERN = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+) without a
                      r"(?P<missing>.+) because they are fused into (?P<fused>\w+)\.")  # fmt: skip
 
 
-@rule("LL112", "incomplete-fused-expert-pair", "error", "one half of a fused expert pair targeted")
+@rule(
+    "LL112",
+    "incomplete-fused-expert-pair",
+    "error",
+    "one half of a fused expert pair targeted",
+    fixes=("unsafe",),
+)
 def check(ctx: Context):
     error = ctx.result.error if ctx.result is not None else None
     if error is None or error.kind != "moe-fused":

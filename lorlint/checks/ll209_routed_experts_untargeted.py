@@ -27,8 +27,16 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(d) for d in shape)
 
 
-@rule("LL209", "routed-experts-untargeted", "warning", "the routed experts are not adapted")
+@rule(
+    "LL209",
+    "routed-experts-untargeted",
+    "warning",
+    "the routed experts are not adapted",
+    fixes=("unsafe",),
+)
 def check(ctx: Context):
+    if ctx.site.peft_type != "LORA":
+        return  # target_parameters is LoRA's; other methods cannot reach the experts
     found = parts(ctx)
     if found is None:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lorlint.checks import Context, rule
 from lorlint.checks.coverage import extend_list_fix, parts, target_span
+from lorlint.checks.ll201_attention_only import METHODS
 from lorlint.checks.targets import quoted
 from lorlint.models.kernel_weights import DIRECT_WEIGHT_READS
 from lorlint.models.layerkinds import BlockParts, Part
@@ -12,9 +13,15 @@ from lorlint.models.match import MAMBA_INCOMPATIBLE, MAMBA_MODEL_TYPES
 
 
 @rule(
-    "LL210", "hybrid-blocks-untargeted", "warning", "no Mamba / linear-attention block is adapted"
+    "LL210",
+    "hybrid-blocks-untargeted",
+    "warning",
+    "no Mamba / linear-attention block is adapted",
+    fixes=("unsafe",),
 )
 def check(ctx: Context):
+    if ctx.site.peft_type not in METHODS:
+        return
     found = parts(ctx)
     if found is None:
         return

@@ -17,6 +17,7 @@ ENSURE_SINCE = "0.18.0"  # peft#2803: LoraConfig(ensure_weight_tying=...)
     "tied-weights-without-ensure-weight-tying",
     "warning",
     "a tied embedding or LM head adapted without ensure_weight_tying",
+    fixes=("unsafe",),
 )
 def check(ctx: Context):
     result = ctx.adapted

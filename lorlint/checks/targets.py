@@ -116,6 +116,16 @@ FUSED_EXPERT_NAMES = {
 }
 
 
+def expert_weights_text(ctx: Context, params: list[str]) -> str:
+    """``the fused expert weight mlp.experts.down_proj (32×2880×2880, in 24 layers)``."""
+    from lorlint.models.summary import split_block
+
+    owner, _, leaf = params[0].rpartition(".")
+    shape = "×".join(str(d) for d in dict(ctx.table.get(owner).own_params)[leaf])
+    rel = split_block(params[0])[2] if split_block(params[0]) else params[0]
+    return f"the fused expert weight {rel} ({shape}, in {len(params)} layers)"
+
+
 def expert_parameters_named(ctx: Context, entry: str) -> list[str]:
     """Full ``module.param`` names of fused expert weights that a list entry names: the
     parameter itself (``experts.down_proj``), or a v4 projection name now fused into one

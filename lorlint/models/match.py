@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from lorlint.models.peft_defaults import DEFAULT_TARGET_MODULES
-from lorlint.models.table import ALL_LINEAR_KINDS, LORA_KINDS, LayerTable, Module
+from lorlint.models import methods
+from lorlint.models.methods import can_wrap
+from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEAD_NAMES = ("score", "classifier")
@@ -54,19 +55,6 @@ LORA_LIKE_TYPES = ("LORA", "ADALORA", "XLORA", "RANDLORA")
 EMBEDDING_LAYER_NAMES = ("embed_tokens", "lm_head")
 
 
-# Module kinds each method can wrap (LoHa / LoKr: peft/tuners/lycoris_utils.py); others as LoRA.
-SUPPORTED_KINDS = {
-    "LORA": frozenset(LORA_KINDS),
-    "LOHA": frozenset({"linear", "conv1d", "conv2d"}),
-    "LOKR": frozenset({"linear", "conv1d", "conv2d"}),
-}
-
-
-def can_wrap(module: Module, peft_type: str = "LORA") -> bool:
-    """Whether this PEFT method can put an adapter on the module."""
-    return module.kind in SUPPORTED_KINDS.get(peft_type, SUPPORTED_KINDS["LORA"])
-
-
 @dataclass
 class TargetSpec:
     """The matching-relevant part of a PEFT config, as PEFT holds it after ``__post_init__``."""
@@ -80,7 +68,8 @@ class TargetSpec:
     rank_pattern: dict[str, int] = field(default_factory=dict)
     alpha_pattern: dict[str, int] = field(default_factory=dict)
     task_type: str | None = None
-    peft_type: str = "LORA"
+    peft_type: str = "LORA"  # other methods: lorlint/models/methods.py
+    feedforward_modules: str | Sequence[str] | None = None  # IA3 only
     r: int = 8  # LoraConfig's defaults; MoE conversion derives fused ranks from them
     lora_alpha: int = 8
     lora_dropout: float | None = 0.0  # None: not known statically (PEFT's dropout raise is skipped)
@@ -166,6 +155,7 @@ def _normalise(spec: TargetSpec) -> TargetSpec:
         alpha_pattern=dict(spec.alpha_pattern or {}),
         task_type=spec.task_type,
         peft_type=spec.peft_type,
+        feedforward_modules=spec.feedforward_modules,
         r=spec.r,
         lora_alpha=spec.lora_alpha,
         lora_dropout=spec.lora_dropout,
@@ -477,19 +467,33 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
     spec = _normalise(spec)
     _convert_moe(spec, table, result.converted)
+    written_targets = spec.target_modules
     tie_keys = _check_tied_modules(spec, table, result)
     if spec.target_modules is None:
-        default = DEFAULT_TARGET_MODULES.get(table.model_type)
+        default = methods.default_targets(spec.peft_type, table.model_type)
         if default is not None:
             spec.target_modules = default if isinstance(default, str) else set(default)
             result.defaulted = True
         elif not spec.target_parameters:
-            raise PeftError(
-                "no-default",
-                "Please specify `target_modules` or `target_parameters`in `peft_config`",
-            )
+            raise PeftError("no-default", methods.no_default_message(spec.peft_type))
+    if spec.peft_type == "IA3":
+        problem = methods.feedforward_problem(
+            written_targets, spec.feedforward_modules, table.model_type
+        )
+        if problem:
+            raise PeftError("config", problem)
     if _is_all_linear(spec.target_modules):
         spec.target_modules = all_linear_names(table, spec.task_type)
+    if spec.peft_type in methods.SHARED_PROJECTIONS and not any(
+        m.name and m.kind in ("linear", "conv1d_hf") and check_target_module_exists(spec, m.name)
+        for m in table.modules
+    ):
+        name = methods.SHARED_PROJECTIONS[spec.peft_type]
+        raise PeftError(
+            "config",
+            f"No layers types compatible with {name} were found. Please check "
+            "`peft_config.target_modules`.",
+        )
     result.effective_targets = spec.target_modules
     result.rank_pattern = dict(spec.rank_pattern)
 
@@ -507,6 +511,10 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
         else:
             _check_wrappable(table, spec, module)
             targeted.append(module.name)
+    if spec.peft_type == "LN_TUNING":
+        problem = methods.ln_tuning_problem(table.modules, targeted)
+        if problem:
+            raise PeftError("unsupported", problem)
     params = _match_parameters(table, spec, set(targeted)) if spec.target_parameters else []
     for module in to_tie:
         _check_wrappable(table, spec, module)
