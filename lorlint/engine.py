@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lorlint.checks import RULES, Context, Diagnostic, load_all
+from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, load_all
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.table import LayerTable
@@ -347,6 +347,8 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
             message, span = found[0], found[1]
             diagnostic = _diag(code, message, site.path, span or site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
+            if len(found) > 3 and found[3] in SEVERITIES:  # a rule's milder finding (LL111)
+                diagnostic.severity = found[3]
             diagnostics.append(diagnostic)
     return [d for d in diagnostics if d.code in options.selected]
 

@@ -74,7 +74,8 @@ def test_a_retired_rule_reports_nothing():
     assert all(RULES[code].check is None for code in RULES if _retired(code))
 
 
-def test_ll201_on_moe_suggests_the_experts_and_the_fix_adapts_them(tmp_path):
+def test_ll209_on_moe_gives_the_experts_and_the_fix_adapts_them(tmp_path):
+    from lorlint.engine import spec_for
     from lorlint.fixes import apply
     from lorlint.frontends.python import extract_sites
     from lorlint.models.match import match
@@ -84,14 +85,17 @@ def test_ll201_on_moe_suggests_the_experts_and_the_fix_adapts_them(tmp_path):
         "from peft import LoraConfig\n# lorlint: model=mistralai/Mixtral-8x7B-v0.1\n"
         'LoraConfig(target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")\n'
     )
-    (d,) = lint_source("t.py", source, Options(), ViewCache(online=False))
-    assert d.code == "LL201" and '"w1", "w3", "w2"' in d.message
+    found = lint_source("t.py", source, Options(), ViewCache(online=False))
+    assert [x.code for x in found] == ["LL201", "LL209"]
+    d = found[1]
+    assert '["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]' in d.message
+    assert '"w1", "w3", "w2"' in d.message  # the names PEFT converts on Mixtral
     fixed, _ = apply(source, [d.fix])
     (site,) = extract_sites("t.py", fixed)
-    from lorlint.engine import spec_for
-
     result = match(load_view("mistralai/Mixtral-8x7B-v0.1").table, spec_for(site))
     assert result.ok and len(result.parameters) == 2 * 32  # gate_up_proj and down_proj per layer
+    assert result.rank_pattern == {r".*\.gate_up_proj": 16}
+    assert lint_source("t.py", fixed, Options(), ViewCache(online=False)) == []
 
 
 @pytest.mark.parametrize("code", sorted(RULES))

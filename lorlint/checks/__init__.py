@@ -83,7 +83,8 @@ def rule(
     fixes: tuple[str, ...] = (),
     retired: bool = False,
 ):
-    """Register a rule; the decorated generator yields (message, span) or (message, span, fix).
+    """Register a rule; the decorated generator yields (message, span), (message, span, fix) or
+    (message, span, fix, severity) for a finding milder than the rule's own severity.
 
     ``fixes`` names the applicabilities of the fixes it may yield (``("safe",)``,
     ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it."""

@@ -25,7 +25,8 @@ def _saves_nothing(entry: str, names: list[str]) -> bool:
 def check(ctx: Context):
     if ctx.table is None:
         return
-    targeted = ctx.adapted.modules if ctx.adapted is not None else None
+    # keys apply to adapted parameters too (``get_pattern_key`` on ``module.param``)
+    targeted = [*ctx.adapted.modules, *ctx.adapted.parameters] if ctx.adapted else None
     for attr in ("rank_pattern", "alpha_pattern"):
         value = ctx.site.keywords.get(attr)
         if value is None or not isinstance(value.value, dict) or targeted is None:

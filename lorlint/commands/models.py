@@ -6,9 +6,10 @@ import json
 import sys
 
 from lorlint.models import catalog
+from lorlint.models.layerkinds import BlockParts, coverage, expert_parameters, expert_stacks
 from lorlint.models.match import MatchResult, TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
-from lorlint.models.summary import human, layer_coverage, rows, trainable_params
+from lorlint.models.summary import human, layer_coverage, rows, split_block, trainable_params
 from lorlint.models.tasks import TASK_AUTO_CLASS, is_task
 from lorlint.models.view import ModelView, load_view
 
@@ -71,6 +72,10 @@ def add_parser(sub) -> None:
     p.add_argument("model", help="hub id, local directory with config.json, or a class name")
     p.add_argument("--targets", help='all-linear, a JSON list/string, or "q_proj,v_proj"')
     p.add_argument("--exclude", help="exclude_modules, same forms as --targets")
+    p.add_argument(
+        "--target-parameters",
+        help='target_parameters: "mlp.experts.gate_up_proj,mlp.experts.down_proj" or a JSON list',
+    )
     p.add_argument("--layers", help="layers_to_transform: N, A-B, 0,2,4 or a JSON list")
     p.add_argument("--layers-pattern", help="layers_pattern (e.g. layers, h, block)")
     p.add_argument(
@@ -90,7 +95,10 @@ def _spec(args) -> TargetSpec | None:
     targets = parse_names(args.targets, "--targets")
     exclude = parse_names(args.exclude, "--exclude")
     layers = parse_layers(args.layers)
-    if targets is None and exclude is None and layers is None:
+    parameters = parse_names(args.target_parameters, "--target-parameters")
+    if isinstance(parameters, str):
+        raise SpecError("--target-parameters: a list of names (PEFT takes no regex there)")
+    if targets is None and exclude is None and layers is None and parameters is None:
         return None
     task_type = "SEQ_CLS" if args.task == "seq-cls" else None
     return TargetSpec(
@@ -98,6 +106,7 @@ def _spec(args) -> TargetSpec | None:
         lora_alpha=args.rank,
         target_modules=targets,
         exclude_modules=exclude,
+        target_parameters=parameters,
         layers_to_transform=layers,
         layers_pattern=args.layers_pattern,
         task_type=task_type,
@@ -168,6 +177,20 @@ def as_json(
             if m.name
         ],
     }
+    parts = coverage(table, result.modules if result else (), result.parameters if result else ())
+    if parts is not None and _modern(parts):
+        out["expert_parameters"] = [
+            {"name": f"{m.name}.{p}", "type": m.cls, "shape": list(shape)}
+            for m in expert_stacks(table)
+            for p, shape in expert_parameters(m)
+        ]
+        out["block_parts"] = {
+            kind: {
+                "layers": sorted(part.layers),
+                **({"adapted": sorted(part.adapted)} if result is not None else {}),
+            }
+            for kind, part in parts.parts.items()
+        }
     if view.note:
         out["note"] = view.note
     if result is not None:
@@ -213,9 +236,13 @@ def as_text(
     ]
     if view.note:
         lines.append(f"  note          {view.note}")
-    all_rows = rows(table, hit)
+    all_rows = rows(table, hit, result.parameters if result else ())
+    parts = coverage(table, hit, result.parameters if result else ())
+    part_of = _part_of(parts) if parts is not None and _modern(parts) else None
     width = max([len(row.name) for row in all_rows] + [20])
-    header = f"    {'module':{width}}  {'type':22} {'shape':>14} {'count':>6}  LoRA  "
+    lora_width = 9 if any(row.kind == "parameter" for row in all_rows) else 4
+    header = f"    {'module':{width}}  {'type':22} {'shape':>14} {'count':>6}  "
+    header += f"{'LoRA':{lora_width}}  " + (f"{'part':11}  " if part_of is not None else "")
     header += "targeted" if result else ""
     groups: dict[str, list] = {}
     for row in all_rows:
@@ -225,7 +252,8 @@ def as_text(
         lines.append(f"  {group}.N  (per block)" if group else "  outside the blocks")
         lines.append(header.rstrip())
         for row in members:
-            lora = "yes" if row.kind else "no"
+            lora = "parameter" if row.kind == "parameter" else "yes" if row.kind else "no"
+            part = f"{part_of.get((group, row.name), ''):11}  " if part_of is not None else ""
             mark = ""
             if result:
                 mark = f"{row.targeted}/{row.count}" if row.targeted else "-"
@@ -233,11 +261,11 @@ def as_text(
                     mark += "  (output layer)"
             lines.append(
                 f"    {row.name:{width}}  {row.cls[:22]:22} {_shape(row.shape, row.kind):>14} "
-                f"{row.count:>6}  {lora:4}  {mark}".rstrip()
+                f"{row.count:>6}  {lora:{lora_width}}  {part}{mark}".rstrip()
             )
     if result is not None:
         lines.append("")
-        lines.extend(_targets_text(view, spec, result, r, uncertain))
+        lines.extend(_targets_text(view, spec, result, r, uncertain, parts))
     return "\n".join(lines)
 
 
@@ -251,6 +279,34 @@ def _certainty(view: ModelView) -> str:
     return text
 
 
+def _modern(parts: BlockParts) -> bool:
+    """Routed experts or hybrid blocks: the block's parts are worth a column and a picture."""
+    return any(kind not in ("attention", "mlp") for kind in parts.parts)
+
+
+def _part_of(parts: BlockParts) -> dict[tuple[str, str], str]:
+    """(group, relative name) → the block part it belongs to (``attention``, ``experts``, ...)."""
+    out = {}
+    for full, kind in parts.kind_of.items():
+        block = split_block(full)
+        if block:
+            out[(block[0], block[2])] = kind
+    return out
+
+
+def _parts_picture(parts: BlockParts) -> list[str]:
+    """One line per block part: ■ adapted, □ present but not adapted, · absent in that layer."""
+    lines = [f"  block parts of {parts.stack} (■ adapted, □ not adapted, · absent):"]
+    width = max(len(kind) for kind in parts.parts)
+    for kind, part in parts.parts.items():
+        bar = "".join(
+            "■" if i in part.adapted else "□" if i in part.layers else "·"
+            for i in range(parts.layers)
+        )
+        lines.append(f"    {kind:{width}}  {bar} {len(part.adapted)}/{len(part.layers)}")
+    return lines
+
+
 def _names_from(view: ModelView) -> str:
     version = view.table.transformers_version
     labels = {
@@ -262,10 +318,17 @@ def _names_from(view: ModelView) -> str:
 
 
 def _targets_text(
-    view: ModelView, spec: TargetSpec, result: MatchResult, r: int, uncertain: bool
+    view: ModelView,
+    spec: TargetSpec,
+    result: MatchResult,
+    r: int,
+    uncertain: bool,
+    parts: BlockParts | None,
 ) -> list[str]:
     table = view.table
     shown = json.dumps(spec.target_modules) if spec.target_modules is not None else "(PEFT default)"
+    if spec.target_parameters:
+        shown += f" + target_parameters {json.dumps(list(spec.target_parameters))}"
     if uncertain:
         return [
             f"  targets {shown}: no entry matches {view.model_type}'s default config, but another "
@@ -291,5 +354,7 @@ def _targets_text(
     for group, (size, covered) in layer_coverage(table, result.modules).items():
         bar = "".join("■" if i in covered else "·" for i in range(size))
         lines.append(f"  layers {group}: {bar} {len(covered)}/{size}")
+    if parts is not None and _modern(parts):
+        lines.extend(_parts_picture(parts))
     lines.extend(f"  PEFT warns: {w}" for w in result.warnings)
     return lines

@@ -162,7 +162,8 @@ def axolotl(path: str, top: _Map, budget: _Budget) -> list[Site]:
             "target_parameters": "lora_target_parameters", "exclude_modules": "lora_exclude_modules",
             "modules_to_save": "lora_modules_to_save", "layers_pattern": "peft_layers_pattern",
             "layers_to_transform": "peft_layers_to_transform", "rank_pattern": "lora_rank_pattern",
-            "alpha_pattern": "lora_alpha_pattern", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
+            "alpha_pattern": "lora_alpha_pattern", "r": "lora_r",
+            "ensure_weight_tying": "peft_ensure_weight_tying", **LORA_NUMBERS}  # fmt: skip
     site = _site(path, "axolotl", top.node("adapter"), {
         **_read(top, keys, budget),
         "task_type": Value("CAUSAL_LM", editable=False),
@@ -254,7 +255,8 @@ def yaml_sites(path: str, text: str) -> list[Site]:
 
 ADAPTER_KEYS = ("target_modules", "exclude_modules", "modules_to_save", "layers_to_transform",
                 "layers_pattern", "rank_pattern", "alpha_pattern", "target_parameters", "r",
-                "lora_alpha", "lora_dropout", "task_type", "feedforward_modules")  # fmt: skip
+                "lora_alpha", "lora_dropout", "task_type", "feedforward_modules",
+                "ensure_weight_tying")  # fmt: skip
 
 
 def adapter_sites(path: str, text: str) -> list[Site]:
