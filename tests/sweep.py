@@ -25,7 +25,8 @@ SAMPLE = (
     "llama", "mistral", "qwen2", "qwen3", "qwen3_moe", "qwen3_next", "gemma2", "gemma3",
     "gemma3_text", "llama4", "mllama", "phi3", "gpt2", "falcon", "t5", "bart", "bert",
     "modernbert", "vit", "whisper", "wav2vec2", "deepseek_v3", "gpt_oss", "mixtral",
-    "granitemoehybrid", "lfm2", "smolvlm", "qwen2_5_vl", "granite_speech5_ctc",
+    "granitemoehybrid", "lfm2", "smolvlm", "qwen2_5_vl", "granite_speech5_ctc", "falcon_h1",
+    "mamba2",
 )  # fmt: skip
 OTHER_ARCH_NAMES = (["q_proj", "v_proj"], ["c_attn"], ["query_key_value"], ["query", "value"])
 MOE_NAMES = (["w1", "w2", "w3"], ["gate_proj", "up_proj", "down_proj"])
