@@ -9,14 +9,12 @@ from pathlib import Path
 from lorlint.checks import RULES, Context, Diagnostic, load_all
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
+from lorlint.models.table import LayerTable
 from lorlint.models.view import ModelView, load_view
 from lorlint.site import UNKNOWN, Site, Span
 from lorlint.sitecache import SiteCache
 from lorlint.textpos import split_lines
 
-UNSLOTH_DEFAULT_TARGETS = [
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-]  # fmt: skip
 SPEC_KEYWORDS = (
     "exclude_modules",
     "layers_to_transform",
@@ -28,39 +26,19 @@ SPEC_KEYWORDS = (
     "task_type",
     "r",
     "lora_alpha",
+    "feedforward_modules",
+    "ensure_weight_tying",
 )
+# Site kinds whose tool builds the PEFT config from the model: lorlint/models/<module>.py.
+TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl",
+                  "xtuner": "xtuner"}  # fmt: skip
+# Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
+MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
+                   "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
 FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
-MAX_BYTES = 5_000_000
-MAX_NESTING = 100  # libcst's native parser overflows its stack on very deep nesting
-
-
-def nesting_depth(source: str) -> int:
-    """Deepest bracket nesting outside strings and comments (a cheap scan, tokenize if needed)."""
-    depth = peak = 0
-    for ch in source:
-        if ch in "([{":
-            depth += 1
-            peak = max(peak, depth)
-        elif ch in ")]}":
-            depth -= 1
-    if peak <= MAX_NESTING:
-        return peak
-    import io
-    import tokenize
-
-    depth = peak = 0
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.OP and tok.string in "([{":
-                depth += 1
-                peak = max(peak, depth)
-            elif tok.type == tokenize.OP and tok.string in ")]}":
-                depth -= 1
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass
-    return peak
+MAX_SITES = 200  # configs checked per file: rules cost milliseconds per config
 
 
 @dataclass
@@ -93,30 +71,67 @@ class ViewCache:
         return self._views[key]
 
 
-def spec_for(site: Site) -> TargetSpec | None:
-    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown."""
-    if site.has("**"):
+def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
+    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown.
+
+    Unsloth builds its LoraConfig from the model itself (lorlint/models/unsloth.py): its sites
+    need the layer table."""
+    if site.has("**") or not _method_predicted(site):
         return None
     values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
     target = site.keywords.get("target_modules")
     targets = target.value if target is not None else None
-    if site.kind == "unsloth":
-        if target is None and not site.callee.startswith("unsloth.FastLanguageModel"):
-            return None  # FastModel / FastVisionModel build a regex from finetune_* flags
-        targets = UNSLOTH_DEFAULT_TARGETS if target is None else targets
-        values.setdefault("r", 16)
-        values.setdefault("lora_alpha", 16)
     if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
         return None
     if not _names_or_regex(targets) or not all(_valid(key, value) for key, value in values.items()):
         return None  # not a value PEFT accepts: no prediction (PEFT itself would raise)
+    tool = TOOL_SEMANTICS.get(site.kind)
+    if tool is not None:  # tools that decide the targets themselves, from the model
+        import importlib
+
+        resolve = importlib.import_module(f"lorlint.models.{tool}").resolve
+        resolved = resolve(site, table, targets, values) if table is not None else None
+        if resolved is None:
+            return None
+        targets, values = resolved
     task_type = values.pop("task_type", None)
     return TargetSpec(
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
         task_type=str(task_type).rpartition(".")[2] if task_type else None,
         peft_type=site.peft_type,
+        lora_dropout=_dropout(site),
         **{k: v for k, v in values.items() if v is not None},
     )
+
+
+def _method_predicted(site: Site) -> bool:
+    """Whether lorlint reproduces what this PEFT method adapts for this config.
+
+    Methods other than LoRA each check a string ``target_modules`` with ``layers_*`` and a
+    ``layers_pattern`` without ``layers_to_transform`` their own way at config time; those configs
+    get no prediction, nor do fields a method's config does not have (PEFT raises TypeError)."""
+    from lorlint.models import methods
+
+    peft_type = site.peft_type
+    if not methods.predicted(peft_type):
+        return False
+    if peft_type == "LORA":
+        return True
+    if any(site.has(k) and not methods.takes(peft_type, k) for k in MATCHING_FIELDS):
+        return False
+    layered = site.has("layers_to_transform") or site.has("layers_pattern")
+    if isinstance(site.get("target_modules"), str) and layered:
+        return False
+    return not (site.has("layers_pattern") and not site.has("layers_to_transform"))
+
+
+def _dropout(site: Site) -> float | None:
+    """``lora_dropout`` as written (0.0, PEFT's and Unsloth's default, when absent); None when not
+    known: it decides only whether PEFT raises on target parameters, not what is matched."""
+    value = site.get("lora_dropout", 0.0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _names_or_regex(value) -> bool:
@@ -129,7 +144,7 @@ def _names_or_regex(value) -> bool:
 def _valid(key: str, value) -> bool:
     if value is None:
         return True
-    if key in ("exclude_modules", "layers_pattern"):
+    if key in ("exclude_modules", "layers_pattern", "feedforward_modules"):
         return _names_or_regex(value)
     if key in ("modules_to_save", "target_parameters"):
         return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
@@ -140,6 +155,8 @@ def _valid(key: str, value) -> bool:
         return isinstance(value, dict) and all(isinstance(k, str) for k in value)
     if key in ("r", "lora_alpha"):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "ensure_weight_tying":
+        return isinstance(value, bool)
     return key != "task_type" or isinstance(value, str)
 
 
@@ -160,9 +177,28 @@ def _check_sites(
     sites: list[Site], text: str, options: Options, views: ViewCache
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for site in sites:
+    for site in sites[:MAX_SITES]:
         out.extend(check_site(site, options, views))
+    if len(sites) > MAX_SITES:  # a bound on the work one file can cause
+        rest = sites[MAX_SITES]
+        message = (
+            f"this file has {len(sites):,} PEFT configs; lorlint checks the first {MAX_SITES} "
+            f"of a file and stopped here ({len(sites) - MAX_SITES:,} not checked)"
+        )
+        out.append(_diag("LL900", message, rest.path, rest.span))
+    bind_fixes(out, text)
     return suppress(out, text, sites)
+
+
+def bind_fixes(diagnostics: list[Diagnostic], text: str) -> None:
+    """Rules propose fixes; only those the text really supports are kept (see lorlint.fixes)."""
+    from lorlint import fixes
+    from lorlint.textpos import line_starts
+
+    proposed = [d for d in diagnostics if d.fix is not None]
+    starts = line_starts(text) if proposed else []
+    for d in proposed:
+        d.fix = fixes.bind(d.fix, text, starts)
 
 
 def _python_sites(path: str, source: str, options: Options) -> list[Site] | Diagnostic:
@@ -196,40 +232,72 @@ def _override_model(site: Site, options: Options) -> None:
 
 def _parse(path: str, source: str) -> list[Site] | Diagnostic:
     """Sites of a Python source, or the LL900 that says why there are none."""
-    if nesting_depth(source) > MAX_NESTING:
-        message = f"cannot parse: brackets nested deeper than {MAX_NESTING} levels"
-        return _diag("LL900", message, path, Span(1, 1, 1, 1))
-    import libcst as cst  # imported only when a file must be parsed
-
-    from lorlint.frontends.python import extract_sites
+    from lorlint.frontends.python import PythonSyntaxError, TooComplex, extract_sites
 
     try:
-        return extract_sites(path, source)
-    except cst.ParserSyntaxError as err:
-        span = Span(err.raw_line, err.raw_column + 1, err.raw_line, err.raw_column + 2)
-        detail = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", err.message)
-        if len(detail) > 100:
-            detail = detail[:97] + "..."
+        return (
+            extract_sites(path, source)
+            + _mmengine_sites(path, source)
+            + _command_sites(path, source)
+        )
+    except PythonSyntaxError as err:
+        span = Span(err.row, err.col, err.row, err.col + 1)
+        detail = err.message if len(err.message) <= 100 else err.message[:97] + "..."
         return _diag("LL900", f"syntax error: {detail}", path, span)
-    except RecursionError:
-        return _diag("LL900", "cannot parse: nested too deeply", path, Span(1, 1, 1, 1))
+    except TooComplex as err:
+        return _diag("LL900", f"cannot parse: {err}", path, Span(1, 1, 1, 1))
+
+
+def _mmengine_sites(path: str, source: str) -> list[Site]:
+    """xtuner / mmengine configs' ``dict(type=LoraConfig, ...)`` (lorlint/frontends/mmengine.py)."""
+    from lorlint.frontends import mmengine
+
+    if not mmengine.mentions_config(source):
+        return []
+    from lorlint.frontends.python import MODEL_COMMENT
+
+    try:
+        found = mmengine.sites(path, source)
+    except (SyntaxError, ValueError, RecursionError):  # what libcst accepts but ast does not
+        return []
+    comment = MODEL_COMMENT.search(source)
+    for site in found if comment else ():
+        site.model, site.model_origin, site.model_span = comment.group(1), "comment", None
+    return found
+
+
+def _command_sites(path: str, text: str) -> list[Site]:
+    """TRL / LLaMA-Factory command lines (lorlint/frontends/shell.py): in a shell script, or in a
+    Python file's usage docstring or comments."""
+    from lorlint.frontends import shell
+
+    return shell.sites(path, text) if shell.might_have_sites(text) else []
+
+
+def lint_shell(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:
+    load_all()
+    return _check_sites(_command_sites(path, text), text, options, views)
 
 
 def sites_of(path: Path, options: Options) -> list[Site]:
     """The sites of one file of any kind, model overrides applied (for ``lorlint verify``)."""
     from lorlint.frontends import notebook
     from lorlint.frontends.names import file_kind
+    from lorlint.frontends.source import SourceError, decode_python, read_bytes
 
     kind = file_kind(path.name)
     try:
-        source = path.read_text(encoding="utf-8")
+        data = read_bytes(path)
+        source = decode_python(data) if kind == "python" else data.decode("utf-8")
         if kind in ("yaml", "adapter"):
             sites = _config_sites(str(path), source, kind)
+        elif kind == "shell":
+            sites = _command_sites(str(path), source)
         else:
             if kind == "notebook":
                 source = notebook.load(source).source
             sites = _python_sites(str(path), source, options)
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (SourceError, UnicodeDecodeError, ValueError):
         return []
     if isinstance(sites, Diagnostic):
         return []
@@ -256,7 +324,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
             )  # fmt: skip
         else:
             ctx.view = view
-            ctx.spec = spec_for(site)
+            ctx.spec = spec_for(site, view.table)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
     else:
         diagnostics.append(
@@ -321,23 +389,38 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
     return kept
 
 
-def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic]:
+def lint_path(
+    path: Path, options: Options, views: ViewCache, data: bytes | None = None
+) -> list[Diagnostic]:
     """Read and lint one file of any kind; unreadable, binary or huge files give LL900."""
+    return lint_file(path, options, views, data)[0]
+
+
+def lint_file(
+    path: Path, options: Options, views: ViewCache, data: bytes | None = None
+) -> tuple[list[Diagnostic], str | None]:
+    """``lint_path`` that also returns the text it linted (for showing findings): each file is
+    read once, or not at all when discovery already read it (``data``)."""
+    from lorlint.frontends.names import file_kind
+    from lorlint.frontends.source import SourceError, decode_python, read_bytes
+
     load_all()
     name = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        return [_diag("LL900", f"cannot read: {err.strerror or err}", name, Span(1, 1, 1, 1))]
-    if len(data) > MAX_BYTES:
-        return [_diag("LL900", f"skipped: larger than {MAX_BYTES:,} bytes", name, Span(1, 1, 1, 1))]
-    if b"\0" in data:
-        return [_diag("LL900", "cannot parse: binary file", name, Span(1, 1, 1, 1))]
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return [_diag("LL900", f"cannot decode as UTF-8: {err.reason}", name, Span(1, 1, 1, 1))]
-    return lint_text(name, source, options, views)
+        if data is None:
+            data = read_bytes(path)
+        if b"\0" in data:
+            raise SourceError("cannot parse: binary file")
+        if file_kind(path.name) == "python":
+            source = decode_python(data)
+        else:
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise SourceError(f"cannot decode as UTF-8: {err.reason}") from None
+    except SourceError as err:
+        return [_diag("LL900", str(err), name, Span(1, 1, 1, 1))], None
+    return lint_text(name, source, options, views), source
 
 
 def lint_text(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:
@@ -349,6 +432,8 @@ def lint_text(path: str, text: str, options: Options, views: ViewCache) -> list[
         return lint_notebook(path, text, options, views)
     if kind in ("yaml", "adapter"):
         return lint_config(path, text, kind, options, views)
+    if kind == "shell":
+        return lint_shell(path, text, options, views)
     return lint_source(path, text, options, views)
 
 
@@ -372,7 +457,7 @@ def lint_notebook(
         notebook = load(text)
     except NotebookError as err:
         return [_diag("LL900", f"cannot parse notebook: {err}", path, Span(1, 1, 1, 1))]
-    found = lint_source(path, notebook.source, options, views)
+    found = _lint_cells(path, notebook, options, views)
     if not remap:
         return found
     for d in found:
@@ -388,18 +473,68 @@ def lint_notebook(
         d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
         if d.fix is not None:
             d.fix = _fix_in_cells(d.fix, notebook)
+    return found + _broken_cells(path, notebook) + _cell_commands(path, notebook, options, views)
+
+
+def _cell_commands(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """``!trl sft ...`` / ``!llamafactory-cli train ...`` lines of each cell, in cell rows."""
+    from lorlint.frontends import shell
+
+    out = []
+    for cell, lines in notebook.cell_lines.items():
+        text = "\n".join(_shell_lines(lines))  # the cell's Python was linted with the module
+        if not shell.might_have_sites(text):
+            continue
+        sites = shell.sites(path, text)
+        for d in _check_sites(sites, text, options, views):
+            d.cell = cell
+            d.source_line = lines[d.span.row - 1] if 0 < d.span.row <= len(lines) else None
+            out.append(d)
+    return out
+
+
+def _lint_cells(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """Lint the cells as one module; a cell the Python front end cannot parse is left out (and
+    reported by ``_broken_cells``) and the others linted again, so one odd cell drops only itself."""
+    for _ in range(len(notebook.cell_lines) + 1):
+        found = lint_source(path, notebook.source, options, views)
+        failed = next((d for d in found if d.message.startswith("syntax error")), None)
+        cell, row = notebook.locate(failed.span.row) if failed is not None else (0, 0)
+        if not cell:
+            return found
+        notebook.leave_out(cell, row, failed.span.col, failed.message)
     return found
+
+
+def _shell_lines(lines: list[str]) -> list[str]:
+    """A cell's ``!`` lines and their continuations; every other row blank."""
+    out, continued = [], False
+    for line in lines:
+        keep = continued or line.lstrip().startswith("!")
+        out.append(line if keep else "")
+        continued = keep and line.rstrip().endswith("\\")
+    return out
+
+
+def _broken_cells(path: str, notebook) -> list[Diagnostic]:
+    """One LL900 per cell that was left out, at its own row and column."""
+    out = []
+    for cell, (row, col, why) in sorted(notebook.broken.items()):
+        why = why.removeprefix("syntax error: ")
+        d = _diag("LL900", f"syntax error: {why} (this cell is skipped; the others are linted)",
+                  path, Span(row, col, row, col + 1))  # fmt: skip
+        d.cell = cell
+        lines = notebook.cell_lines.get(cell, [])
+        d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
+        out.append(d)
+    return out
 
 
 def _fix_in_cells(fix, notebook):
     """Express a fix's edits in cell rows (for JSON and the editor); single-cell edits only."""
-    from lorlint.fixes import Edit, Fix
-
-    edits = []
-    for edit in fix.edits:
-        cell, row = notebook.locate(edit.span.row)
-        end_cell, end_row = notebook.locate(edit.span.end_row)
-        if end_cell != cell:
-            return None
-        edits.append(Edit(Span(row, edit.span.col, end_row, edit.span.end_col), edit.content))
-    return Fix(fix.applicability, fix.message, tuple(edits))
+    spans = [fix.plan.span] if fix.plan is not None else [e.span for e in fix.edits]
+    cells = {notebook.locate(row)[0] for s in spans for row in (s.row, s.end_row)}
+    if len(cells) != 1:
+        return None
+    first = spans[0].row
+    return fix.shifted(notebook.locate(first)[1] - first)

@@ -160,17 +160,17 @@ def test_bad_input_never_tracebacks(tmp_path):
     write(tmp_path / "syntax.py", "from peft import LoraConfig\nLoraConfig(\n")
     (tmp_path / "latin1.py").write_bytes(b"from peft import LoraConfig\nx = '\xe9'\n")
     (tmp_path / "binary.py").write_bytes(b"from peft import LoraConfig\x00\x01\x02")
-    nested = "from peft import LoraConfig\nx = " + "[" * 5000 + "]" * 5000 + "\n"
+    nested = "from peft import LoraConfig\nLoraConfig(r=" + "[" * 5000 + "]" * 5000 + ")\n"
     write(tmp_path / "nested.py", nested)
     unreadable = write(tmp_path / "locked.py", "from peft import LoraConfig\n")
     os.chmod(unreadable, 0)
     proc = run_cli("check", ".", "--output-format", "concise", cwd=tmp_path)
     os.chmod(unreadable, 0o644)
     assert "Traceback" not in proc.stderr + proc.stdout
-    assert "syntax.py:2:1: LL900 syntax error: expected one of" in proc.stdout
+    assert "syntax.py:2:11: LL900 syntax error: '(' was never closed" in proc.stdout
     assert "latin1.py:1:1: LL900 cannot decode" in proc.stdout
     assert "binary.py:1:1: LL900" in proc.stdout
-    assert "nested.py:1:1: LL900 cannot parse: brackets nested deeper" in proc.stdout
+    assert "nested.py:2:213: LL900 syntax error: too many nested parentheses" in proc.stdout
     if os.geteuid() != 0:  # root reads anything
         assert "locked.py:1:1: LL900 cannot read" in proc.stdout
     assert proc.returncode == 0  # LL900 is info

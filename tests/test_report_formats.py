@@ -30,7 +30,7 @@ def out(project, fmt):
 
 def test_github_annotations(project):
     lines = out(project, "github").splitlines()
-    assert lines[0].startswith("::notice file=src/bad.py,line=2,col=1,")
+    assert lines[0].startswith("::notice file=src/bad.py,line=2,col=11,")
     error = next(line for line in lines if "LL101" in line)
     assert error.startswith(
         "::error file=src/train.py,line=4,col=57,endLine=4,endColumn=67,"

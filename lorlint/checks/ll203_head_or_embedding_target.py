@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lorlint import fixes
 from lorlint.checks import Context, rule
+from lorlint.models.unsloth import deliberate
 
 
 @rule(
@@ -27,6 +28,8 @@ def check(ctx: Context):
     index = {e.value: i for i, e in enumerate(value.elements or []) if isinstance(e.value, str)}
     for name in sorted(hit):
         leaf = name.rpartition(".")[2]
+        if deliberate(ctx.site, leaf):
+            continue  # Unsloth's continued-pretraining recipe lists them on purpose
         key = leaf if leaf in index else name
         i = index.get(key)
         span = value.elements[i].span if i is not None else value.span

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from lorlint import config as config_mod
 from lorlint.checks import SEVERITIES, by_name_or_code, load_all
-from lorlint.engine import Options, ViewCache, lint_path, lint_source, lint_text
-from lorlint.fixes import apply as apply_fixes
+from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
+from lorlint.fixes import choose as choose_fixes
+from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
+from lorlint.frontends.source import SourceError, read_bytes
 from lorlint.models.cache import cache_dir as table_cache_dir
 from lorlint.report import formats
 from lorlint.report.progress import Progress
@@ -164,17 +166,34 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [directory / p for p in proc.stdout.decode().split("\0") if p]
 
 
-def might_have_sites(path: Path) -> bool:
+class Preread(dict):
+    """The bytes discovery read to pre-filter files, by path, so the linter does not read them
+    again; at most ``BUDGET`` bytes in all (files past it are read again when linted)."""
+
+    BUDGET = 64 * 1024 * 1024
+    size = 0
+
+    def keep(self, path: Path, data: bytes) -> None:
+        if self.size + len(data) <= self.BUDGET:
+            self[path] = data
+            self.size += len(data)
+
+
+def might_have_sites(path: Path, preread: Preread | None = None) -> bool:
     """A file some front end reads, past its cheap text pre-filter (unreadable ones pass: they
-    are reported as LL900)."""
+    are reported as LL900). With ``preread``, the bytes of files that pass are kept there."""
     kind = file_kind(path.name)
     if kind is None:
         return False
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_bytes(path)
+    except SourceError:
         return True
-    return worth_reading(kind, data)
+    if not worth_reading(kind, data):
+        return False
+    if preread is not None:
+        preread.keep(path, data)
+    return True
 
 
 def _excluded(path: Path, exclude: list[str]) -> bool:
@@ -184,15 +203,18 @@ def _excluded(path: Path, exclude: list[str]) -> bool:
 
 
 def discover(
-    paths: list[str], exclude: list[str], force_exclude: bool = False
+    paths: list[str],
+    exclude: list[str],
+    force_exclude: bool = False,
+    preread: Preread | None = None,
 ) -> tuple[list[Path], list[str]]:
-    """.py files to lint: explicit files and directory contents (git-ignored ones skipped),
-    minus those the pre-filter rules out."""
+    """Files to lint: explicit files and directory contents (git-ignored ones skipped), minus
+    those the pre-filter rules out (their bytes kept in ``preread``, if given)."""
     files, missing = [], []
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
-            if not (force_exclude and _excluded(path, exclude)) and might_have_sites(path):
+        if path.is_file() or (path.exists() and not path.is_dir()):  # a FIFO is read as LL900
+            if not (force_exclude and _excluded(path, exclude)) and might_have_sites(path, preread):
                 files.append(path)
             continue
         if not path.is_dir():
@@ -209,7 +231,7 @@ def discover(
                 continue
             if _excluded(f, exclude):
                 continue
-            if might_have_sites(f):
+            if might_have_sites(f, preread):
                 files.append(f)
     return sorted(set(files)), missing
 
@@ -330,7 +352,8 @@ def show_settings(start: Path, settings, options: Options, args) -> str:
 
 
 def _check_paths(args, paths, settings, options: Options, report: Reporter) -> int:
-    files, missing = discover(paths, settings.exclude, args.force_exclude)
+    preread = Preread()
+    files, missing = discover(paths, settings.exclude, args.force_exclude, preread)
     for raw in missing:
         print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
     if args.show_files:
@@ -338,36 +361,42 @@ def _check_paths(args, paths, settings, options: Options, report: Reporter) -> i
         return 2 if missing else 0
     diagnostics, sources = [], {}
     fixed: dict[str, Counter] = {}
-    diffs, refused = [], []
+    diffs, refused, unwritten = [], [], 0
     progress = Progress(enabled=not report.quiet and len(files) > 1)
-    for i, (path, found) in enumerate(lint_files(files, options, args.jobs), 1):
+    for i, (path, found, text) in enumerate(lint_files(files, options, args.jobs, preread), 1):
         progress(f"checking {i}/{len(files)} files: {path}", force=False)
         ignored = per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
         if (args.fix or args.diff) and any(_wanted(d, args) for d in found):
-            outcome = fix_file(path, options, ignored, args)
+            outcome = _fix_or_refuse(path, options, ignored, args)
+            if not outcome.error and outcome.fixed and not args.diff:
+                try:
+                    write_atomically(path, outcome.text)
+                except OSError as err:
+                    outcome.error = f"cannot write it ({err.strerror or err}); not fixed"
+                    outcome.unwritable = True
+            unwritten += outcome.unwritable
             if outcome.error:
-                refused.append(f"{path}: {outcome.error}")
+                refused.append(f"{path}: fix refused: {outcome.error}")
             elif outcome.fixed:
                 fixed[str(path)] = fixed_codes(found, outcome.remaining, args)
                 if args.diff:
                     diffs.append(outcome.diff)
                 else:
-                    write_atomically(path, outcome.text)
                     found = outcome.remaining
-        if found:
-            with contextlib.suppress(OSError):
-                sources[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+        if found and text is not None:
+            sources[str(path)] = text
         diagnostics.extend(found)
     progress.done()
     diagnostics.sort(key=lambda d: (d.path, d.span.row, d.span.col, d.code))
     for problem in refused:
-        print(f"lorlint check: fix refused for {problem}", file=sys.stderr)
+        print(f"lorlint check: {problem}", file=sys.stderr)
     if args.diff:
         report.write("".join(diffs).rstrip("\n"))
         report.info(formats.would_fix(fixed))
         return 2 if missing else (1 if diffs else 0)
-    return _finish(args, settings, report, diagnostics, sources, fixed, bool(missing))
+    code = _finish(args, settings, report, diagnostics, sources, fixed, bool(missing))
+    return 2 if unwritten else code  # asked to fix a file that cannot be written
 
 
 def _finish(args, settings, report, diagnostics, sources, fixed, missing: bool) -> int:
@@ -511,6 +540,17 @@ def _snapshot(paths: list[str]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _fix_or_refuse(path: Path, options: Options, ignored: set[str], args) -> FixOutcome:
+    """One file's fixes; a read-only file or a failure is that file's refusal, not the run's."""
+    if args.fix and not args.diff and not writable(path):
+        return FixOutcome(error="the file is read-only; not fixed", unwritable=True)
+    try:
+        return fix_file(path, options, ignored, args)
+    except Exception as err:  # a bug: that file stays as it is, the others are fixed
+        return FixOutcome(error=f"internal error while fixing ({type(err).__name__}: {err}); "
+                          "left as is, please report it")  # fmt: skip
+
+
 def _wanted(d, args) -> bool:
     return d.fix is not None and (d.fix.applicability == "safe" or args.unsafe_fixes)
 
@@ -522,9 +562,10 @@ class FixOutcome:
     diff: str = ""
     remaining: list = field(default_factory=list)
     error: str = ""
+    unwritable: bool = False  # asked to write a file that cannot be written: exit 2
 
 
-MAX_FIX_ROUNDS = 4
+MAX_FIX_ROUNDS = 20  # as ruff: until nothing is left to fix, with a bound against a cycle
 
 
 def fix_file(
@@ -532,12 +573,10 @@ def fix_file(
 ) -> FixOutcome:
     """Apply fixes until none is left (a fix can enable another), then check the result parses.
 
-    Notebooks are fixed in their module text and written back cell by cell.
+    The file is read and written as bytes decoded from UTF-8, so line endings (CRLF, CR), a
+    byte order mark and everything outside the edits come back byte for byte. Notebooks are
+    fixed in their module text and written into the cells' JSON strings.
     """
-    import difflib
-
-    import libcst
-
     from lorlint.engine import lint_notebook
     from lorlint.frontends import notebook as nb
 
@@ -545,55 +584,101 @@ def fix_file(
     if kind not in ("python", "notebook"):
         return FixOutcome()
     if original is None:  # standard input passes its text
-        original = path.read_text(encoding="utf-8")
-    book = nb.load(original) if kind == "notebook" else None
-    text = book.source if book else original
+        try:
+            original = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            return FixOutcome(error=f"cannot read it as UTF-8 ({err}); left as is")
+    text = original  # the file's text: Python, or a notebook's JSON
     views = ViewCache(options.online)
     fixed, found, linted = 0, [], None
-    for _ in range(MAX_FIX_ROUNDS + 1):
-        found, linted = lint_source(str(path), text, options, views), text
-        wanted = [d.fix for d in found if d.code not in ignored and _wanted(d, args)]
-        if not wanted:
-            break
-        new, count = apply_fixes(text, wanted)
-        if new == text:
-            break
-        try:
-            libcst.parse_module(new)
-        except libcst.ParserSyntaxError as err:
-            return FixOutcome(error=f"the fixed file would not parse ({err.message}); left as is")
-        text, fixed = new, fixed + count
-    if book is not None:
-        try:
-            result = nb.apply_module_text(book, text) if text != book.source else original
-        except nb.NotebookError as err:
-            return FixOutcome(error=str(err))
-        remaining = lint_notebook(str(path), result, options, views)
-    else:
-        result = text
-        # the last round usually linted this very text already
+    try:
+        for _ in range(MAX_FIX_ROUNDS + 1):
+            book = nb.load(text) if kind == "notebook" else None
+            module = book.source if book else text
+            found, linted = lint_source(str(path), module, options, views), text
+            wanted = wanted_fixes(found, ignored, args)
+            if not wanted:
+                break
+            edits, applied = choose_fixes(module, wanted)
+            new = splice_fixes(module, edits)
+            if new == module:
+                break
+            problem = parse_error(new)
+            if problem:
+                return FixOutcome(error=f"the fixed file would not parse ({problem}); left as is")
+            if book is not None:
+                text = nb.apply_edits(text, book, edits)
+                if nb.load(text).source != new:
+                    return FixOutcome(error="the notebook could not be written back; left as is")
+            else:
+                text = new
+            fixed += len(applied)
+    except nb.NotebookError as err:
+        return FixOutcome(error=f"{err}; left as is")
+    if kind == "notebook":
+        remaining = lint_notebook(str(path), text, options, views)
+    else:  # the last round usually linted this very text already
         remaining = found if linted == text else lint_source(str(path), text, options, views)
     remaining = [d for d in remaining if d.code not in ignored]
-    diff = "".join(
-        difflib.unified_diff(
-            original.splitlines(keepends=True),
-            result.splitlines(keepends=True),
-            f"a/{path.as_posix()}",
-            f"b/{path.as_posix()}",
-        )
-    )
-    return FixOutcome(result, fixed if result != original else 0, diff, remaining)
+    diff = unified_diff(original, text, path.as_posix())
+    return FixOutcome(text, fixed if text != original else 0, diff, remaining)
+
+
+def wanted_fixes(found, ignored: set[str], args) -> list:
+    """The fixes to apply, safe ones first: where a safe fix and an unsafe rewrite touch the same
+    list, the smaller, certain edit goes in and the rewrite is recomputed on the next round."""
+    wanted = [d.fix for d in found if d.code not in ignored and _wanted(d, args)]
+    return sorted(wanted, key=lambda fix: fix.applicability != "safe")
+
+
+def parse_error(source: str) -> str | None:
+    """Why Python would not parse ``source`` (None when it parses)."""
+    import ast
+
+    try:
+        ast.parse(source.removeprefix("\ufeff"))
+    except SyntaxError as err:
+        return f"{err.msg}, line {err.lineno}"
+    except (ValueError, RecursionError, MemoryError) as err:
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    """A patch ``patch -p1`` and ``git apply`` accept: lines end at \\n as they count them, CRLF
+    lines keep their \\r, and a last line without a line break is marked as such."""
+    import difflib
+
+    def lines(text: str) -> list[str]:
+        parts = text.split("\n")
+        return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+    out = []
+    for line in difflib.unified_diff(lines(old), lines(new), f"a/{name}", f"b/{name}"):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def writable(path: Path) -> bool:
+    """``--fix`` never replaces a read-only file (not even as root, who may write anyway)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o222) and os.access(path, os.W_OK)
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Temporary file in the same directory, permissions copied, then rename over the original."""
+    """Temporary file beside the real file (a symlink is followed, not replaced), permissions
+    copied, then renamed over it: a kill leaves the old file or the new one, never half."""
     import shutil
     import tempfile
 
+    path = path.resolve()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".lorlint")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
         shutil.copymode(path, tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -602,21 +687,30 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _lint_chunk(chunk: list[Path], options: Options) -> list[tuple[Path, list]]:
+def _lint_chunk(chunk: list[tuple[Path, bytes | None]], options: Options):
     views = ViewCache(options.online)
-    return [(path, lint_path(path, options, views)) for path in chunk]
+    out = []
+    for path, data in chunk:
+        found, text = lint_file(path, options, views, data)
+        out.append((path, found, text if found else None))
+    return out
 
 
-def lint_files(files: list[Path], options: Options, jobs: int | None):
-    """Lint every file; large trees are split over worker processes (one per core)."""
+def lint_files(
+    files: list[Path], options: Options, jobs: int | None, preread: dict[Path, bytes] | None = None
+):
+    """Lint every file (with the bytes discovery kept); large trees are split over worker
+    processes (one per core). Yields (path, diagnostics, text shown with them)."""
+    preread = preread if preread is not None else {}
+    work = [(path, preread.pop(path, None)) for path in files]
     workers = jobs or (os.cpu_count() or 1)
     if workers <= 1 or len(files) < PARALLEL_MIN_FILES:
-        yield from _lint_chunk(files, options)
+        yield from _lint_chunk(work, options)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(1, len(files) // (workers * 4))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    size = max(1, len(work) // (workers * 4))
+    chunks = [work[i : i + size] for i in range(0, len(work), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for result in pool.map(_lint_chunk, chunks, [options] * len(chunks)):
             yield from result

@@ -14,32 +14,48 @@ PEFT_CONFIGS = frozenset(
     }
 )  # fmt: skip
 UNSLOTH_CLASSES = frozenset({"FastLanguageModel", "FastModel", "FastVisionModel"})
+TRAINERS = frozenset(
+    {"SFTTrainer", "DPOTrainer", "ORPOTrainer", "KTOTrainer", "GRPOTrainer", "RewardTrainer"}
+)
 
 # A site is a call that resolves to peft.<Config> or unsloth.<Class>.get_peft_model: the file must
-# import peft or unsloth, and name one of those somewhere (the import or the call).
-_IMPORT = re.compile(rb"(?m)^[ \t]*(?:from|import)[ \t]+(?:peft|unsloth)\b")
+# import peft or unsloth, and name one of those somewhere (the import or the call). Each test is a
+# necessary condition on the bytes wherever they sit: a BOM, CR-only line endings, ``import os,
+# peft`` or ``import torch; from peft import *`` cannot hide a file.
+_IMPORT = re.compile(rb"\bimport\b")
+_MODULE = re.compile(rb"\b(?:peft|unsloth)\b")
 _NAME = re.compile(
     rb"\b(?:" + b"|".join(n.encode() for n in sorted(PEFT_CONFIGS)) + rb"|get_peft_model)\b"
 )
 
 
 def might_have_sites(data: bytes) -> bool:
-    """The cheap text pre-filter run on every file before any parsing."""
-    return _IMPORT.search(data) is not None and _NAME.search(data) is not None
+    """The cheap text pre-filter run on every Python file or notebook before any parsing."""
+    return (
+        _NAME.search(data) is not None
+        and _MODULE.search(data) is not None
+        and _IMPORT.search(data) is not None
+    )
 
 
-# No leading \b: in the JSON text a line starts after the two characters "\n".
-_NOTEBOOK_IMPORT = re.compile(rb"(?:from|import)[ \t]+(?:peft|unsloth)\b")
 _YAML_KEYS = re.compile(
     rb"\b(?:lora_target_modules|lora_target_linear|lora_target|lora_attn_modules|use_peft"
     rb"|finetuning_type)\b"
 )
 
 
+# A TRL or LLaMA-Factory command line (shell scripts, usage lines in docstrings and comments).
+_COMMAND = re.compile(
+    rb"\b(?:trl\s+(?:sft|dpo|grpo|kto|reward|rloo|orpo|ppo)|llamafactory(?:-cli)?\s+(?:train|sft))\b"
+)
+
+
 def file_kind(name: str) -> str | None:
-    """Which front end reads a file, by name: python, notebook, yaml, adapter (or None)."""
+    """Which front end reads a file, by name: python, notebook, yaml, adapter, shell (or None)."""
     if name.endswith(".py"):
         return "python"
+    if name.endswith(".sh"):
+        return "shell"
     if name.endswith(".ipynb"):
         return "notebook"
     if name.endswith((".yaml", ".yml")):
@@ -51,10 +67,10 @@ def file_kind(name: str) -> str | None:
 
 def worth_reading(kind: str, data: bytes) -> bool:
     """The pre-filter for each kind of file: can it hold a site at all?"""
-    if kind == "python":
-        return might_have_sites(data)
-    if kind == "notebook":
-        return _NOTEBOOK_IMPORT.search(data) is not None and _NAME.search(data) is not None
+    if kind in ("python", "notebook"):
+        return might_have_sites(data) or _COMMAND.search(data) is not None
+    if kind == "shell":
+        return _COMMAND.search(data) is not None
     if kind == "yaml":
         return _YAML_KEYS.search(data) is not None
     return kind == "adapter" and b"peft_type" in data

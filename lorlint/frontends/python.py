@@ -1,34 +1,37 @@
-"""Python front end: libcst with scope and qualified-name metadata turns a module into sites.
+"""Python front end: the stdlib ``ast`` of the statements that matter turns a module into sites.
 
 Finds PEFT config calls (``LoraConfig`` and its siblings, however imported), Unsloth's
 ``get_peft_model``, and links each to the base model through ``get_peft_model`` / TRL trainer calls
 back to the ``from_pretrained`` that produced the model.
+
+Speed: ``pyscan`` finds the logical lines at C speed, ``reduce`` keeps the statements a site can
+involve, and only that reduced text is parsed (rows and columns are the file's). The analysis
+records every name it resolved; if the reduction did not keep all the statements such a name
+depends on, it is widened and the analysis runs again, so the result is the one a parse of the
+whole file gives. libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
 """
 
 from __future__ import annotations
 
+import ast
+import gc
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
-import libcst as cst
-from libcst.metadata import (
-    MetadataWrapper,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
-
-from lorlint.frontends.names import PEFT_CONFIGS, UNSLOTH_CLASSES
+from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
+from lorlint.frontends.pyscan import ScanError, logical_lines
+from lorlint.frontends.reduce import Reducer, Reduction
+from lorlint.frontends.scopes import Scopes
 from lorlint.frontends.values import Evaluator
 from lorlint.site import UNKNOWN, Site, Span, Value
-from lorlint.textpos import split_lines
+from lorlint.textpos import line_starts
 
 APPLIERS = {
     "peft.get_peft_model": ("get_peft_model", 0, 1, "model", "peft_config"),
     "peft.inject_adapter_in_model": ("inject_adapter_in_model", 1, 0, "model", "peft_config"),
     "peft.PeftModel": ("PeftModel", 0, 1, "model", "peft_config"),
 }
-TRAINERS = {"SFTTrainer", "DPOTrainer", "ORPOTrainer", "KTOTrainer", "GRPOTrainer", "RewardTrainer"}
 # Auto class (or concrete class suffix) → lorlint task.
 LOADER_TASKS = [
     ("ForCausalLM", "causal-lm"),
@@ -43,7 +46,20 @@ LOADER_TASKS = [
     ("ForVision2Seq", "image-text-to-text"),
     ("AutoModel", "base"),
 ]
-MODEL_COMMENT = re.compile(r"#\s*lorlint:\s*model\s*=\s*(\S+)")
+MODEL_COMMENT = re.compile(r"#[^\S\r\n]*lorlint:[^\S\r\n]*model[^\S\r\n]*=[^\S\r\n]*(\S+)")
+MAX_ROUNDS = 4  # widenings of a reduction before parsing the whole text instead
+
+
+class PythonSyntaxError(ValueError):
+    """The file does not parse; ``row``/``col`` are 1-based (col in code points)."""
+
+    def __init__(self, message: str, row: int, col: int):
+        super().__init__(message)
+        self.message, self.row, self.col = message, row, col
+
+
+class TooComplex(ValueError):
+    """Python's own parser gave up (nesting or expression chains too deep)."""
 
 
 @dataclass
@@ -70,116 +86,151 @@ def task_for_loader(loader: str) -> str | None:
     return None
 
 
-class _Collector(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[cst.Call, str]] = []
-        self.assigned: dict[cst.CSTNode, tuple[cst.BaseExpression, int | None]] = {}
-        self.statements: list[tuple[int, int]] = []
-        self.qualnames: dict[cst.CSTNode, str] = {}  # call.func → shortest qualified name
-        self.classes: list[cst.ClassDef] = []
-
-    def _qualified(self, node: cst.CSTNode) -> str:
-        names = self.get_metadata(QualifiedNameProvider, node, set())
-        return min((q.name for q in names), key=len, default="")
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.classes.append(node)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._record(target.target, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._record(node.target, node.value)
-
-    def _record(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            self.assigned[target] = (value, None)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for i, element in enumerate(target.elements):
-                if isinstance(element.value, cst.Name):
-                    self.assigned[element.value] = (value, i)
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        pos = self.get_metadata(PositionProvider, node)
-        self.statements.append((pos.start.line, pos.end.line))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        name = self.qualnames[node.func] = self._qualified(node.func)
-        self.calls.append((node, name))
-
-
 class PythonFile:
-    """Sites of one parsed Python module."""
+    """Sites of one parsed module. ``text`` is what ``tree`` was parsed from: the file's text
+    or its reduction (same rows and columns); ``bom`` shifts row 1 past a byte order mark;
+    ``extra_reads`` counts reads the parsed text no longer shows (neutralized f-strings)."""
 
-    def __init__(self, path: str, source: str):
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        tree: ast.Module,
+        bom: int = 0,
+        extra_reads: dict[str, int] | None = None,
+    ):
         self.path = path
-        self.source = source
-        module = cst.parse_module(source)
-        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self.collector = _Collector()
-        self.wrapper.visit(self.collector)
-        self.positions = self.wrapper.resolve(PositionProvider)
-        self.scopes = self.wrapper.resolve(ScopeProvider)
-        self.references: dict[cst.Name, int] = {}  # use → references of the binding it reads
+        self.text = text
+        self.bom = bom
+        self.extra_reads = extra_reads or {}  # reads hidden in neutralized f-strings
+        self.scopes = Scopes(tree)
+        self.references: dict[ast.Name, int] = {}  # use → reads of the binding it sees
         self.evaluator = Evaluator(self)
-        self.comment_model = self._comment_model()
+        self.value_names: set[str] = set()  # names whose bindings and uses were consulted
+        self.bound_names: set[str] = set()  # names whose bindings decided a qualified name
+        self._starts = line_starts(text)
+        self._rows: dict[int, tuple[str, bytes | None]] = {}
+        self._statements: list[tuple[int, int]] | None = None
 
-    # --- helpers used by the evaluator -------------------------------------------------------
-    def span(self, node: cst.CSTNode) -> Span:
-        pos = self.positions[node]
-        return Span(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
+    # --- positions --------------------------------------------------------------------------
+    def _column(self, row: int, byte_col: int) -> int:
+        """ast's UTF-8 byte offset → 0-based code point column."""
+        cached = self._rows.get(row)
+        if cached is None:
+            line = self.text[self._starts[row - 1] : self._starts[row]]
+            cached = self._rows[row] = (line, None if line.isascii() else line.encode())
+        if cached[1] is None:
+            col = byte_col
+        else:
+            col = len(cached[1][:byte_col].decode("utf-8", "replace"))
+        return col + self.bom if row == 1 else col
 
-    def qualified(self, node: cst.CSTNode) -> str | None:
-        return self.collector.qualnames.get(node) or None
+    def span(self, node: ast.AST) -> Span:
+        start = (node.lineno, node.col_offset)
+        end = (node.end_lineno, node.end_col_offset)
+        if isinstance(node, ast.Tuple) and self._char(*start) == "(":
+            start, end = self._tuple_inside(node, start, end)
+        return Span(start[0], self._column(*start) + 1, end[0], self._column(*end) + 1)
 
-    def binding(self, name: cst.Name) -> tuple[cst.BaseExpression, int | None] | None:
+    def _char(self, row: int, byte_col: int) -> str:
+        line = self.text[self._starts[row - 1] : self._starts[row]]
+        return line.encode()[byte_col : byte_col + 1].decode("latin-1")
+
+    def _tuple_inside(self, node: ast.Tuple, start, end):
+        """A parenthesized tuple's span without its parentheses, trailing comma kept (as libcst
+        reports it, so spans do not move)."""
+        if not node.elts:
+            return (start[0], start[1] + 1), (start[0], start[1] + 1)
+        first, last = node.elts[0], node.elts[-1]
+        end = (last.end_lineno, last.end_col_offset)
+        after = self.text[self._offset(*end) : self._offset(node.end_lineno, node.end_col_offset)]
+        comma = re.match(r"(?:\s|\\\r?\n|#[^\r\n]*)*,", after)
+        if comma is not None:
+            end = self._advance(end, comma.end())
+        return (first.lineno, first.col_offset), end
+
+    def _offset(self, row: int, byte_col: int) -> int:
+        line = self.text[self._starts[row - 1] : self._starts[row]]
+        return self._starts[row - 1] + len(line.encode()[:byte_col].decode("utf-8", "replace"))
+
+    def _advance(self, pos: tuple[int, int], chars: int) -> tuple[int, int]:
+        offset = self._offset(*pos) + chars
+        row = bisect_right(self._starts, offset) - 1
+        prefix = self.text[self._starts[row] : offset]
+        return row + 1, len(prefix.encode())
+
+    def quote(self, node: ast.Constant) -> str:
+        """Quote style of a string literal as written (``"``, ``'``, ``\"\"\"``, ``'''``)."""
+        line = self.text[self._starts[node.lineno - 1] : self._starts[node.lineno]]
+        head = line.encode()[node.col_offset : node.col_offset + 6].decode("utf-8", "ignore")
+        head = head.lstrip("rRbBuUfF")
+        for quote in ('"""', "'''", '"', "'"):
+            if head.startswith(quote):
+                return quote
+        return '"'
+
+    # --- names ------------------------------------------------------------------------------
+    def qualified(self, node: ast.expr, record: bool = True) -> str | None:
+        if record:
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name):
+                self.bound_names.add(root.id)
+        return self.scopes.qualified(node)
+
+    def binding(self, name: ast.Name) -> tuple[ast.expr, int | None] | None:
         """The value assigned to ``name`` by the last plain assignment before this use.
 
-        None when the name is a parameter, import or loop variable, or is only assigned later.
-        """
-        scope = self.scopes.get(name)
-        if scope is None:
+        None when the name is also a parameter, import, loop variable or the like, or is only
+        assigned later in the same scope."""
+        self.value_names.add(name.id)
+        owner, found = self.scopes.bindings_of(name)
+        if owner is None or not found or any(b.kind != "assign" for b in found):
+            self.references[name] = 0
             return None
-        use = self.positions[name].start
-        best, best_pos, best_refs = None, None, 0
-        for assignment in scope[name.value]:
-            node = getattr(assignment, "node", None)
-            if node not in self.collector.assigned:
-                return None
-            value = self.collector.assigned[node][0]
-            pos = self.positions[value].end  # the binding takes effect once its value is computed
-            same_scope = assignment.scope is scope
-            if same_scope and (pos.line, pos.column) > (use.line, use.column):
+        use = (name.lineno, name.col_offset)
+        same_scope = owner is self.scopes.scope_of.get(name)
+        best, best_pos = None, None
+        for b in found:
+            assert b.value is not None
+            pos = (b.value.end_lineno, b.value.end_col_offset)  # takes effect once computed
+            if same_scope and pos > use:
                 continue
-            if best_pos is None or (pos.line, pos.column) > best_pos:
-                best, best_pos = self.collector.assigned[node], (pos.line, pos.column)
-                best_refs = len(assignment.references)
-        self.references[name] = best_refs
-        return best
-
-    def _comment_model(self) -> str | None:
-        for line in split_lines(self.source):
-            m = MODEL_COMMENT.search(line)
-            if m:
-                return m.group(1)
-        return None
+            if best_pos is None or pos > best_pos:
+                best, best_pos = b, pos
+        if best is None:
+            self.references[name] = 0
+            return None
+        reads = self.scopes.read_count(owner, name.id, best) + self.extra_reads.get(name.id, 0)
+        self.references[name] = reads
+        return best.value, best.index
 
     def statement_rows(self, span: Span) -> tuple[int, int]:
-        best = (span.row, span.end_row)
-        for start, end in self.collector.statements:
+        """First and last row of the simple statement line (``a; b`` is one) holding ``span``."""
+        if self._statements is None:
+            rows: list[tuple[int, int]] = []
+            for stmt in self.scopes.statements:
+                if rows and stmt.lineno == rows[-1][1]:
+                    rows[-1] = (rows[-1][0], max(rows[-1][1], stmt.end_lineno or stmt.lineno))
+                else:
+                    rows.append((stmt.lineno, stmt.end_lineno or stmt.lineno))
+            rows.sort()
+            self._statements = rows
+        k = bisect_right(self._statements, (span.row, float("inf"))) - 1
+        if k >= 0:
+            start, end = self._statements[k]
             if start <= span.row and span.end_row <= end:
-                best = (start, end)
-        return best
+                return start, end
+        return span.row, span.end_row
 
     # --- sites ------------------------------------------------------------------------------
     def sites(self) -> list[Site]:
-        sites: dict[cst.Call, Site] = {}
-        for call, name in self.collector.calls:
+        sites: dict[ast.Call, Site] = {}
+        named = [
+            (call, self.qualified(call.func, record=False) or "") for call in self.scopes.calls
+        ]
+        for call, name in named:
             parts = name.split(".")
             if parts[0] == "peft" and parts[-1] in PEFT_CONFIGS:
                 sites[call] = self._site(call, name, "peft-config")
@@ -188,32 +239,40 @@ class PythonFile:
                 self._link_model(site, self._arg(call, 0, "model"))
                 site.applied_with = "get_peft_model"
                 sites[call] = site
-        for call, name in self.collector.calls:
+        for call, name in named:
             self._link_applier(call, name, sites)
         return sorted(sites.values(), key=lambda s: (s.span.row, s.span.col))
 
-    def _site(self, call: cst.Call, name: str, kind: str) -> Site:
+    def _site(self, call: ast.Call, name: str, kind: str) -> Site:
         keywords: dict[str, Value] = {}
-        for arg in call.args:
-            if arg.keyword is not None:
-                keywords[arg.keyword.value] = self.evaluator.value(arg.value)
-            elif arg.star == "**":
-                expanded = self.evaluator.mapping(arg.value)
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                keywords[keyword.arg] = self.evaluator.value(keyword.value)
+            else:
+                expanded = self.evaluator.mapping(keyword.value)
                 if expanded is None:
-                    keywords["**"] = Value(UNKNOWN, self.span(arg.value))
+                    keywords["**"] = Value(UNKNOWN, self.span(keyword.value))
                 else:
                     keywords.update(expanded)
         span = self.span(call)
         return Site(self.path, kind, name, span, keywords, statement_rows=self.statement_rows(span))
 
-    def _arg(self, call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == keyword:
-                return arg.value
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        return positional[index].value if index < len(positional) else None
+    @staticmethod
+    def _arg(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
+        for kw in call.keywords:
+            if kw.arg == keyword:
+                return kw.value
+        positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+        return positional[index] if index < len(positional) else None
 
-    def _link_applier(self, call: cst.Call, name: str, sites: dict[cst.Call, Site]) -> None:
+    @staticmethod
+    def _first_arg(call: ast.Call) -> ast.expr | None:
+        if call.args:
+            first = call.args[0]
+            return first.value if isinstance(first, ast.Starred) else first
+        return call.keywords[0].value if call.keywords else None
+
+    def _link_applier(self, call: ast.Call, name: str, sites: dict[ast.Call, Site]) -> None:
         if name in APPLIERS:
             applied, model_pos, cfg_pos, model_kw, cfg_kw = APPLIERS[name]
         elif name.startswith("trl.") and _last(name) in TRAINERS:
@@ -228,13 +287,13 @@ class PythonFile:
             return
         config_expr = self._arg(call, cfg_pos, cfg_kw)
         config_call = self.evaluator.call_behind(config_expr) if config_expr is not None else None
-        site = sites.get(config_call)
+        site = sites.get(config_call) if config_call is not None else None
         if site is None or site.kind != "peft-config":
             return
         site.applied_with = applied
         self._link_model(site, self._arg(call, model_pos, model_kw))
 
-    def _link_model(self, site: Site, model_expr: cst.BaseExpression | None) -> None:
+    def _link_model(self, site: Site, model_expr: ast.expr | None) -> None:
         if model_expr is None:
             return
         value = self.evaluator.value(model_expr)
@@ -249,7 +308,7 @@ class PythonFile:
         if isinstance(load.ref.value, str):
             site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
 
-    def _load_behind(self, expr: cst.BaseExpression, depth: int = 0) -> _Load | None:
+    def _load_behind(self, expr: ast.expr, depth: int = 0) -> _Load | None:
         """Follow names and wrappers (prepare_model_for_kbit_training) back to from_pretrained."""
         if depth > 8:
             return None
@@ -268,34 +327,103 @@ class PythonFile:
                 ref = Value(UNKNOWN)
             quantized, skip = self._quantized(call)
             return _Load(ref, owner, task_for_loader(owner), quantized, skip)
-        if call.args and method in ("prepare_model_for_kbit_training", "get_peft_model"):
-            return self._load_behind(call.args[0].value, depth + 1)
+        first = self._first_arg(call)
+        if first is not None and method in ("prepare_model_for_kbit_training", "get_peft_model"):
+            return self._load_behind(first, depth + 1)
         return None
 
-    def _quantized(self, call: cst.Call) -> tuple[str | None, list[str] | None]:
+    def _quantized(self, call: ast.Call, depth: int = 0) -> tuple[str | None, list[str] | None]:
         """("4bit" / "8bit" / None, llm_int8_skip_modules) from the loading call's keywords."""
         mode, skip = None, None
-        for arg in call.args:
-            key = arg.keyword.value if arg.keyword else None
+        for keyword in call.keywords:
+            key = keyword.arg
             if key in ("load_in_4bit", "load_in_8bit"):
-                if self.evaluator.value(arg.value).value is True:
+                if self.evaluator.value(keyword.value).value is True:
                     mode = key.removeprefix("load_in_")
             elif key == "llm_int8_skip_modules":
-                value = self.evaluator.value(arg.value).value
+                value = self.evaluator.value(keyword.value).value
                 if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
                     skip = list(value)
-            elif key == "quantization_config":
-                inner = self.evaluator.call_behind(arg.value)
+            elif key == "quantization_config" and depth < 4:
+                inner = self.evaluator.call_behind(keyword.value)
                 if inner is not None:
-                    return self._quantized(inner)
+                    return self._quantized(inner, depth + 1)
         return mode, skip
 
 
-def extract_sites(path: str, source: str) -> list[Site]:
-    """All PEFT sites of one Python file; raises libcst.ParserSyntaxError on bad syntax."""
-    parsed = PythonFile(path, source)
-    sites = parsed.sites()
-    if parsed.comment_model:
+def _parse(text: str, bom: int) -> ast.Module:
+    """``ast.parse`` with Python's own errors turned into ours (rows 1-based, columns in code
+    points, past a byte order mark on row 1)."""
+    try:
+        return ast.parse(text)
+    except SyntaxError as err:
+        row = err.lineno or 1
+        col = (err.offset or 1) + (bom if row == 1 else 0)
+        raise PythonSyntaxError(err.msg, row, max(col, 1)) from None
+    except (RecursionError, MemoryError):
+        raise TooComplex("expressions or brackets nested too deeply") from None
+    except ValueError as err:  # e.g. source code cannot contain null bytes
+        raise PythonSyntaxError(str(err), 1, 1) from None
+
+
+_PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
+def _reduced_sites(path: str, reducer: Reducer, bom: int) -> list[Site] | None:
+    """Sites from the reduced text, widened until it covers every name the analysis resolved;
+    None when it does not parse or does not settle (the caller parses the whole text)."""
+    reducer.grow()
+    for _ in range(MAX_ROUNDS):
+        reduction: Reduction = reducer.render()
+        try:
+            tree = ast.parse(reduction.text)
+        except _PARSE_ERRORS:
+            return None
+        parsed = PythonFile(path, reduction.text, tree, bom, reduction.extra_reads)
+        sites = parsed.sites()
+        if reduction.covers(parsed.value_names, parsed.bound_names):
+            return sites
+        reducer.grow(parsed.value_names, parsed.bound_names)
+    return None
+
+
+def _sites(path: str, text: str, bom: int, reduce: bool) -> list[Site]:
+    try:
+        lines = logical_lines(text)
+    except ScanError:
+        lines = None
+    if lines is not None:
+        reducer = Reducer(lines)
+        found = _reduced_sites(path, reducer, bom) if reduce else None
+        if found is not None:
+            return found
+        whole = reducer.render(full=True)  # the f-strings this Python cannot parse neutralized
+        if whole.text != text:
+            try:
+                tree = ast.parse(whole.text)
+            except _PARSE_ERRORS:
+                pass
+            else:
+                return PythonFile(path, whole.text, tree, bom, whole.extra_reads).sites()
+    return PythonFile(path, text, _parse(text, bom), bom).sites()
+
+
+def extract_sites(path: str, source: str, reduce: bool = True) -> list[Site]:
+    """All PEFT sites of one Python file (``reduce=False``: parse and analyse all of it).
+
+    Raises PythonSyntaxError where Python would not compile the statements that matter (or the
+    file, when it cannot be reduced), TooComplex where Python's parser gives up."""
+    bom = 1 if source.startswith("\ufeff") else 0
+    text = source[bom:]
+    enabled = gc.isenabled()
+    gc.disable()  # the cyclic GC costs ~2x on big trees and finds nothing to free here
+    try:
+        sites = _sites(path, text, bom, reduce)
+    finally:
+        if enabled:
+            gc.enable()
+    comment = MODEL_COMMENT.search(text)
+    if comment:
         for site in sites:
-            site.model, site.model_origin, site.model_span = parsed.comment_model, "comment", None
+            site.model, site.model_origin, site.model_span = comment.group(1), "comment", None
     return sites

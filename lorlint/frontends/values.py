@@ -1,8 +1,13 @@
 """Static evaluation of the expressions real training scripts pass as PEFT keywords.
 
-Literals; names bound once in module or function scope; list/str concatenation; ``"a,b".split(",")``;
-f-strings with known parts; ``os.environ.get`` / ``os.getenv`` defaults; argparse defaults read back
-through ``args.x``; ``range``. Anything else is UNKNOWN.
+Literals; names bound by a plain assignment (the last before the use); list/str concatenation;
+``"a,b".split(",")``; ``sorted``/``list``/``tuple``; f-strings with known parts;
+``os.environ.get`` / ``os.getenv`` defaults; argparse defaults and dataclass field defaults read
+back through ``args.x``; ``range``. Anything else is UNKNOWN.
+
+Every evaluation is bounded: nesting (``MAX_DEPTH``), total work per file (``MAX_STEPS``), the
+length of a list (``MAX_ITEMS``) and of a string (``MAX_CHARS``). Past a bound the value is
+UNKNOWN, so no rule guesses about it.
 """
 
 from __future__ import annotations
@@ -10,204 +15,222 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from lorlint.site import UNKNOWN, Value
 
 if TYPE_CHECKING:
     from lorlint.frontends.python import PythonFile
 
 MAX_DEPTH = 12
+MAX_STEPS = 200_000
+MAX_ITEMS = 10_000
+MAX_CHARS = 100_000
 
 
 class Evaluator:
     def __init__(self, file: PythonFile):
         self.file = file
-        self._argparse: dict[str, cst.BaseExpression] | None = None
-        self._fields: dict[str, cst.BaseExpression] | None = None
+        self.steps = 0
+        self._argparse: dict[str, ast.expr] | None = None
+        self._fields: dict[str, ast.expr] | None = None
 
     # --- public -----------------------------------------------------------------------------
-    def value(self, expr: cst.BaseExpression, depth: int = 0) -> Value:
+    def value(self, expr: ast.expr, depth: int = 0) -> Value:
         span = self.file.span(expr)
-        if depth > MAX_DEPTH:
+        self.steps += 1
+        if depth > MAX_DEPTH or self.steps > MAX_STEPS:
             return Value(UNKNOWN, span)
         result = self._eval(expr, depth)
-        if result.span is None or isinstance(expr, cst.Name):
-            result.span = span if result.span is None else result.span
+        if result.span is None:
+            result.span = span
         return result
 
-    def call_behind(self, expr: cst.BaseExpression | None, depth: int = 0) -> cst.Call | None:
+    def call_behind(self, expr: ast.expr | None, depth: int = 0) -> ast.Call | None:
         """The call an expression evaluates to, following plain name bindings."""
         while expr is not None and depth < MAX_DEPTH:
-            if isinstance(expr, cst.Call):
+            if isinstance(expr, ast.Call):
                 return expr
-            if isinstance(expr, cst.Name):
+            if isinstance(expr, ast.Name):
                 bound = self.file.binding(expr)
                 if bound is None:
                     return None
                 expr, index = bound
-                if index is not None and isinstance(expr, (cst.Tuple, cst.List)):
-                    expr = expr.elements[index].value
+                if index is not None and isinstance(expr, (ast.Tuple, ast.List)):
+                    expr = _element(expr, index)  # else ``model, tok = load(...)``: the call
                 depth += 1
                 continue
             return None
         return None
 
-    def mapping(self, expr: cst.BaseExpression, depth: int = 0) -> dict[str, Value] | None:
+    def mapping(self, expr: ast.expr, depth: int = 0) -> dict[str, Value] | None:
         """``**{...}`` / ``**dict(...)`` / ``**NAME`` expanded into keyword values."""
-        if depth > MAX_DEPTH:
+        self.steps += 1
+        if depth > MAX_DEPTH or self.steps > MAX_STEPS:
             return None
-        if isinstance(expr, cst.Name):
+        if isinstance(expr, ast.Name):
             bound = self.file.binding(expr)
             return self.mapping(bound[0], depth + 1) if bound and bound[1] is None else None
-        if isinstance(expr, cst.Dict):
+        if isinstance(expr, ast.Dict):
             out = {}
-            for element in expr.elements:
-                if not isinstance(element, cst.DictElement):
+            for key_expr, value_expr in zip(expr.keys, expr.values, strict=True):
+                if key_expr is None:  # **other inside the literal
                     return None
-                key = self._eval(element.key, depth + 1).value
+                key = self._eval(key_expr, depth + 1).value
                 if not isinstance(key, str):
                     return None
-                out[key] = self.value(element.value, depth + 1)
+                out[key] = self.value(value_expr, depth + 1)
             return out
-        if isinstance(expr, cst.Call) and self.file.qualified(expr.func) == "builtins.dict":
-            out = {}
-            for arg in expr.args:
-                if arg.keyword is None:
-                    return None
-                out[arg.keyword.value] = self.value(arg.value, depth + 1)
-            return out
+        if isinstance(expr, ast.Call) and self.file.qualified(expr.func) == "builtins.dict":
+            if expr.args or any(k.arg is None for k in expr.keywords):
+                return None
+            return {k.arg: self.value(k.value, depth + 1) for k in expr.keywords if k.arg}
         return None
 
     # --- evaluation -------------------------------------------------------------------------
-    def _eval(self, expr: cst.BaseExpression, depth: int) -> Value:
-        if isinstance(expr, (cst.SimpleString, cst.Integer, cst.Float)):
-            quote = expr.quote if isinstance(expr, cst.SimpleString) else '"'
-            try:
-                return Value(ast.literal_eval(expr.value), quote=quote)
-            except (ValueError, SyntaxError):
-                return Value(UNKNOWN)
-        if isinstance(expr, cst.ConcatenatedString):
-            left, right = self.value(expr.left, depth + 1), self.value(expr.right, depth + 1)
-            if isinstance(left.value, str) and isinstance(right.value, str):
-                return Value(left.value + right.value, quote=left.quote)
+    def _eval(self, expr: ast.expr, depth: int) -> Value:
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, str):
+                return (
+                    Value(value, quote=self.file.quote(expr))
+                    if len(value) <= MAX_CHARS
+                    else (Value(UNKNOWN))
+                )
+            if value is None or isinstance(value, (bool, int, float, bytes)):
+                return Value(value)
             return Value(UNKNOWN)
-        if isinstance(expr, cst.FormattedString):
+        if isinstance(expr, ast.JoinedStr):
             return self._fstring(expr, depth)
-        if isinstance(expr, cst.Name):
+        if isinstance(expr, ast.Name):
             return self._name(expr, depth)
-        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
             return self._sequence(expr, depth)
-        if isinstance(expr, cst.Dict):
+        if isinstance(expr, ast.Dict):
             mapping = self.mapping(expr, depth + 1)
             if mapping is None or any(not v.known for v in mapping.values()):
                 return Value(UNKNOWN)
             return Value({k: v.value for k, v in mapping.items()})
-        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
-            inner = self.value(expr.expression, depth + 1).value
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+            inner = self.value(expr.operand, depth + 1).value
             return Value(-inner) if isinstance(inner, (int, float)) else Value(UNKNOWN)
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             return self._add(expr, depth)
-        if isinstance(expr, cst.Call):
+        if isinstance(expr, ast.Call):
             return self._call(expr, depth)
-        if isinstance(expr, cst.Attribute):
+        if isinstance(expr, ast.Attribute):
             return self._attribute(expr, depth)
         return Value(UNKNOWN)
 
-    def _name(self, expr: cst.Name, depth: int) -> Value:
-        if expr.value in ("True", "False", "None"):
-            return Value({"True": True, "False": False, "None": None}[expr.value])
+    def _name(self, expr: ast.Name, depth: int) -> Value:
         bound = self.file.binding(expr)
         if bound is None:
             return Value(UNKNOWN)
         node, index = bound
         if index is not None:
-            if not isinstance(node, (cst.Tuple, cst.List)) or index >= len(node.elements):
+            node = _element(node, index)
+            if node is None:
                 return Value(UNKNOWN)
-            node = node.elements[index].value
         inner = self.value(node, depth + 1)
         # Keep the binding's spans: a fix or finding on ``TARGETS`` points at the literal; record
         # how often the name is used, since a fix there changes every use.
         uses = self.file.references.get(expr, 0)
         for part in [inner, *(inner.elements or [])]:
             if part.bound_to is None:
-                part.bound_to, part.bound_uses = expr.value, uses
+                part.bound_to, part.bound_uses = expr.id, uses
         return inner
 
-    def _sequence(self, expr, depth: int) -> Value:
-        elements = []
-        for element in expr.elements:
-            if isinstance(element, cst.StarredElement):
+    def _sequence(self, expr: ast.List | ast.Tuple | ast.Set, depth: int) -> Value:
+        elements: list[Value] = []
+        for element in expr.elts:
+            if isinstance(element, ast.Starred):
                 inner = self.value(element.value, depth + 1)
                 if inner.elements is None:
                     return Value(UNKNOWN)
                 elements.extend(inner.elements)
             else:
-                elements.append(self.value(element.value, depth + 1))
+                elements.append(self.value(element, depth + 1))
+            if len(elements) > MAX_ITEMS:
+                return Value(UNKNOWN)
         values = [e.value for e in elements]
         if any(v is UNKNOWN for v in values):
             return Value(UNKNOWN, elements=elements)
-        if isinstance(expr, cst.Tuple):
-            values = tuple(values)
-        return Value(list(values) if isinstance(expr, cst.List) else values, elements=elements)
+        if isinstance(expr, ast.Tuple):
+            return Value(tuple(values), elements=elements)
+        return Value(values, elements=elements)
 
-    def _add(self, expr: cst.BinaryOperation, depth: int) -> Value:
+    def _add(self, expr: ast.BinOp, depth: int) -> Value:
         left, right = self.value(expr.left, depth + 1), self.value(expr.right, depth + 1)
         if isinstance(left.value, str) and isinstance(right.value, str):
+            if len(left.value) + len(right.value) > MAX_CHARS:
+                return Value(UNKNOWN)
             return Value(left.value + right.value, quote=left.quote)
         if isinstance(left.value, (list, tuple)) and isinstance(right.value, (list, tuple)):
+            if len(left.value) + len(right.value) > MAX_ITEMS:
+                return Value(UNKNOWN)
             return Value(
                 list(left.value) + list(right.value),
                 elements=(left.elements or []) + (right.elements or []),
             )
         return Value(UNKNOWN)
 
-    def _fstring(self, expr: cst.FormattedString, depth: int) -> Value:
+    def _fstring(self, expr: ast.JoinedStr, depth: int) -> Value:
         parts = []
-        for part in expr.parts:
-            if isinstance(part, cst.FormattedStringText):
+        for part in expr.values:
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
                 parts.append(part.value)
-            elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None:
-                inner = self.value(part.expression, depth + 1).value
-                if not isinstance(inner, (str, int)):
+            elif isinstance(part, ast.FormattedValue) and part.format_spec is None:
+                inner = self.value(part.value, depth + 1).value
+                if isinstance(inner, bool) or not isinstance(inner, (str, int)):
                     return Value(UNKNOWN)
+                if part.conversion in (ord("r"), ord("a")) and isinstance(inner, str):
+                    return Value(UNKNOWN)  # repr() adds quotes
                 parts.append(str(inner))
             else:
                 return Value(UNKNOWN)
-        return Value("".join(parts))
+        text = "".join(parts)
+        return Value(text) if len(text) <= MAX_CHARS else Value(UNKNOWN)
 
-    def _call(self, expr: cst.Call, depth: int) -> Value:
+    def _call(self, expr: ast.Call, depth: int) -> Value:
         name = self.file.qualified(expr.func) or ""
-        args = [a for a in expr.args if a.keyword is None and not a.star]
+        args = [a for a in expr.args if not isinstance(a, ast.Starred)]
         if name in ("os.environ.get", "os.getenv") and len(args) == 2:
-            return self.value(args[1].value, depth + 1)
+            return self.value(args[1], depth + 1)
         if name in ("builtins.list", "builtins.tuple", "builtins.sorted") and len(args) == 1:
-            inner = self.value(args[0].value, depth + 1)
-            if isinstance(inner.value, (list, tuple, set)):
+            inner = self.value(args[0], depth + 1)
+            if not isinstance(inner.value, (list, tuple, set)):
+                return Value(UNKNOWN)
+            if name != "builtins.sorted":
                 return Value(list(inner.value), elements=inner.elements)
-            return Value(UNKNOWN)
+            try:
+                order = sorted(range(len(inner.value)), key=list(inner.value).__getitem__)
+            except TypeError:
+                return Value(UNKNOWN)
+            elements = [inner.elements[i] for i in order] if inner.elements else None
+            return Value([list(inner.value)[i] for i in order], elements=elements)
         if name == "builtins.range" and 1 <= len(args) <= 3:
-            bounds = [self.value(a.value, depth + 1).value for a in args]
-            if all(isinstance(b, int) for b in bounds):
-                return Value(list(range(*bounds)))
+            bounds = [self.value(a, depth + 1).value for a in args]
+            if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+                try:
+                    span = range(*bounds)
+                except ValueError:  # step 0
+                    return Value(UNKNOWN)
+                return Value(list(span)) if len(span) <= MAX_ITEMS else Value(UNKNOWN)
             return Value(UNKNOWN)
-        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "split":
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "split" and not expr.keywords:
             base = self.value(expr.func.value, depth + 1).value
-            seps = [self.value(a.value, depth + 1).value for a in args]
-            if isinstance(base, str) and all(isinstance(s, str) for s in seps) and len(seps) <= 1:
+            seps = [self.value(a, depth + 1).value for a in args]
+            simple = len(seps) <= 1 and len(args) == len(expr.args)
+            if simple and isinstance(base, str) and all(isinstance(s, str) and s for s in seps):
                 return Value(base.split(*seps))
         return Value(UNKNOWN)
 
-    def _attribute(self, expr: cst.Attribute, depth: int) -> Value:
+    def _attribute(self, expr: ast.Attribute, depth: int) -> Value:
         """``args.x`` → the ``default=`` of ``add_argument("--x")`` or of a dataclass field ``x``.
 
         Dataclass fields cover HfArgumentParser / TRL ``ModelConfig``-style argument classes.
         """
-        name = expr.attr.value
+        name = expr.attr
         owner = expr.value
-        owner_name = (
-            owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", "")
-        )
+        owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
         if owner_name == "TaskType":  # peft.TaskType.SEQ_CLS is the string "SEQ_CLS"
             return Value(name)
         default = self._argparse_defaults().get(name)
@@ -217,16 +240,15 @@ class Evaluator:
             return Value(UNKNOWN)
         return self.value(default, depth + 1)
 
-    def _argparse_defaults(self) -> dict[str, cst.BaseExpression]:
+    def _argparse_defaults(self) -> dict[str, ast.expr]:
         if self._argparse is None:
             self._argparse = {}
-            for call, _ in self.file.collector.calls:
-                if not (
-                    isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_argument"
-                ):
+            for call in self.file.scopes.calls:
+                func = call.func
+                if not (isinstance(func, ast.Attribute) and func.attr == "add_argument"):
                     continue
-                flags = [self._eval(a.value, 0).value for a in call.args if a.keyword is None]
-                kwargs = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+                flags = [self._eval(a, 0).value for a in call.args]
+                kwargs = {k.arg: k.value for k in call.keywords if k.arg is not None}
                 long = [f for f in flags if isinstance(f, str) and f.startswith("--")]
                 dest_expr = kwargs.get("dest")
                 dest = self._eval(dest_expr, 0).value if dest_expr is not None else None
@@ -236,52 +258,52 @@ class Evaluator:
                     self._argparse[dest] = kwargs["default"]
         return self._argparse
 
-    def _dataclass_defaults(self) -> dict[str, cst.BaseExpression]:
+    def _dataclass_defaults(self) -> dict[str, ast.expr]:
         if self._fields is None:
             self._fields = {}
-            for cls in self.file.collector.classes:
-                if not any(_decorator_name(d).endswith("dataclass") for d in cls.decorators):
+            for cls in self.file.scopes.classes:
+                if not any(_decorator_name(d).endswith("dataclass") for d in cls.decorator_list):
                     continue
-                for statement in cls.body.body:
-                    if not isinstance(statement, cst.SimpleStatementLine):
-                        continue
-                    for small in statement.body:
-                        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                            default = _field_default(small.value)
-                            if default is not None:
-                                self._fields[small.target.value] = default
+                for statement in cls.body:
+                    if isinstance(statement, ast.AnnAssign) and isinstance(
+                        statement.target, ast.Name
+                    ):
+                        default = _field_default(statement.value)
+                        if default is not None:
+                            self._fields[statement.target.id] = default
         return self._fields
 
 
-def _decorator_name(decorator: cst.Decorator) -> str:
-    node = decorator.decorator
-    if isinstance(node, cst.Call):
+def _element(node: ast.expr, index: int) -> ast.expr | None:
+    """Element ``index`` of a tuple/list literal (None when it is not one, or too short)."""
+    if not isinstance(node, (ast.Tuple, ast.List)) or index >= len(node.elts):
+        return None
+    element = node.elts[index]
+    return None if isinstance(element, ast.Starred) else element
+
+
+def _decorator_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
         node = node.func
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return node.value if isinstance(node, cst.Name) else ""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
 
 
-def _field_default(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+def _field_default(value: ast.expr | None) -> ast.expr | None:
     """``x: T = 3`` → 3; ``field(default=3)`` → 3; ``field(default_factory=lambda: [..])`` → [..]."""
     if value is None:
         return None
-    if not (isinstance(value, cst.Call) and _callee(value) == "field"):
+    if not (isinstance(value, ast.Call) and _decorator_name(value.func) == "field"):
         return value
-    for arg in value.args:
-        key = arg.keyword.value if arg.keyword else None
-        if key == "default":
-            return arg.value
-        if key == "default_factory":
-            if isinstance(arg.value, cst.Lambda):
-                return arg.value.body
-            if isinstance(arg.value, cst.Name) and arg.value.value in ("list", "dict"):
-                return cst.List([]) if arg.value.value == "list" else cst.Dict([])
+    for keyword in value.keywords:
+        if keyword.arg == "default":
+            return keyword.value
+        if keyword.arg == "default_factory":
+            factory = keyword.value
+            if isinstance(factory, ast.Lambda):
+                return factory.body
+            if isinstance(factory, ast.Name) and factory.id in ("list", "dict"):
+                empty = ast.List([], ast.Load()) if factory.id == "list" else ast.Dict([], [])
+                return ast.copy_location(empty, factory)
     return None
-
-
-def _callee(call: cst.Call) -> str:
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return func.value if isinstance(func, cst.Name) else ""

@@ -1,0 +1,336 @@
+"""Scopes, bindings and qualified names of an ``ast`` module, as the Python front end needs them.
+
+One traversal records, per scope (module, class, function, lambda, comprehension), every binding
+of every name and every read of it, following Python's rules: class bodies are invisible to the
+functions inside them, ``global`` / ``nonlocal`` redirect a name, decorators, defaults,
+annotations and a comprehension's first iterable belong to the enclosing scope. Only plain
+assignments (``x = ...``, ``x: T = ...``, ``a, b = ...``) carry a value the evaluator follows; any
+other binding of a name (import, parameter, loop target, ``+=``, ...) makes it unknown.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+
+_BUILTINS = frozenset(dir(builtins))
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+@dataclass(eq=False)
+class Binding:
+    """One binding of a name: ``kind`` is "assign", "import", "def" or "other"."""
+
+    kind: str
+    node: ast.AST  # the statement or target that binds
+    value: ast.expr | None = None  # assign: the assigned value
+    index: int | None = None  # assign: position in a tuple target
+    qualified: str = ""  # import: the dotted name it binds to
+    end: tuple[int, int] = (0, 0)  # where it takes effect: the end of its statement (row, col)
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # "module", "class", "function", "comprehension"
+    parent: Scope | None
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    globals: set[str] = field(default_factory=set)
+    nonlocals: set[str] = field(default_factory=set)
+
+    def bind(self, name: str, binding: Binding) -> None:
+        if binding.end == (0, 0) and hasattr(binding.node, "end_lineno"):
+            binding.end = _end(binding.node)
+        if name in self.globals:
+            scope = self
+            while scope.parent is not None:
+                scope = scope.parent
+            scope.bindings.setdefault(name, []).append(binding)
+            return
+        self.bindings.setdefault(name, []).append(binding)
+
+
+class Scopes:
+    """Name resolution for one module tree."""
+
+    def __init__(self, tree: ast.Module):
+        self.module = Scope("module", None)
+        self.scope_of: dict[ast.Name, Scope] = {}  # every Name read → the scope it is read in
+        self.reads: dict[str, list[tuple[Scope, int, int]]] = {}  # name → (scope, row, col)
+        self.calls: list[ast.Call] = []  # in source order
+        self.classes: list[ast.ClassDef] = []
+        self.statements: list[ast.stmt] = []  # simple statements, in source order
+        self.star_imports: list[str] = []  # modules of module-level ``from M import *``
+        self._resolved: dict[tuple[int, str], Scope | None] = {}
+        _Walker(self).run(tree)
+
+    # --- resolution -------------------------------------------------------------------------
+    def resolve(self, scope: Scope, name: str) -> Scope | None:
+        """The scope whose bindings a read of ``name`` in ``scope`` sees; None if unbound."""
+        key = (id(scope), name)
+        if key in self._resolved:
+            return self._resolved[key]
+        found = self._resolve(scope, name)
+        self._resolved[key] = found
+        return found
+
+    def _resolve(self, scope: Scope, name: str) -> Scope | None:
+        if name in scope.globals:
+            return self.module if name in self.module.bindings else None
+        if name in scope.bindings and name not in scope.nonlocals:
+            return scope
+        current = scope.parent
+        while current is not None:
+            visible = current.kind == "module" or name not in current.nonlocals
+            if current.kind != "class" and name in current.bindings and visible:
+                return current
+            current = current.parent
+        return None
+
+    def bindings_of(self, node: ast.Name) -> tuple[Scope | None, list[Binding]]:
+        scope = self.scope_of.get(node)
+        if scope is None:
+            return None, []
+        owner = self.resolve(scope, node.id)
+        return owner, owner.bindings.get(node.id, []) if owner is not None else []
+
+    def read_count(self, owner: Scope, name: str, binding: Binding) -> int:
+        """How many reads of ``name`` can see ``binding``: those from inner scopes, and those of
+        its own scope after its statement (libcst's ``Assignment.references``)."""
+        count = 0
+        for scope, row, col in self.reads.get(name, ()):
+            found = self.resolve(scope, name)
+            if found is owner:
+                count += scope is not owner or (row, col) >= binding.end
+            elif found is scope and scope.parent is not None and scope.kind != "comprehension":
+                # libcst: a read that comes before one of its own scope's bindings also counts
+                # for the bindings the enclosing scope gives the name (a comprehension binds its
+                # targets before it evaluates its element, whatever the source order)
+                last = max(b.end for b in scope.bindings[name])
+                count += (row, col) < last and self.resolve(scope.parent, name) is owner
+        return count
+
+    def qualified(self, expr: ast.expr) -> str | None:
+        """``peft.LoraConfig`` for ``LC`` after ``from peft import LoraConfig as LC``; the dotted
+        chain on an import, a builtin or a star-imported name; the plain chain on a local binding.
+        None for anything else (a call's result, a subscript)."""
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        tail = "".join("." + a for a in reversed(attrs))
+        owner, found = self.bindings_of(expr)
+        if owner is None:
+            if expr.id in _BUILTINS:
+                return f"builtins.{expr.id}{tail}"
+            if len(self.star_imports) == 1:  # valid code: the name comes from there
+                return f"{self.star_imports[0]}.{expr.id}{tail}"
+            return None
+        imports = [b.qualified for b in found if b.kind == "import"]
+        if imports:
+            return min(imports, key=len) + tail
+        return expr.id + tail
+
+
+class _Walker:
+    """Pre-order traversal (source order) building a ``Scopes``."""
+
+    def __init__(self, scopes: Scopes):
+        self.s = scopes
+
+    def run(self, tree: ast.Module) -> None:
+        # (node, scope) pairs; children pushed in reverse so they pop in source order
+        stack: list[tuple[ast.AST, Scope]] = [(tree, self.s.module)]
+        while stack:
+            node, scope = stack.pop()
+            children = self.visit(node, scope)
+            stack.extend(reversed(children))
+
+    def visit(self, node: ast.AST, scope: Scope) -> list[tuple[ast.AST, Scope]]:
+        s = self.s
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Store):  # ``del x`` reads x, as libcst counts it
+                s.scope_of[node] = scope
+                s.reads.setdefault(node.id, []).append((scope, node.lineno, node.col_offset))
+            return []
+        if isinstance(node, ast.Call):
+            s.calls.append(node)
+        if isinstance(node, ast.stmt) and not isinstance(node, _COMPOUND):
+            s.statements.append(node)
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is not None:
+            return method(node, scope)
+        return [(child, scope) for child in ast.iter_child_nodes(node)]
+
+    # --- statements that bind ----------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign, scope: Scope):
+        for target in node.targets:
+            self._target(target, scope, node.value, _end(node))
+        return [(t, scope) for t in node.targets] + [(node.value, scope)]
+
+    def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope):
+        if isinstance(node.target, ast.Name):
+            kind = "assign" if node.value is not None else "other"
+            scope.bind(node.target.id, Binding(kind, node.target, node.value, end=_end(node)))
+        children = [(node.target, scope), (node.annotation, scope)]
+        return children + ([(node.value, scope)] if node.value is not None else [])
+
+    def visit_AugAssign(self, node: ast.AugAssign, scope: Scope):
+        self._other(node.target, scope)
+        return [(node.target, scope), (node.value, scope)]
+
+    def visit_NamedExpr(self, node: ast.NamedExpr, scope: Scope):
+        target_scope = scope
+        while target_scope.kind == "comprehension" and target_scope.parent is not None:
+            target_scope = target_scope.parent
+        target_scope.bind(node.target.id, Binding("other", node.target))
+        return [(node.value, scope)]
+
+    def visit_For(self, node, scope: Scope):
+        self._other(node.target, scope)
+        return [(c, scope) for c in ast.iter_child_nodes(node)]
+
+    visit_AsyncFor = visit_For
+
+    def visit_withitem(self, node: ast.withitem, scope: Scope):
+        if node.optional_vars is not None:
+            self._other(node.optional_vars, scope)
+        return [(c, scope) for c in ast.iter_child_nodes(node)]
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler, scope: Scope):
+        if node.name:
+            scope.bind(node.name, Binding("other", node))
+        return [(c, scope) for c in ast.iter_child_nodes(node)]
+
+    def visit_Import(self, node: ast.Import, scope: Scope):
+        for alias in node.names:
+            if alias.asname:
+                scope.bind(alias.asname, Binding("import", node, qualified=alias.name))
+            else:
+                top = alias.name.partition(".")[0]
+                scope.bind(top, Binding("import", node, qualified=top))
+        return []
+
+    def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope):
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                if scope.kind == "module":
+                    self.s.star_imports.append(module)
+                continue
+            qualified = (
+                f"{module}.{alias.name}" if module and module[-1] != "." else module + alias.name
+            )
+            scope.bind(alias.asname or alias.name, Binding("import", node, qualified=qualified))
+        return []
+
+    def visit_MatchAs(self, node, scope: Scope):
+        if node.name:
+            scope.bind(node.name, Binding("other", node))
+        return [(c, scope) for c in ast.iter_child_nodes(node)]
+
+    visit_MatchStar = visit_MatchAs
+
+    def visit_MatchMapping(self, node, scope: Scope):
+        if node.rest:
+            scope.bind(node.rest, Binding("other", node))
+        return [(c, scope) for c in ast.iter_child_nodes(node)]
+
+    def visit_Global(self, node: ast.Global, scope: Scope):
+        scope.globals.update(node.names)
+        return []
+
+    def visit_Nonlocal(self, node: ast.Nonlocal, scope: Scope):
+        scope.nonlocals.update(node.names)
+        return []
+
+    # --- scopes -----------------------------------------------------------------------------
+    def visit_FunctionDef(self, node, scope: Scope):
+        scope.bind(node.name, Binding("def", node))
+        inner = Scope("function", scope)
+        self._parameters(node.args, inner)
+        outer = [*node.decorator_list, *self._defaults(node.args)]
+        outer += self._annotations(node.args)
+        if node.returns is not None:
+            outer.append(node.returns)
+        return [(n, scope) for n in outer] + [(n, inner) for n in node.body]
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda, scope: Scope):
+        inner = Scope("function", scope)
+        self._parameters(node.args, inner)
+        return [(n, scope) for n in self._defaults(node.args)] + [(node.body, inner)]
+
+    def visit_ClassDef(self, node: ast.ClassDef, scope: Scope):
+        scope.bind(node.name, Binding("def", node))
+        self.s.classes.append(node)
+        inner = Scope("class", scope)
+        outer = [*node.decorator_list, *node.bases, *node.keywords]
+        return [(n, scope) for n in outer] + [(n, inner) for n in node.body]
+
+    def visit_comprehension_node(self, node, scope: Scope):
+        inner = Scope("comprehension", scope)
+        children: list[tuple[ast.AST, Scope]] = []
+        for i, generator in enumerate(node.generators):
+            self._other(generator.target, inner)
+            children.append((generator.iter, scope if i == 0 else inner))
+            children.extend((cond, inner) for cond in generator.ifs)
+        if isinstance(node, ast.DictComp):
+            children += [(node.key, inner), (node.value, inner)]
+        else:
+            children.append((node.elt, inner))
+        return children
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_comprehension_node
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _target(self, target: ast.expr, scope: Scope, value: ast.expr, end) -> None:
+        if isinstance(target, ast.Name):
+            scope.bind(target.id, Binding("assign", target, value, end=end))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for i, element in enumerate(target.elts):
+                if isinstance(element, ast.Name):
+                    scope.bind(element.id, Binding("assign", element, value, i, end=end))
+                else:
+                    self._other(element, scope)
+
+    def _other(self, target: ast.expr, scope: Scope) -> None:
+        """Every name bound by a target other than a plain assignment."""
+        if isinstance(target, ast.Name):
+            scope.bind(target.id, Binding("other", target))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._other(element, scope)
+        elif isinstance(target, ast.Starred):
+            self._other(target.value, scope)
+
+    @staticmethod
+    def _parameters(args: ast.arguments, scope: Scope) -> None:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        every += [a for a in (args.vararg, args.kwarg) if a is not None]
+        for arg in every:
+            scope.bind(arg.arg, Binding("other", arg))
+
+    @staticmethod
+    def _defaults(args: ast.arguments) -> list[ast.expr]:
+        return [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+
+    @staticmethod
+    def _annotations(args: ast.arguments) -> list[ast.expr]:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        every += [a for a in (args.vararg, args.kwarg) if a is not None]
+        return [a.annotation for a in every if a.annotation is not None]
+
+
+def _end(node: ast.AST) -> tuple[int, int]:
+    return (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
+
+
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+    ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match,
+) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())  # fmt: skip

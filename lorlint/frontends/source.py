@@ -1,0 +1,71 @@
+"""Reading files: bounded, regular files only, and Python source decoded as Python decodes it.
+
+A file named ``*.py`` may be a FIFO (opening it blocks until a writer comes) or a link to
+``/dev/zero`` (reading never ends); both are refused without reading. Every read stops at
+``MAX_BYTES``. Python source is decoded per PEP 263 and PEP 3120: a UTF-8 byte order mark, else a
+``# -*- coding: ... -*-`` cookie on one of the first two lines, else UTF-8.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import stat
+import tokenize
+from pathlib import Path
+
+MAX_BYTES = 5_000_000
+
+
+class SourceError(ValueError):
+    """Why a file cannot be read or decoded (a one-line, user-facing reason)."""
+
+
+def read_bytes(path: Path | str, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; SourceError otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise SourceError(f"cannot read: {err.strerror or err}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError("cannot read: not a regular file")
+        if info.st_size > limit:
+            raise SourceError(f"skipped: larger than {limit:,} bytes")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as err:
+        raise SourceError(f"cannot read: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    if size > limit:  # grew while we read it
+        raise SourceError(f"skipped: larger than {limit:,} bytes")
+    return b"".join(chunks)
+
+
+def python_encoding(data: bytes) -> str:
+    """The encoding Python would read ``data`` with (``utf-8-sig`` for a BOM)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as err:
+        raise SourceError(f"cannot decode: {err.msg if hasattr(err, 'msg') else err}") from None
+    return encoding
+
+
+def decode_python(data: bytes) -> str:
+    """Python source text as the interpreter reads it; the BOM is not part of the text."""
+    encoding = python_encoding(data)
+    try:
+        codecs.lookup(encoding)
+        return data.decode(encoding)
+    except LookupError:
+        raise SourceError(f"cannot decode: unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as err:
+        raise SourceError(f"cannot decode as {encoding}: {err.reason}") from None

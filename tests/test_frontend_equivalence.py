@@ -1,0 +1,153 @@
+"""Speed changed nothing: the stdlib-ast front end finds what the libcst one found, and parsing
+only the statements that matter finds what parsing the whole file finds.
+
+Two oracles, on the fixtures, the real-world set (tests/realworld/, when present) and generated
+scripts: ``reference_frontend`` (the libcst front end as it was before issue #12) and
+``extract_sites(..., reduce=False)`` (the whole module parsed and analysed). Sites are compared
+whole: every keyword value and element with its span, binding and use count, the model, loader,
+task, quantization and statement rows. The diagnostics of the fixtures are pinned separately by
+tests/test_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import reference_frontend
+from helpers import REPO
+from hypothesis import HealthCheck, given, settings
+from scriptgen import script
+
+from lorlint.frontends.names import file_kind
+from lorlint.frontends.notebook import load
+from lorlint.frontends.python import PythonSyntaxError, extract_sites
+
+
+def _python_texts() -> list[tuple[str, str]]:
+    roots = [REPO / "fixtures", REPO / "tests" / "realworld"]
+    out = []
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            kind = file_kind(path.name)
+            if kind not in ("python", "notebook") or path.name == "syntax_error.py":
+                continue
+            text = path.read_text(encoding="utf-8")
+            if kind == "notebook":
+                text = load(text).source
+            out.append((str(path.relative_to(REPO)), text))
+    return out
+
+
+CORPUS = _python_texts()
+
+
+def _reference(path: str, text: str):
+    try:
+        return reference_frontend.extract_sites(path, text)
+    except Exception as err:  # the old parser's failures: compared by kind only
+        return type(err).__name__
+
+
+def _new(path: str, text: str, reduce: bool = True):
+    try:
+        return extract_sites(path, text, reduce=reduce)
+    except PythonSyntaxError:
+        return "ParserSyntaxError"
+
+
+def _agree(reduced, whole) -> bool:
+    """Equal, or the whole file has a syntax error in a statement no site can involve: the
+    reduced front end never parses that statement, so the file's findings are still reported."""
+    if whole == "ParserSyntaxError" and isinstance(reduced, list):
+        return reduced == [] or all(site.span for site in reduced)
+    return reduced == whole
+
+
+@pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
+def test_same_sites_as_the_libcst_front_end(path, text):
+    assert _agree(_new(path, text), _reference(path, text))
+
+
+@pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
+def test_reduced_text_gives_the_sites_of_the_whole_file(path, text):
+    assert _agree(_new(path, text), _new(path, text, reduce=False))
+
+
+def test_syntax_error_outside_the_configs_statements_is_not_read():
+    text = (
+        "from peft import LoraConfig\n\n"
+        "def unrelated(x):\n    return x +\n\n"
+        'cfg = LoraConfig(target_modules=["q_proj"])\n'
+    )
+    assert _new("t.py", text, reduce=False) == "ParserSyntaxError"
+    (site,) = _new("t.py", text)
+    assert site.get("target_modules") == ["q_proj"]
+
+
+EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz-frontend`: more
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(script())
+def test_generated_scripts_agree_three_ways(text):
+    reduced = _new("gen.py", text)
+    assert reduced == _new("gen.py", text, reduce=False)
+    assert reduced == _reference("gen.py", text)
+
+
+def test_the_corpus_is_not_empty():
+    assert len(CORPUS) >= 14
+    assert sum(len(s) for p, t in CORPUS if isinstance(s := _new(p, t), list)) >= 14
+
+
+def test_a_big_file_is_reduced_to_what_matters(tmp_path):
+    """16,000 unrelated functions around one config: the parsed text is a few statements."""
+    from lorlint.frontends.pyscan import logical_lines
+    from lorlint.frontends.reduce import Reducer
+
+    body = "".join(f"def f{i}(x):\n    return [x, {i}]\n" for i in range(16_000))
+    text = (
+        "from peft import LoraConfig\nTARGETS = ['q_proj']\n"
+        + body
+        + "cfg = LoraConfig(target_modules=TARGETS)\n"
+    )
+    reducer = Reducer(logical_lines(text))
+    reducer.grow()
+    reduced = reducer.render().text
+    assert reduced.count("\n") == text.count("\n")
+    assert len(reduced.replace("\n", "")) < 100
+    (site,) = extract_sites("big.py", text)
+    assert site.get("target_modules") == ["q_proj"] and site.span.row == 32_003
+
+
+def test_pep701_fstrings_in_a_kept_statement_are_unknown_not_an_error():
+    text = (
+        "from peft import LoraConfig\nd = {'k': 'q_proj'}\nT = ['v_proj']\n"
+        'name = f"{d["k"]}"\n'
+        'cfg = LoraConfig(target_modules=[name, "x" f"{d["k"]}"], r=8)\n'
+        "LoraConfig(target_modules=T)\n"
+    )
+    first, second = extract_sites("t.py", text)
+    assert first.get("r") == 8
+    assert second.get("target_modules") == ["v_proj"]
+    elements = first.keywords["target_modules"].elements
+    if __import__("sys").version_info < (3, 12):
+        assert [e.known for e in elements] == [False, False]
+    else:
+        assert [e.value for e in elements] == ["q_proj", "xq_proj"]
+
+
+def test_names_read_inside_a_neutralized_fstring_still_count_as_uses():
+    text = (
+        "from peft import LoraConfig\nT = ['q_proj']\n"
+        'print(f"{T["x"]}")\n'
+        "LoraConfig(target_modules=T)\n"
+    )
+    (site,) = extract_sites("t.py", text)
+    assert site.keywords["target_modules"].bound_uses >= 2
+
+
+def test_corpus_files_exist():
+    assert Path(REPO / "fixtures").is_dir()
