@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint.checks import RULES, Context, Diagnostic, load_all
+from lorlint.models import bounded
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.view import ModelView, load_view
@@ -277,16 +278,38 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
                   site.path, site.span)
         )  # fmt: skip
     model = ctx.view.reference if ctx.view else site.model
+    try:
+        with bounded.deadline():  # a rule's regex never hangs the run (see models/bounded.py)
+            diagnostics.extend(_run_rules(ctx, options, model))
+    except bounded.TooCostly as err:
+        from lorlint.models.match import too_costly_message
+
+        span = _pattern_span(site, err.pattern)
+        diagnostics.append(_diag("LL103", too_costly_message(err), site.path, span, model))
+    return [d for d in diagnostics if d.code in options.selected]
+
+
+def _run_rules(ctx: Context, options: Options, model: str | None) -> list[Diagnostic]:
+    out = []
     for code in sorted(options.selected):
         rule = RULES.get(code)
         if rule is None or rule.check is None:
             continue
         for found in rule.check(ctx):
             message, span = found[0], found[1]
-            diagnostic = _diag(code, message, site.path, span or site.span, model)
+            diagnostic = _diag(code, message, ctx.site.path, span or ctx.site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
-            diagnostics.append(diagnostic)
-    return [d for d in diagnostics if d.code in options.selected]
+            out.append(diagnostic)
+    return out
+
+
+def _pattern_span(site: Site, pattern: str | None) -> Span:
+    """Where a too-costly pattern is written (the keyword value holding it), else the call."""
+    for value in site.keywords.values():
+        for part in [value, *(value.elements or [])]:
+            if pattern and part.span and isinstance(part.value, str) and part.value in pattern:
+                return part.span
+    return site.span
 
 
 def _codes(text: str | None) -> set[str] | None:
@@ -343,6 +366,9 @@ def lint_path(path: Path, options: Options, views: ViewCache) -> list[Diagnostic
         return [_diag("LL900", f"cannot read: {err.strerror or err}", name, Span(1, 1, 1, 1))]
     if len(data) > MAX_BYTES:
         return [_diag("LL900", f"skipped: larger than {MAX_BYTES:,} bytes", name, Span(1, 1, 1, 1))]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or UTF-32: the tools read UTF-8
+        message = "cannot decode: UTF-16/UTF-32 text (byte order mark); save it as UTF-8"
+        return [_diag("LL900", message, name, Span(1, 1, 1, 1))]
     if b"\0" in data:
         return [_diag("LL900", "cannot parse: binary file", name, Span(1, 1, 1, 1))]
     try:

@@ -6,6 +6,7 @@ import re
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import REGEX_CHARS
+from lorlint.models import bounded
 
 
 @rule("LL103", "regex-matches-nothing", "error", "a regex target_modules matches no module")
@@ -16,12 +17,16 @@ def check(ctx: Context):
     pattern = value.value
     if not REGEX_CHARS.search(pattern):
         return
+    error = ctx.result.error if ctx.result is not None else None
+    if error is not None and error.kind == "too-costly":
+        yield error.message, value.span
+        return
     try:
-        compiled = re.compile(pattern)
+        re.compile(pattern)
     except re.error as err:
         yield f"target_modules is not a valid regular expression: {err}", value.span
         return
-    if not any(compiled.fullmatch(m.name) for m in ctx.table.modules if m.name):
+    if not any(bounded.fullmatch(pattern, m.name) for m in ctx.table.modules if m.name):
         example = next((m.name for m in ctx.table.modules if m.kind == "linear"), "")
         yield (
             f"the regex {pattern!r} full-matches no module name of {ctx.model_label()}; "

@@ -29,8 +29,21 @@ def check(ctx: Context):
     patterns = [pattern] if isinstance(pattern, str) else (pattern or [])
     pattern_span = site.keywords["layers_pattern"].span if patterns else value.span
 
+    compiled = []
+    for p in patterns:
+        try:
+            compiled.append(re.compile(rf"(?:^|.*?\.){p}\.\d+\."))
+        except re.error as err:
+            yield (
+                f"layers_pattern {p!r} is not a valid regular expression ({err.msg}): "
+                "get_peft_model raises re.error when it reads a targeted module's layer index",
+                pattern_span,
+            )
+            return
+
     def found(p: str) -> bool:
-        return any(re.match(rf"(?:^|.*?\.){p}\.\d+\.", m.name) for m in table.modules)
+        regex = compiled[patterns.index(p)]
+        return any(regex.match(m.name) for m in table.modules)
 
     if patterns and not any(found(p) for p in patterns):  # PEFT tries each; one is enough
         shown = patterns[0] if len(patterns) == 1 else patterns

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint import config as config_mod
-from lorlint.checks import SEVERITIES, by_name_or_code, load_all
+from lorlint.checks import RULES, SEVERITIES, Diagnostic, by_name_or_code, load_all
 from lorlint.engine import Options, ViewCache, lint_path, lint_source
 from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
 from lorlint.report import formats
+from lorlint.site import Span
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
              ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}  # fmt: skip
@@ -376,7 +377,19 @@ def write_atomically(path: Path, text: str) -> None:
 
 def _lint_chunk(chunk: list[Path], options: Options) -> list[tuple[Path, list]]:
     views = ViewCache(options.online)
-    return [(path, lint_path(path, options, views)) for path in chunk]
+    return [(path, lint_isolated(path, options, views)) for path in chunk]
+
+
+def lint_isolated(path: Path, options: Options, views: ViewCache) -> list:
+    """One file's findings; a crash while linting it is that file's LL900, and the run goes on."""
+    try:
+        return lint_path(path, options, views)
+    except Exception as err:  # a bug: say so for this file, lint the others
+        detail = f"{type(err).__name__}: {err}".splitlines()[0]
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        rule = RULES["LL900"]
+        message = f"internal error while linting this file: {detail}; please report it"
+        return [Diagnostic("LL900", rule.name, rule.severity, message, str(path), Span(1, 1, 1, 1))]
 
 
 def lint_files(files: list[Path], options: Options, jobs: int | None):

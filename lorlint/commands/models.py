@@ -213,7 +213,8 @@ def _targets_text(view: ModelView, spec: TargetSpec, result: MatchResult, r: int
     table = view.table
     shown = json.dumps(spec.target_modules) if spec.target_modules is not None else "(PEFT default)"
     if result.error:
-        return [f"  targets {shown}: PEFT raises:", f"    {result.error.message}"]
+        outcome = "not checked" if result.error.kind == "too-costly" else "PEFT raises"
+        return [f"  targets {shown}: {outcome}:", f"    {result.error.message}"]
     n_mod, n_par = len(result.modules), len(result.parameters)
     what = f"{n_mod} modules" + (f" + {n_par} parameters" if n_par else "")
     lines = [f"  targets {shown} → {what}"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,13 +39,21 @@ def transformers_version() -> str | None:
 def _raw(key: str, task: str) -> dict | None:
     if task not in _index()["tables"].get(key, ()):
         return None
-    with gzip.open(table_path(key, task), "rt", encoding="utf-8") as fh:
-        return json.load(fh)
+    try:
+        with gzip.open(table_path(key, task), "rt", encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, EOFError, ValueError, zlib.error):  # damaged install: no table, no crash
+        return None
 
 
 def get(key: str, task: str) -> LayerTable | None:
+    """The bundled table, or None when it is missing, damaged or empty (never a wrong table)."""
     data = _raw(key, task)
-    return LayerTable.from_json(data) if data else None
+    try:
+        table = LayerTable.from_json(data) if isinstance(data, dict) else None
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return table if table is not None and table.modules else None
 
 
 def tasks(key: str) -> list[str]:
