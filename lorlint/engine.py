@@ -278,19 +278,22 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
                   site.path, site.span)
         )  # fmt: skip
     model = ctx.view.reference if ctx.view else site.model
+    found: list[Diagnostic] = []
     try:
         with bounded.deadline():  # a rule's regex never hangs the run (see models/bounded.py)
-            diagnostics.extend(_run_rules(ctx, options, model))
-    except bounded.TooCostly as err:
+            _run_rules(ctx, options, model, found)
+    except bounded.TooCostly as err:  # the rules still to run say nothing
         from lorlint.models.match import too_costly_message
 
-        span = _pattern_span(site, err.pattern)
-        diagnostics.append(_diag("LL103", too_costly_message(err), site.path, span, model))
+        message = too_costly_message(err)
+        if not any(d.code == "LL103" and "too costly to check" in d.message for d in found):
+            span = _pattern_span(site, err.pattern)
+            found.append(_diag("LL103", message, site.path, span, model))
+    diagnostics.extend(found)
     return [d for d in diagnostics if d.code in options.selected]
 
 
-def _run_rules(ctx: Context, options: Options, model: str | None) -> list[Diagnostic]:
-    out = []
+def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
     for code in sorted(options.selected):
         rule = RULES.get(code)
         if rule is None or rule.check is None:
@@ -300,7 +303,6 @@ def _run_rules(ctx: Context, options: Options, model: str | None) -> list[Diagno
             diagnostic = _diag(code, message, ctx.site.path, span or ctx.site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
             out.append(diagnostic)
-    return out
 
 
 def _pattern_span(site: Site, pattern: str | None) -> Span:

@@ -12,14 +12,20 @@ from lorlint.models import bounded
 @rule("LL103", "regex-matches-nothing", "error", "a regex target_modules matches no module")
 def check(ctx: Context):
     value = ctx.site.keywords.get("target_modules")
+    error = ctx.result.error if ctx.result is not None else None
+    if error is not None and error.kind == "too-costly":  # any of the config's regexes
+        written = [
+            part.span
+            for v in ctx.site.keywords.values()
+            for part in [v, *(v.elements or [])]
+            if isinstance(part.value, str) and repr(part.value) in error.message
+        ]
+        yield error.message, written[0] if written else None
+        return
     if ctx.table is None or value is None or not isinstance(value.value, str):
         return
     pattern = value.value
     if not REGEX_CHARS.search(pattern):
-        return
-    error = ctx.result.error if ctx.result is not None else None
-    if error is not None and error.kind == "too-costly":
-        yield error.message, value.span
         return
     try:
         re.compile(pattern)

@@ -82,7 +82,12 @@ def match(pattern: str, string: str) -> re.Match | None:
     return _run(re.match, pattern, string)
 
 
+_too_costly: set[str] = set()  # patterns that ran out of time once are not run again
+
+
 def _run(function, pattern: str, string: str):
+    if pattern in _too_costly:
+        raise TooCostly(pattern)
     if not _deadline.active and risky(pattern):
         raise TooCostly(
             pattern, "it could backtrack for a long time, and no deadline can be set here"
@@ -91,6 +96,7 @@ def _run(function, pattern: str, string: str):
         return function(pattern, string)
     except TooCostly as err:
         err.pattern = err.pattern or pattern
+        _too_costly.add(err.pattern)
         raise
 
 
