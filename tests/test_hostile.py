@@ -40,9 +40,6 @@ ADAPTER = {
     "target_modules": ["q_proj", "dwn_proj"],
     "r": 8,
 }
-FRONT_END = "owned by the front-end helper (parsing, evaluation, file reading); fixed when merged"
-CLI = "owned by the CLI helper (settings, git, network, server); fixed when merged"
-MODELS = "owned by the model-knowledge helper (config.json, layer tables); fixed when merged"
 
 
 CHECK = ("check", ".", "--output-format", "concise", "--no-cache")
@@ -55,7 +52,6 @@ class Case:
     rc: int = 1
     expect: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
-    owner: str | None = None
     args: tuple[str, ...] = CHECK
     good: bool = True  # good.py is written and its finding expected
     setup: Callable[[Path], None] | None = None  # extra preparation of the tree
@@ -178,16 +174,14 @@ def cache_points_outside(root: Path) -> None:
 # --- running a crash into one file ------------------------------------------------------------------
 CRASH = """
 import sys
-from lorlint import engine
 from lorlint.cli import main
-real = engine.lint_path
-def lint_path(path, options, views):
+import lorlint.commands.check as check
+real = check.lint_file
+def lint_file(path, options, views, data=None):
     if path.name == "crash.py":
         raise RuntimeError("boom")
-    return real(path, options, views)
-engine.lint_path = lint_path
-import lorlint.commands.check as check
-check.lint_path = lint_path
+    return real(path, options, views, data)
+check.lint_file = lint_file
 sys.exit(main(["check", ".", "--output-format", "concise", "--no-cache"]))
 """
 
@@ -408,67 +402,75 @@ CASES = [
     Case("table-cache-fifo", {"model.py": LOCAL_MODEL}, expect=(LOCAL_FINDING,),
          setup=table_cache_entry(os.mkfifo), memory=TORCH_MEMORY, timeout=TORCH_TIMEOUT),
     # front end (parsing, evaluation, reading linted files)
-    *[Case(f"front-end-native-crash-{name}", {"t.py": python(body)}, owner=FRONT_END,
-           expect=("t.py:1:1: LL900",))
-      for name, body in [("lambda-5000", "x = " + "lambda: " * 5000 + "0"),
-                         ("minus-10000", "x = " + "-" * 10000 + "1"),
-                         ("plus-10000", "x = " + "+" * 10000 + "1"),
-                         ("attribute-10000", "x = a" + ".b" * 10000),
-                         ("call-10000", "x = f" + "()" * 10000)]],
-    *[Case(f"front-end-hang-{name}", {"t.py": python(body)}, owner=FRONT_END, expect=("t.py:",))
-      for name, body in [("minus-20000", "x = " + "-" * 20000 + "1"),
-                         ("plus-100000", "x = 1" + " + 1" * 100000),
-                         ("attribute-50000", "x = a" + ".b" * 50000),
-                         ("call-20000", "x = f" + "()" * 20000),
-                         ("subscript-20000", "x = a" + "[0]" * 20000),
-                         ("sum-5000-in-target-modules",
-                          "cfg = LoraConfig(target_modules=" + " + ".join(['["q_proj"]'] * 5000) + ")"),
-                         ("5000-configs", '\n'.join(f'c{i} = LoraConfig(target_modules=["q_proj"])'
-                                                    for i in range(5000)))]],
+    # deep expressions at the top level are never parsed (no site can involve them); inside a
+    # config call they are, and must end as LL900, not as a native crash or a hang
+    *[Case(f"front-end-native-crash-{name}", {"t.py": python(body), "u.py": python(in_config)},
+           expect=("u.py:1:1: LL900",))
+      for name, body, in_config in [
+          (name, "x = " + expr, f'cfg = LoraConfig(target_modules=["q_proj"], r={expr})')
+          for name, expr in [("lambda-5000", "lambda: " * 5000 + "0"),
+                             ("minus-10000", "-" * 10000 + "1"),
+                             ("plus-10000", "+" * 10000 + "1"),
+                             ("attribute-10000", "a" + ".b" * 10000),
+                             ("call-10000", "f" + "()" * 10000)]]],
+    *[Case(f"front-end-hang-{name}", {"t.py": python(body), "u.py": python(in_config)},
+           expect=("u.py:",))
+      for name, body, in_config in [
+          (name, "x = " + expr, f'cfg = LoraConfig(target_modules=["q_proj"], r={expr})')
+          for name, expr in [("minus-20000", "-" * 20000 + "1"),
+                             ("plus-100000", "1" + " + 1" * 100000),
+                             ("attribute-50000", "a" + ".b" * 50000),
+                             ("call-20000", "f" + "()" * 20000),
+                             ("subscript-20000", "a" + "[0]" * 20000)]]],
+    Case("front-end-hang-sum-5000-in-target-modules",
+         {"t.py": python("cfg = LoraConfig(target_modules="
+                         + " + ".join(['["q_proj"]'] * 5000) + ")")}, expect=("t.py:",)),
+    Case("front-end-hang-5000-configs",
+         {"t.py": python("\n".join(f'c{i} = LoraConfig(target_modules=["q_proj"])'
+                                   for i in range(5000)))}, expect=("t.py:",)),
     Case("front-end-range-10-to-the-8",
          {"t.py": python('cfg = LoraConfig(target_modules=["q_proj"], '
-                         "layers_to_transform=list(range(100000000)))")},
-         owner=FRONT_END, expect=("t.py:",)),
-    Case("front-end-5mb-file", {"t.py": python("x = 1\n" * 700_000)}, owner=FRONT_END),
-    Case("front-end-fifo-named-py", owner=FRONT_END, setup=fifo("pipe.py")),
-    Case("front-end-dev-zero-named-py", owner=FRONT_END, setup=dev_zero("zero.py")),
-    Case("front-end-bom-before-import", {"t.py": "\ufeff" + GOOD}, owner=FRONT_END,
+                         "layers_to_transform=list(range(100000000)))")}),
+    Case("front-end-5mb-file", {"t.py": python("x = 1\n" * 700_000)}),
+    Case("front-end-fifo-named-py", setup=fifo("pipe.py")),
+    Case("front-end-dev-zero-named-py", setup=dev_zero("zero.py")),
+    Case("front-end-bom-before-import", {"t.py": "\ufeff" + GOOD},
          expect=('t.py:2:44: LL101 [*] "dwn_proj"',)),
     Case("front-end-cr-only-line-endings", {"t.py": ("# train\n" + GOOD).replace("\n", "\r")},
-         owner=FRONT_END, expect=('t.py:3:44: LL101 [*] "dwn_proj"',)),
+         expect=('t.py:3:44: LL101 [*] "dwn_proj"',)),
     Case("front-end-latin-1-with-cookie",
          {"t.py": ("# -*- coding: latin-1 -*-\n" + GOOD + "x = 'é'\n").encode("latin-1")},
-         owner=FRONT_END, expect=('t.py:3:44: LL101 [*] "dwn_proj"',)),
+         expect=('t.py:3:44: LL101 [*] "dwn_proj"',)),
     # settings, git, network, server
     *[Case(f"settings-{name}", {"pyproject.toml": "[tool.lorlint]\n" + line}, rc=2, good=False,
-           owner=CLI, expect=key)
+           expect=key)
       for name, line, key in [
           ("per-file-ignores-list", 'per-file-ignores = ["x"]\n', ("per-file-ignores",)),
           ("fail-level-unknown", 'fail-level = "bogus"\n', ("fail-level", "bogus")),
           ("model-int", "model = 5\n", ("model", "5")),
           ("select-string", 'select = "LL1"\n', ("select", "LL1"))]],
     Case("settings-invalid-utf8-lorlint-toml", {"lorlint.toml": b"select = ['\xff']\n"}, rc=2,
-         good=False, owner=CLI, expect=("lorlint.toml",)),
-    Case("git-fsmonitor-never-runs", owner=CLI, setup=git_with_fsmonitor, verify=fsmonitor_idle),
-    Case("project-online-setting-opens-no-connection", owner=CLI, run=no_connection,
+         good=False, expect=("lorlint.toml",)),
+    Case("git-fsmonitor-never-runs", setup=git_with_fsmonitor, verify=fsmonitor_idle),
+    Case("project-online-setting-opens-no-connection", run=no_connection,
          files={"pyproject.toml": "[tool.lorlint]\nonline = true\n",
                 "t.py": 'from peft import LoraConfig  # lorlint: model=someorg/not-in-any-index\n'
                         'cfg = LoraConfig(target_modules=["q_proj"])\n'},
          expect=("t.py:",)),
-    Case("server-malformed-request-gets-an-error", owner=CLI, run=lsp_malformed_request, rc=0,
+    Case("server-malformed-request-gets-an-error", run=lsp_malformed_request, rc=0,
          good=False, expect=('"error"',)),
     # model knowledge
-    Case("config-json-task-builds-no-arbitrary-class", owner=MODELS, memory=TORCH_MEMORY, timeout=TORCH_TIMEOUT,
+    Case("config-json-task-builds-no-arbitrary-class", memory=TORCH_MEMORY, timeout=TORCH_TIMEOUT,
          files={"m/config.json": json.dumps({**TINY_LLAMA, "task": "Trainer"}),
                 "t.py": 'from peft import LoraConfig  # lorlint: model=./m\n'
                         'cfg = LoraConfig(target_modules=["q_proj"])\n'},
          expect=("t.py:",), absent=("cannot build Trainer",)),
-    Case("config-json-100000-layers", owner=MODELS, memory=TORCH_MEMORY, timeout=120,
+    Case("config-json-100000-layers", memory=TORCH_MEMORY, timeout=120,
          files={"m/config.json": json.dumps({**TINY_LLAMA, "num_hidden_layers": 100000}),
                 "t.py": 'from peft import LoraConfig  # lorlint: model=./m\n'
                         'cfg = LoraConfig(target_modules=["q_proj"])\n'},
          expect=("t.py:",)),
-    Case("config-json-3-gb", owner=MODELS,
+    Case("config-json-3-gb",
          files={"t.py": 'from peft import LoraConfig  # lorlint: model=./m\n'
                         'cfg = LoraConfig(target_modules=["q_proj"])\n'},
          setup=sparse_config_json, expect=("t.py:",)),
@@ -548,15 +550,7 @@ def outcomes(request, tmp_path_factory) -> dict[str, tuple[int, str, float]]:
     return results
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, id=c.id, marks=pytest.mark.xfail(strict=True, reason=c.owner))
-        if c.owner
-        else pytest.param(c, id=c.id)
-        for c in CASES
-    ],
-)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input(case: Case, outcomes):
     code, out, seconds = outcomes[case.id]
     out += f"\n[{case.id}: exit {code} after {seconds:.1f} s]"
