@@ -39,7 +39,11 @@ def check(ctx: Context):
             continue  # LL104 explains a qualified one; Unsloth adds MoE experts itself
         other = equivalent(entry, ctx)
         fix = None
-        if params:
+        bare = entry.rstrip(",")
+        if bare != entry and modules_matching_entry(ctx.table, bare):
+            hint = (f'"{bare}" with a comma stuck to it: on a command line each word is one entry, '
+                    "so separate the names with spaces only")  # fmt: skip
+        elif params:
             hint = (
                 f"on this model the experts keep it in {expert_weights_text(ctx, params)}, a "
                 "parameter target_modules cannot reach: use target_parameters="
