@@ -10,6 +10,7 @@ from lorlint.checks.targets import (
     entries,
     equivalent,
     expert_parameters_named,
+    expert_suffix,
     expert_weights_text,
     looks_like_pattern,
     prefixed_names,
@@ -47,7 +48,7 @@ def check(ctx: Context):
             hint = (
                 f"on this model the experts keep it in {expert_weights_text(ctx, params)}, a "
                 "parameter target_modules cannot reach: use target_parameters="
-                + quoted([".".join(params[0].split(".")[-2:])])
+                + quoted([expert_suffix(params[0])])
             )
         elif other:
             hint = f'{ctx.view.model_type} calls it "{other}"'
