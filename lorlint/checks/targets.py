@@ -138,6 +138,12 @@ FUSED_EXPERT_NAMES = {
 }
 
 
+def expert_suffix(name: str) -> str:
+    """``model.layers.0.mlp.experts.down_proj`` → ``experts.down_proj``: a target_parameters entry
+    precise enough as a suffix."""
+    return ".".join(name.split(".")[-2:])
+
+
 def expert_weights_text(ctx: Context, params: list[str]) -> str:
     """``the fused expert weight mlp.experts.down_proj (32×2880×2880, in 24 layers)``."""
     from lorlint.models.summary import split_block
