@@ -108,7 +108,7 @@ def counts_note(ctx: Context) -> str:
     """Said after counts read from a default config: the names are exact, the numbers not."""
     if ctx.view is None or ctx.view.exact:
         return ""
-    return f" (counts from {ctx.view.model_type}'s default config: about)"
+    return f" (layer counts from {ctx.view.model_type}'s default config)"
 
 
 def stable(ctx: Context, names) -> set[str]:
