@@ -109,3 +109,17 @@ def test_hostile_inputs_are_bounded(tmp_path):
         else:
             assert any(expected in line for line in said), (name, said)
     assert elapsed < 120, elapsed
+
+
+def test_the_server_path_is_bounded_too():
+    """``lorlint server`` lints through ``lint_text``: the same bounds, in-process."""
+    from lorlint.engine import Options, ViewCache, lint_text
+
+    views = ViewCache(online=False)
+    for name in ("lambda_in_config.py", "plus_100k.py", "attribute_50k.py", "sum_in_targets.py"):
+        text, expected = CASES[name]
+        start = time.perf_counter()
+        found = lint_text(name, text, Options(), views)
+        assert time.perf_counter() - start < 30
+        assert [d.code for d in found] == ["LL900"], found
+        assert expected.split(" ", 1)[1] in found[0].message

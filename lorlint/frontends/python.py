@@ -106,8 +106,9 @@ class PythonFile:
         self.scopes = Scopes(tree)
         self.references: dict[ast.Name, int] = {}  # use → reads of the binding it sees
         self.evaluator = Evaluator(self)
-        self.value_names: set[str] = set()  # names whose bindings and uses were consulted
-        self.bound_names: set[str] = set()  # names whose bindings decided a qualified name
+        self.value_names: set[str] = set()  # names whose uses were counted for a known value
+        self.bound_names: set[str] = set()  # names whose bindings were consulted
+        self.attributes: set[str] = set()  # ``args.x`` read through argparse / dataclass defaults
         self._starts = line_starts(text)
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
@@ -184,7 +185,7 @@ class PythonFile:
 
         None when the name is also a parameter, import, loop variable or the like, or is only
         assigned later in the same scope."""
-        self.value_names.add(name.id)
+        self.bound_names.add(name.id)
         owner, found = self.scopes.bindings_of(name)
         if owner is None or not found or any(b.kind != "assign" for b in found):
             self.references[name] = 0
@@ -381,9 +382,9 @@ def _reduced_sites(path: str, reducer: Reducer, bom: int) -> list[Site] | None:
             return None
         parsed = PythonFile(path, reduction.text, tree, bom, reduction.extra_reads)
         sites = parsed.sites()
-        if reduction.covers(parsed.value_names, parsed.bound_names):
+        if reduction.covers(parsed.value_names, parsed.bound_names, parsed.attributes):
             return sites
-        reducer.grow(parsed.value_names, parsed.bound_names)
+        reducer.grow(parsed.value_names, parsed.bound_names, parsed.attributes)
     return None
 
 

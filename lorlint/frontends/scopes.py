@@ -144,34 +144,50 @@ class _Walker:
     def run(self, tree: ast.Module) -> None:
         # (node, scope) pairs; children pushed in reverse so they pop in source order
         stack: list[tuple[ast.AST, Scope]] = [(tree, self.s.module)]
+        pop, extend = stack.pop, stack.extend
+        handlers: dict[type, object] = {}
         while stack:
-            node, scope = stack.pop()
-            children = self.visit(node, scope)
-            stack.extend(reversed(children))
+            node, scope = pop()
+            kind = type(node)
+            handler = handlers.get(kind)
+            if handler is None:
+                handler = handlers[kind] = getattr(self, "visit_" + kind.__name__, self.generic)
+            children = handler(node, scope)
+            if children:
+                extend(reversed(children))
 
-    def visit(self, node: ast.AST, scope: Scope) -> list[tuple[ast.AST, Scope]]:
-        s = self.s
-        if isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Store):  # ``del x`` reads x, as libcst counts it
-                s.scope_of[node] = scope
-                s.reads.setdefault(node.id, []).append((scope, node.lineno, node.col_offset))
-            return []
-        if isinstance(node, ast.Call):
-            s.calls.append(node)
+    def generic(self, node: ast.AST, scope: Scope) -> list[tuple[ast.AST, Scope]]:
         if isinstance(node, ast.stmt) and not isinstance(node, _COMPOUND):
-            s.statements.append(node)
-        method = getattr(self, "visit_" + type(node).__name__, None)
-        if method is not None:
-            return method(node, scope)
-        return [(child, scope) for child in ast.iter_child_nodes(node)]
+            self.s.statements.append(node)
+        return [(child, scope) for child in _children(node)]
+
+    def visit_Name(self, node: ast.Name, scope: Scope):
+        if not isinstance(node.ctx, ast.Store):  # ``del x`` reads x, as libcst counts it
+            self.s.scope_of[node] = scope
+            self.s.reads.setdefault(node.id, []).append((scope, node.lineno, node.col_offset))
+
+    def visit_Constant(self, node, scope):
+        return None
+
+    def visit_Call(self, node: ast.Call, scope: Scope):
+        self.s.calls.append(node)
+        children = [(node.func, scope)]
+        children += [(arg, scope) for arg in node.args]
+        children += [(keyword.value, scope) for keyword in node.keywords]
+        return children
+
+    def visit_Attribute(self, node: ast.Attribute, scope: Scope):
+        return [(node.value, scope)]
 
     # --- statements that bind ----------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign, scope: Scope):
+        self.s.statements.append(node)
         for target in node.targets:
             self._target(target, scope, node.value, _end(node))
         return [(t, scope) for t in node.targets] + [(node.value, scope)]
 
     def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope):
+        self.s.statements.append(node)
         if isinstance(node.target, ast.Name):
             kind = "assign" if node.value is not None else "other"
             scope.bind(node.target.id, Binding(kind, node.target, node.value, end=_end(node)))
@@ -179,6 +195,7 @@ class _Walker:
         return children + ([(node.value, scope)] if node.value is not None else [])
 
     def visit_AugAssign(self, node: ast.AugAssign, scope: Scope):
+        self.s.statements.append(node)
         self._other(node.target, scope)
         return [(node.target, scope), (node.value, scope)]
 
@@ -191,21 +208,22 @@ class _Walker:
 
     def visit_For(self, node, scope: Scope):
         self._other(node.target, scope)
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     visit_AsyncFor = visit_For
 
     def visit_withitem(self, node: ast.withitem, scope: Scope):
         if node.optional_vars is not None:
             self._other(node.optional_vars, scope)
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, scope: Scope):
         if node.name:
             scope.bind(node.name, Binding("other", node))
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     def visit_Import(self, node: ast.Import, scope: Scope):
+        self.s.statements.append(node)
         for alias in node.names:
             if alias.asname:
                 scope.bind(alias.asname, Binding("import", node, qualified=alias.name))
@@ -215,6 +233,7 @@ class _Walker:
         return []
 
     def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope):
+        self.s.statements.append(node)
         module = "." * node.level + (node.module or "")
         for alias in node.names:
             if alias.name == "*":
@@ -230,20 +249,22 @@ class _Walker:
     def visit_MatchAs(self, node, scope: Scope):
         if node.name:
             scope.bind(node.name, Binding("other", node))
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     visit_MatchStar = visit_MatchAs
 
     def visit_MatchMapping(self, node, scope: Scope):
         if node.rest:
             scope.bind(node.rest, Binding("other", node))
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     def visit_Global(self, node: ast.Global, scope: Scope):
+        self.s.statements.append(node)
         scope.globals.update(node.names)
         return []
 
     def visit_Nonlocal(self, node: ast.Nonlocal, scope: Scope):
+        self.s.statements.append(node)
         scope.nonlocals.update(node.names)
         return []
 
@@ -324,6 +345,27 @@ class _Walker:
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         every += [a for a in (args.vararg, args.kwarg) if a is not None]
         return [a.annotation for a in every if a.annotation is not None]
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The child nodes that can hold a name, a call or a scope (not contexts, operators or
+    constants)."""
+    kind = type(node)
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _FIELDS[kind] = kind._fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _LEAVES))
+        elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+            out.append(value)
+    return out
 
 
 def _end(node: ast.AST) -> tuple[int, int]:

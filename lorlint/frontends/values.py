@@ -131,7 +131,10 @@ class Evaluator:
                 return Value(UNKNOWN)
         inner = self.value(node, depth + 1)
         # Keep the binding's spans: a fix or finding on ``TARGETS`` points at the literal; record
-        # how often the name is used, since a fix there changes every use.
+        # how often the name is used, since a fix there changes every use (so every use of it
+        # must have been parsed: the reduction keeps them for names with a known value).
+        if inner.known or inner.elements:
+            self.file.value_names.add(expr.id)
         uses = self.file.references.get(expr, 0)
         for part in [inner, *(inner.elements or [])]:
             if part.bound_to is None:
@@ -233,6 +236,7 @@ class Evaluator:
         owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
         if owner_name == "TaskType":  # peft.TaskType.SEQ_CLS is the string "SEQ_CLS"
             return Value(name)
+        self.file.attributes.add(name)
         default = self._argparse_defaults().get(name)
         if default is None:
             default = self._dataclass_defaults().get(name)
