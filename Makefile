@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint catalog clean
+.PHONY: install demo test lint fuzz catalog rule-pages clean realworld
 
 install: $(STAMP)
 
@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	# The oracle for Unsloth's target regex (tests/unsloth_oracle.py loads one file of it).
+	$(BIN)/python -m pip install -q --no-deps unsloth_zoo==2026.10.9
 	touch $(STAMP)
 
 demo: install
@@ -29,10 +31,22 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q
 
+# the fix property test with thousands of generated scripts (CI runs a few hundred in `make test`)
+fuzz: install
+	LORLINT_FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q tests/test_fix_properties.py
+
 catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py
 	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
 	$(BIN)/python scripts/build_catalog.py
 
+# Rule pages' header lines (severity, fix availability) come from the rule registry.
+rule-pages: install
+	$(BIN)/python scripts/gen_rule_headers.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Precision, recall and model resolution on tests/realworld/ (the README's "Accuracy on real code").
+realworld: install
+	$(BIN)/python scripts/realworld_score.py

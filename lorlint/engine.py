@@ -9,14 +9,12 @@ from pathlib import Path
 from lorlint.checks import RULES, Context, Diagnostic, load_all
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
+from lorlint.models.table import LayerTable
 from lorlint.models.view import ModelView, load_view
 from lorlint.site import UNKNOWN, Site, Span
 from lorlint.sitecache import SiteCache
 from lorlint.textpos import split_lines
 
-UNSLOTH_DEFAULT_TARGETS = [
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-]  # fmt: skip
 SPEC_KEYWORDS = (
     "exclude_modules",
     "layers_to_transform",
@@ -28,7 +26,14 @@ SPEC_KEYWORDS = (
     "task_type",
     "r",
     "lora_alpha",
+    "feedforward_modules",
+    "ensure_weight_tying",
 )
+# Site kinds whose tool builds the PEFT config from the model: lorlint/models/<module>.py.
+TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl"}
+# Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
+MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
+                   "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[\s,]+[\w\-]+)*))?", re.IGNORECASE)
 IGNORE = re.compile(r"#\s*lorlint:\s*ignore\[(?P<codes>[^\]]*)\]")
 FILE_NOQA = re.compile(r"#\s*lorlint:\s*noqa\b")
@@ -65,30 +70,67 @@ class ViewCache:
         return self._views[key]
 
 
-def spec_for(site: Site) -> TargetSpec | None:
-    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown."""
-    if site.has("**"):
+def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
+    """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown.
+
+    Unsloth builds its LoraConfig from the model itself (lorlint/models/unsloth.py): its sites
+    need the layer table."""
+    if site.has("**") or not _method_predicted(site):
         return None
     values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
     target = site.keywords.get("target_modules")
     targets = target.value if target is not None else None
-    if site.kind == "unsloth":
-        if target is None and not site.callee.startswith("unsloth.FastLanguageModel"):
-            return None  # FastModel / FastVisionModel build a regex from finetune_* flags
-        targets = UNSLOTH_DEFAULT_TARGETS if target is None else targets
-        values.setdefault("r", 16)
-        values.setdefault("lora_alpha", 16)
     if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
         return None
     if not _names_or_regex(targets) or not all(_valid(key, value) for key, value in values.items()):
         return None  # not a value PEFT accepts: no prediction (PEFT itself would raise)
+    tool = TOOL_SEMANTICS.get(site.kind)
+    if tool is not None:  # tools that decide the targets themselves, from the model
+        import importlib
+
+        resolve = importlib.import_module(f"lorlint.models.{tool}").resolve
+        resolved = resolve(site, table, targets, values) if table is not None else None
+        if resolved is None:
+            return None
+        targets, values = resolved
     task_type = values.pop("task_type", None)
     return TargetSpec(
         target_modules=list(targets) if isinstance(targets, (tuple, set)) else targets,
         task_type=str(task_type).rpartition(".")[2] if task_type else None,
         peft_type=site.peft_type,
+        lora_dropout=_dropout(site),
         **{k: v for k, v in values.items() if v is not None},
     )
+
+
+def _method_predicted(site: Site) -> bool:
+    """Whether lorlint reproduces what this PEFT method adapts for this config.
+
+    Methods other than LoRA each check a string ``target_modules`` with ``layers_*`` and a
+    ``layers_pattern`` without ``layers_to_transform`` their own way at config time; those configs
+    get no prediction, nor do fields a method's config does not have (PEFT raises TypeError)."""
+    from lorlint.models import methods
+
+    peft_type = site.peft_type
+    if not methods.predicted(peft_type):
+        return False
+    if peft_type == "LORA":
+        return True
+    if any(site.has(k) and not methods.takes(peft_type, k) for k in MATCHING_FIELDS):
+        return False
+    layered = site.has("layers_to_transform") or site.has("layers_pattern")
+    if isinstance(site.get("target_modules"), str) and layered:
+        return False
+    return not (site.has("layers_pattern") and not site.has("layers_to_transform"))
+
+
+def _dropout(site: Site) -> float | None:
+    """``lora_dropout`` as written (0.0, PEFT's and Unsloth's default, when absent); None when not
+    known: it decides only whether PEFT raises on target parameters, not what is matched."""
+    value = site.get("lora_dropout", 0.0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _names_or_regex(value) -> bool:
@@ -101,7 +143,7 @@ def _names_or_regex(value) -> bool:
 def _valid(key: str, value) -> bool:
     if value is None:
         return True
-    if key in ("exclude_modules", "layers_pattern"):
+    if key in ("exclude_modules", "layers_pattern", "feedforward_modules"):
         return _names_or_regex(value)
     if key in ("modules_to_save", "target_parameters"):
         return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
@@ -112,6 +154,8 @@ def _valid(key: str, value) -> bool:
         return isinstance(value, dict) and all(isinstance(k, str) for k in value)
     if key in ("r", "lora_alpha"):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "ensure_weight_tying":
+        return isinstance(value, bool)
     return key != "task_type" or isinstance(value, str)
 
 
@@ -141,7 +185,19 @@ def _check_sites(
             f"of a file and stopped here ({len(sites) - MAX_SITES:,} not checked)"
         )
         out.append(_diag("LL900", message, rest.path, rest.span))
+    bind_fixes(out, text)
     return suppress(out, text, sites)
+
+
+def bind_fixes(diagnostics: list[Diagnostic], text: str) -> None:
+    """Rules propose fixes; only those the text really supports are kept (see lorlint.fixes)."""
+    from lorlint import fixes
+    from lorlint.textpos import line_starts
+
+    proposed = [d for d in diagnostics if d.fix is not None]
+    starts = line_starts(text) if proposed else []
+    for d in proposed:
+        d.fix = fixes.bind(d.fix, text, starts)
 
 
 def _python_sites(path: str, source: str, options: Options) -> list[Site] | Diagnostic:
@@ -230,7 +286,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
             )  # fmt: skip
         else:
             ctx.view = view
-            ctx.spec = spec_for(site)
+            ctx.spec = spec_for(site, view.table)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
     else:
         diagnostics.append(
@@ -382,13 +438,9 @@ def lint_notebook(
 
 def _fix_in_cells(fix, notebook):
     """Express a fix's edits in cell rows (for JSON and the editor); single-cell edits only."""
-    from lorlint.fixes import Edit, Fix
-
-    edits = []
-    for edit in fix.edits:
-        cell, row = notebook.locate(edit.span.row)
-        end_cell, end_row = notebook.locate(edit.span.end_row)
-        if end_cell != cell:
-            return None
-        edits.append(Edit(Span(row, edit.span.col, end_row, edit.span.end_col), edit.content))
-    return Fix(fix.applicability, fix.message, tuple(edits))
+    spans = [fix.plan.span] if fix.plan is not None else [e.span for e in fix.edits]
+    cells = {notebook.locate(row)[0] for s in spans for row in (s.row, s.end_row)}
+    if len(cells) != 1:
+        return None
+    first = spans[0].row
+    return fix.shifted(notebook.locate(first)[1] - first)

@@ -1,17 +1,26 @@
-"""Fixes: text edits at exact libcst source spans, so everything else stays byte-identical.
+"""Fixes: edits at exact source spans, so every byte outside them stays as it was.
 
-A fix belongs to its diagnostic (ruff's JSON shape: ``applicability``, ``message``, ``edits``).
-Edits replace only the target expression, keep the quote style of the string they replace, and are
-refused where a value is bound to a name that is used more than once.
+A rule proposes a fix in terms of the values it read (this string, that list); ``bind`` checks the
+proposal against the source text — the span must hold exactly the literal the rule saw (a plain
+string, or a list/tuple/set display of plain strings), so values computed in code
+(``"a,b".split(",")``, ``list(...)``, ``+``, f-strings, implicit concatenation) are never edited —
+and turns it into a ``Fix`` (ruff's JSON shape: ``applicability``, ``message``, ``edits``).
+
+Renaming a string or turning it into a list is a plain text edit. Removing, renaming or adding
+list entries is a structural edit made with libcst on the list's own text (``listedit``), imported
+only when such a fix's edits are needed; it keeps every comment in the list, except the trailing
+comment of an entry that a removal drops (the survivor of a duplicate keeps its own).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
 
 from lorlint.site import Span, Value
-from lorlint.textpos import line_starts
-from lorlint.textpos import offset as position
+from lorlint.textpos import advance, line_starts, offset
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,51 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class ListPlan:
+    """A structural edit of one list/tuple/set display, materialised by ``listedit``.
+
+    ``entries`` has one item per element of the display: None removes it, "" keeps it, other text
+    replaces it (a string literal). ``appended`` are string literals added at the end."""
+
+    span: Span
+    text: str
+    entries: tuple[str | None, ...]
+    appended: tuple[str, ...]
+    keep_comments: bool  # a removed entry's trailing comment stays as a line of its own
+
+    def edits(self) -> tuple[Edit, ...]:
+        from lorlint.listedit import edit_display
+
+        new = edit_display(self.text, self.entries, self.appended, self.keep_comments)
+        if new is None or new == self.text:
+            return ()
+        return (minimal_edit(self.span, self.text, new),)
+
+    def shifted(self, rows: int) -> ListPlan:
+        s = self.span
+        return ListPlan(
+            Span(s.row + rows, s.col, s.end_row + rows, s.end_col),
+            self.text,
+            self.entries,
+            self.appended,
+            self.keep_comments,
+        )
+
+
+@dataclass
 class Fix:
+    """A bound fix. Structural edits (``plan``) are computed on first use of ``edits``."""
+
     applicability: str  # "safe" | "unsafe"
     message: str
-    edits: tuple[Edit, ...]
+    plan: ListPlan | None = None
+    known_edits: tuple[Edit, ...] | None = field(default=None, repr=False)
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        if self.known_edits is None:
+            self.known_edits = self.plan.edits() if self.plan is not None else ()
+        return self.known_edits
 
     def to_json(self) -> dict:
         return {
@@ -40,21 +90,31 @@ class Fix:
             "edits": [e.to_json() for e in self.edits],
         }
 
-    @classmethod
-    def from_json(cls, data: dict) -> Fix:
+    def shifted(self, rows: int) -> Fix:
+        """The same fix with every row moved by ``rows`` (a notebook cell's rows)."""
+        if self.known_edits is None and self.plan is not None:
+            return Fix(self.applicability, self.message, plan=self.plan.shifted(rows))
         edits = tuple(
             Edit(
-                Span(
-                    e["location"]["row"],
-                    e["location"]["column"],
-                    e["end_location"]["row"],
-                    e["end_location"]["column"],
-                ),
-                e["content"],
+                Span(e.span.row + rows, e.span.col, e.span.end_row + rows, e.span.end_col),
+                e.content,
             )
-            for e in data["edits"]
+            for e in self.edits
         )
-        return cls(data["applicability"], data["message"], edits)
+        return Fix(self.applicability, self.message, known_edits=edits)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a rule wants changed, before it is checked against the source (see ``bind``)."""
+
+    applicability: str
+    message: str
+    kind: str  # "string": rename a string; "to-list": a string becomes a list; "list": structural
+    target: Value  # the string, or the list display
+    names: tuple[str, ...] = ()  # "string": (new,), "to-list": the list, "list": appended
+    entries: tuple[str | None, ...] = ()  # "list": per element, None (remove) or its new name
+    keep_comments: bool = True
 
 
 def fixable(value: Value | None) -> bool:
@@ -71,58 +131,229 @@ def list_literal(names: list[str], quote: str) -> str:
     return "[" + ", ".join(string(n, quote) for n in names) + "]"
 
 
-def replace(value: Value, content: str, message: str, applicability: str) -> Fix | None:
-    if not fixable(value):
+def replace_string(element: Value, new: str, message: str, applicability: str) -> Proposal | None:
+    """Rename one string literal (a list entry or a whole value)."""
+    if not fixable(element) or not isinstance(element.value, str):
         return None
-    return Fix(applicability, message, (Edit(value.span, content),))
+    return Proposal(applicability, message, "string", element, (new,))
 
 
-def drop_element(container: Value, index: int, message: str, applicability: str) -> Fix | None:
-    """Delete one element of a list literal with its separator: ``, "x"`` (or ``"x", `` first)."""
-    elements = container.elements or []
-    if len(elements) < 2 or not 0 <= index < len(elements) or not fixable(container):
+def string_to_list(value: Value, names: list[str], message: str, applicability: str):
+    """A string literal becomes a list literal of ``names``."""
+    if not fixable(value) or not isinstance(value.value, str) or not names:
         return None
-    if index == 0:
-        this, nxt = elements[0], elements[1]
-        if this.span is None or nxt.span is None or not fixable(this):
-            return None
-        start, end = (this.span.row, this.span.col), (nxt.span.row, nxt.span.col)
-    else:
-        prev, this = elements[index - 1], elements[index]
-        if prev.span is None or this.span is None or not fixable(this):
-            return None
-        start, end = (prev.span.end_row, prev.span.end_col), (this.span.end_row, this.span.end_col)
-    if start > end or this.bound_to != elements[index - 1 if index else 1].bound_to:
-        return None  # elements from different literals (list concatenation)
-    return Fix(applicability, message, (Edit(Span(*start, *end), ""),))
+    return Proposal(applicability, message, "to-list", value, tuple(names))
 
 
-def apply(source: str, fixes: list[Fix]) -> tuple[str, int]:
-    """Apply non-overlapping edits (identical duplicates once); returns (text, fixes applied)."""
+def drop_element(container: Value, index: int, message: str, applicability: str):
+    """Remove one entry of a list display; its own trailing comment goes with it."""
+    elements = _string_elements(container)
+    if elements is None or len(elements) < 2 or not 0 <= index < len(elements):
+        return None
+    entries = tuple(None if i == index else e.value for i, e in enumerate(elements))
+    return Proposal(applicability, message, "list", container, (), entries, keep_comments=False)
+
+
+def rewrite_list(
+    container: Value,
+    names: list[str],
+    message: str,
+    applicability: str,
+    renames: dict[str, str] | None = None,
+) -> Proposal | None:
+    """The display holds ``names`` afterwards: entries already there stay in place (with their
+    comments), ``renames`` turns an entry into its new name in place, others are removed (their
+    comments kept), missing names are appended. ``message`` gets the resulting list appended."""
+    elements = _string_elements(container)
+    if elements is None or not elements or not names:
+        return None
+    wanted, renames = list(dict.fromkeys(names)), renames or {}
+    placed: set[str] = set()
+    entries: list[str | None] = []
+    for element in elements:
+        for name in (element.value, renames.get(element.value)):
+            if name in wanted and name not in placed:
+                placed.add(name)
+                entries.append(name)
+                break
+        else:
+            entries.append(None)
+    appended = [n for n in wanted if n not in placed]
+    if all(e is None for e in entries):  # keep the first slot: a list is never emptied
+        entries[0] = appended.pop(0)
+    result = [e for e in entries if e is not None] + appended
+    if result == [e.value for e in elements]:
+        return None
+    quote = elements[0].quote
+    return Proposal(
+        applicability,
+        message + list_literal(result, quote),
+        "list",
+        container,
+        tuple(appended),
+        tuple(entries),
+        keep_comments=True,
+    )
+
+
+def _string_elements(container: Value) -> list[Value] | None:
+    if not fixable(container) or container.elements is None:
+        return None
+    if not all(isinstance(e.value, str) for e in container.elements):
+        return None
+    return container.elements
+
+
+# --- binding a proposal to the source ---------------------------------------------------------
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_PREFIX = re.compile(r"(?i)[ru]?")
+_SKIP = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENDMARKER}
+_CLOSE = {"[": "]", "(": ")", "{": "}"}
+
+
+def _tokens(text: str) -> list[tokenize.TokenInfo] | None:
+    """The significant tokens of a fragment, or None when it does not tokenize on its own."""
+    try:
+        toks = tokenize.generate_tokens(io.StringIO(text, newline=None).readline)
+        return [t for t in toks if t.type not in _SKIP]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+
+
+def _plain_string(token: tokenize.TokenInfo) -> tuple[str, str] | None:
+    """(value, quote) of a string token with no prefix but r/u; None for f-, b- and others."""
+    import ast
+
+    if token.type != tokenize.STRING:
+        return None
+    text = token.string
+    prefix = text[: len(text) - len(text.lstrip("rRuUbBfF"))]
+    if not _PREFIX.fullmatch(prefix):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return (value, text[-1]) if isinstance(value, str) else None
+
+
+def _display(text: str, values: list[str]) -> list[str] | None:
+    """Quotes of the entries when ``text`` is a flat display of exactly these plain strings."""
+    toks = _tokens(text)
+    if not toks or toks[0].string not in _CLOSE or toks[-1].string != _CLOSE[toks[0].string]:
+        return None
+    inner, quotes = toks[1:-1], []
+    for i, tok in enumerate(inner):
+        if i % 2 == 0:
+            plain = _plain_string(tok)
+            if plain is None or len(quotes) >= len(values) or plain[0] != values[len(quotes)]:
+                return None
+            quotes.append(plain[1])
+        elif tok.string != ",":
+            return None
+    return quotes if len(quotes) == len(values) else None
+
+
+def _text(source: str, starts: list[int], span: Span) -> str:
+    return source[offset(starts, span.row, span.col) : offset(starts, span.end_row, span.end_col)]
+
+
+def bind(
+    proposal: Proposal | Fix | None, source: str, starts: list[int] | None = None
+) -> Fix | None:
+    """The fix for ``source``, or None when the text at the spans is not what the rule saw."""
+    if proposal is None or isinstance(proposal, Fix):
+        return proposal
+    starts = starts if starts is not None else line_starts(source)
+    target = proposal.target
+    try:
+        text = _text(source, starts, target.span)
+    except IndexError:
+        return None
+    if proposal.kind in ("string", "to-list"):
+        toks = _tokens(text)
+        plain = _plain_string(toks[0]) if toks and len(toks) == 1 else None
+        if plain is None or plain[0] != target.value:
+            return None
+        if proposal.kind == "string":
+            content = string(proposal.names[0], plain[1])
+        else:
+            content = list_literal(list(proposal.names), plain[1])
+        return Fix(
+            proposal.applicability, proposal.message, known_edits=(Edit(target.span, content),)
+        )
+    quotes = _display(text, [e.value for e in target.elements])
+    if quotes is None:
+        return None
+    entries = tuple(
+        None if new is None else ("" if new == old.value else string(new, quote))
+        for new, old, quote in zip(proposal.entries, target.elements, quotes, strict=True)
+    )
+    appended = tuple(string(n, quotes[-1]) for n in proposal.names)
+    plan = ListPlan(target.span, text, entries, appended, proposal.keep_comments)
+    return Fix(proposal.applicability, proposal.message, plan=plan)
+
+
+def minimal_edit(span: Span, old: str, new: str) -> Edit:
+    """One edit turning ``old`` (the text at ``span``) into ``new``: what differs, widened to
+    whole lines when it spans lines. In repetitive text the shortest difference can sit anywhere
+    along a run of equal characters (cutting through a comment); whole lines keep every edit where
+    a reader — and a neighbouring fix — expects it, and never split a ``\\r\\n``."""
+    start, limit = 0, min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < limit - start and old[len(old) - 1 - end] == new[len(new) - 1 - end]:
+        end += 1
+    old_end = len(old) - end
+    if _LINE_BREAK.search(old, start, old_end) or _LINE_BREAK.search(new, start, len(new) - end):
+        start = max(old.rfind("\n", 0, start), old.rfind("\r", 0, start)) + 1
+        found = _LINE_BREAK.search(old, old_end)
+        old_end = found.end() if found else len(old)
+    elif start and old[start - 1 : start + 1] == "\r\n":
+        start -= 1
+    elif old[old_end - 1 : old_end + 1] == "\r\n":
+        old_end += 1
+    new_end = len(new) - (len(old) - old_end)
+    row, col = advance(span.row, span.col, old[:start])
+    end_row, end_col = advance(span.row, span.col, old[:old_end])
+    return Edit(Span(row, col, end_row, end_col), new[start:new_end])
+
+
+def choose(source: str, fixes: list[Fix]) -> tuple[list[tuple[int, int, str]], list[Fix]]:
+    """Non-overlapping edits as (start, end, content) offsets, identical duplicates once, and
+    the fixes they apply. Touching edits both apply; two at one point would be ambiguous."""
     starts = line_starts(source)
-
-    def offset(row: int, col: int) -> int:
-        return position(starts, row, col)
-
     chosen: list[tuple[int, int, str]] = []
-    applied = 0
+    applied: list[Fix] = []
     for fix in fixes:
+        if not fix.edits:
+            continue
         ranges = [
-            (offset(e.span.row, e.span.col), offset(e.span.end_row, e.span.end_col), e.content)
+            (
+                offset(starts, e.span.row, e.span.col),
+                offset(starts, e.span.end_row, e.span.end_col),
+                e.content,
+            )
             for e in fix.edits
         ]
         if all(r in chosen for r in ranges):
-            applied += 1  # the same edit already queued by a sibling diagnostic
+            applied.append(fix)  # the same edit already queued by a sibling diagnostic
             continue
-        if any(
-            (s < ce and cs < e) or (s == cs and e == ce)
-            for s, e, _ in ranges
-            for cs, ce, _ in chosen
-        ):
+        if any((s < ce and cs < e) or s == cs for s, e, _ in ranges for cs, ce, _ in chosen):
             continue
         chosen.extend(ranges)
-        applied += 1
-    text = source
-    for start, end, content in sorted(chosen, reverse=True):
-        text = text[:start] + content + text[end:]
-    return text, applied
+        applied.append(fix)
+    return sorted(chosen), applied
+
+
+def splice(source: str, edits: list[tuple[int, int, str]]) -> str:
+    for start, end, content in sorted(edits, reverse=True):
+        source = source[:start] + content + source[end:]
+    return source
+
+
+def apply(source: str, fixes: list[Fix]) -> tuple[str, int]:
+    """Apply non-overlapping fixes; returns (text, fixes applied)."""
+    edits, applied = choose(source, fixes)
+    return splice(source, edits), len(applied)

@@ -74,10 +74,14 @@ class Site:
 
     @property
     def peft_type(self) -> str:
-        """PEFT's name for the method: ``LoraConfig`` → ``LORA``; tools' configs are LoRA."""
+        """PEFT's name for the method: ``LoraConfig`` → ``LORA``, ``LNTuningConfig`` →
+        ``LN_TUNING``; tools' configs are LoRA."""
         if not self.callee.startswith("peft."):
             return "LORA"
-        return self.callee.rpartition(".")[2].removesuffix("Config").upper() or "LORA"
+        from lorlint.models.peft_defaults import CONFIG_PEFT_TYPES
+
+        name = self.callee.rpartition(".")[2]
+        return CONFIG_PEFT_TYPES.get(name) or name.removesuffix("Config").upper() or "LORA"
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.keywords.get(name)

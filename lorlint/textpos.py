@@ -3,13 +3,16 @@
 A row ends at ``\\r\\n``, ``\\r`` or ``\\n`` only. ``str.splitlines()`` also breaks at ``\\f``,
 ``\\v``, ``\\x1c``–``\\x1e``, ``\\x85``, ``\\u2028`` and ``\\u2029``: a form feed before a config
 shifted every fix edit below it by a row. Every span, edit and reported line goes through here.
-Columns are 1-based code points; a span's end is exclusive (ruff's convention).
+Columns are 1-based code points (a tab is one column); a span's end is exclusive (ruff's
+convention). A UTF-8 byte order mark is not part of the source as Python reads it, so row 1's
+columns start after it.
 """
 
 from __future__ import annotations
 
 import re
 
+BOM = "\ufeff"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
@@ -26,8 +29,8 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
 
 
 def line_starts(text: str) -> list[int]:
-    """Offset of the first character of each row, plus one past the end of the text."""
-    starts = [0]
+    """Offset of the first column of each row, plus one past the end of the text."""
+    starts = [1 if text.startswith(BOM) else 0]
     starts.extend(m.end() for m in _LINE_END.finditer(text))
     if starts[-1] != len(text):
         starts.append(len(text))
@@ -37,3 +40,17 @@ def line_starts(text: str) -> list[int]:
 def offset(starts: list[int], row: int, col: int) -> int:
     """The text offset of a 1-based (row, column) position."""
     return starts[row - 1] + col - 1
+
+
+def advance(row: int, col: int, text: str) -> tuple[int, int]:
+    """The position just after ``text`` when it starts at (row, col)."""
+    ends = list(_LINE_END.finditer(text))
+    if not ends:
+        return row, col + len(text)
+    return row + len(ends), len(text) - ends[-1].end() + 1
+
+
+def line_ending(text: str) -> str:
+    """The text's first line break (``\\n`` when it has none): what new lines are written with."""
+    m = _LINE_END.search(text)
+    return m.group() if m else "\n"

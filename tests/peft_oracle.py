@@ -6,6 +6,11 @@ import warnings
 
 from lorlint.models.introspect import build_model
 
+# Arguments a config cannot be built without.
+REQUIRED = {"AdaLoraConfig": {"total_step": 10}}
+# ``inject_adapter_in_model`` refuses these methods (they share buffers across layers).
+GET_PEFT_MODEL_ONLY = {"VeraConfig", "VBLoRAConfig"}
+
 
 def peft_targets(
     config: dict,
@@ -13,6 +18,7 @@ def peft_targets(
     spec: dict,
     via_get_peft_model: bool = False,
     method: str = "LoraConfig",
+    build=None,
 ):
     """(sorted adapted module names, sorted adapted parameter names, error or None) from real PEFT."""
     import peft
@@ -20,13 +26,14 @@ def peft_targets(
     from peft.tuners.lora import ParamWrapper
     from peft.tuners.tuners_utils import BaseTunerLayer
 
-    model = build_model(config, task)
+    model = build(config, task) if build is not None else build_model(config, task)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sizes = {"r": 4, "lora_alpha": 8} if method == "LoraConfig" else {"r": 4}
-            cfg = getattr(peft, method)(**sizes, **spec)
-            if via_get_peft_model:
+            sizes = {"r": 4, "lora_alpha": 8} if method == "LoraConfig" else {}
+            cfg = getattr(peft, method)(**sizes, **REQUIRED.get(method, {}), **spec)
+            # VeRA and VBLoRA share buffers that only get_peft_model sets up.
+            if via_get_peft_model or method in GET_PEFT_MODEL_ONLY:
                 model = get_peft_model(model, cfg).base_model.model
             else:
                 model = inject_adapter_in_model(cfg, model)

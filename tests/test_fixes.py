@@ -46,13 +46,13 @@ def test_safe_fixes_only_by_default(tmp_path):
         """,
     )
     proc = run_cli("check", "t.py", "--fix", "--no-cache", cwd=tmp_path)
-    assert "Fixed 3 findings." in proc.stderr
+    assert "Found 4 findings (3 fixed, 1 remaining)." in proc.stderr
     text = path.read_text()
     # quote style kept, duplicate dropped, list form, comment untouched
     assert "'up_proj', 'down_proj'])" in text
     assert 'target_modules=["q_proj"], task_type="CAUSAL_LM")  # keep this comment' in text
     assert "LL201" in proc.stdout  # unsafe: reported, not applied
-    assert "1 hidden fix" not in proc.stderr
+    assert "1 unsafe fix available with `--fix --unsafe-fixes`." in proc.stderr
 
 
 def test_unsafe_fixes_translate_other_architectures(tmp_path):
@@ -65,7 +65,7 @@ def test_unsafe_fixes_translate_other_architectures(tmp_path):
         """,
     )
     proc = run_cli("check", "t.py", "--no-cache", cwd=tmp_path)
-    assert "2 hidden fixes can be enabled with `--unsafe-fixes`" in proc.stderr
+    assert "2 unsafe fixes available with `--fix --unsafe-fixes`." in proc.stderr
     run_cli("check", "t.py", "--fix", "--unsafe-fixes", "--no-cache", cwd=tmp_path)
     assert 'target_modules=["c_attn", "c_proj", "c_fc"]' in path.read_text()
 
@@ -120,7 +120,7 @@ def test_fix_is_refused_when_the_result_would_not_parse(tmp_path, monkeypatch, c
     source = (REPO / "fixtures" / "transformers_peft_llama.py").read_text()
     path = tmp_path / "t.py"
     path.write_text(source)
-    monkeypatch.setattr(check, "apply_fixes", lambda text, fixes: (text + "(\n", 1))
+    monkeypatch.setattr(check, "splice_fixes", lambda text, edits: text + "(\n")
     monkeypatch.chdir(tmp_path)
     main(["check", "t.py", "--fix", "--no-cache"])
     assert "fix refused" in capsys.readouterr().err
@@ -144,3 +144,204 @@ def test_json_fix_shape(tmp_path):
             }
         ],
     }
+
+
+# --- issue #15: --fix changes exactly what it says -------------------------------------------------
+LLAMA = "from peft import LoraConfig  # lorlint: model=meta-llama/Llama-3.1-8B\n"
+
+
+def fix_in_process(path: Path, *flags: str) -> tuple[int, str, str]:
+    """``lorlint check PATH --no-cache FLAGS`` in this process (fast), with its output."""
+    import contextlib
+    import io
+
+    from lorlint.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check", str(path), "--no-cache", *flags])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_crlf_and_cr_files_keep_every_line_ending(tmp_path):
+    for newline in ("\r\n", "\r"):
+        source = (
+            LLAMA + 'cfg = LoraConfig(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", '
+            '"gate_proj", "up_proj", "dwn_proj"])\nx = 1\n'
+        ).replace("\n", newline)
+        path = tmp_path / "t.py"
+        path.write_bytes(source.encode())
+        fix_in_process(path, "--fix")
+        assert path.read_bytes() == source.replace("dwn_proj", "down_proj").encode()
+
+
+def test_diff_of_a_file_without_final_newline_is_a_patch_that_applies(tmp_path):
+    import subprocess
+
+    source = LLAMA + 'cfg = LoraConfig(target_modules=["q_proj", "dwn_proj"])'
+    (tmp_path / "a").mkdir()
+    path = tmp_path / "a" / "t.py"
+    path.write_text(source)
+    code, out, _ = fix_in_process(path, "--diff")
+    assert code == 1 and path.read_text() == source
+    assert out.endswith('+cfg = LoraConfig(target_modules=["q_proj", "down_proj"])\n'
+                        "\\ No newline at end of file\n")  # fmt: skip
+    patch = out.replace(f"a/{path.as_posix()}", "a/t.py").replace(f"b/{path.as_posix()}", "b/t.py")
+    proc = subprocess.run(["patch", "-p1", "-d", str(tmp_path / "a")], input=patch.encode())
+    assert proc.returncode == 0
+    assert path.read_text() == source.replace("dwn_proj", "down_proj")
+
+
+def test_read_only_file_is_never_replaced(tmp_path):
+    source = LLAMA + 'cfg = LoraConfig(target_modules=["q_proj", "dwn_proj"])\n'
+    path = tmp_path / "t.py"
+    path.write_text(source)
+    os.chmod(path, 0o444)
+    code, out, err = fix_in_process(path, "--fix")
+    assert code == 2
+    assert f"{path}: fix refused: the file is read-only; not fixed" in err
+    assert "LL101" in out  # the finding is still reported
+    assert path.read_text() == source and stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+def test_symlinked_file_is_fixed_through_the_link(tmp_path):
+    real = tmp_path / "real.py"
+    real.write_text(LLAMA + 'cfg = LoraConfig(target_modules=["q_proj", "dwn_proj"])\n')
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    fix_in_process(link, "--fix")
+    assert link.is_symlink() and '"down_proj"' in real.read_text()
+
+
+def test_duplicate_removal_keeps_the_first_entrys_comment(tmp_path):
+    path = tmp_path / "t.py"
+    path.write_text(
+        LLAMA + "cfg = LoraConfig(target_modules=[\n"
+        '    "q_proj",  # query projection\n'
+        '    "q_proj",  # duplicate\n'
+        '    "v_proj",\n'
+        "])\n"
+    )
+    fix_in_process(path, "--fix")
+    assert path.read_text() == (
+        LLAMA + "cfg = LoraConfig(target_modules=[\n"
+        '    "q_proj",  # query projection\n'
+        '    "v_proj",\n'
+        "])\n"
+    )
+
+
+def test_unsafe_rewrites_keep_every_comment_in_the_list(tmp_path):
+    path = tmp_path / "t.py"
+    path.write_text(
+        "from peft import LoraConfig  # lorlint: model=gpt2\n"
+        "cfg = LoraConfig(\n"
+        "    target_modules=[\n"
+        "        # attention\n"
+        '        "q_proj",  # query\n'
+        '        "v_proj",  # value\n'
+        "    ],\n"
+        '    task_type="CAUSAL_LM",\n'
+        ")\n"
+    )
+    fix_in_process(path, "--fix", "--unsafe-fixes")
+    assert path.read_text() == (
+        "from peft import LoraConfig  # lorlint: model=gpt2\n"
+        "cfg = LoraConfig(\n"
+        "    target_modules=[\n"
+        "        # attention\n"
+        '        "c_attn",  # query\n'
+        "        # value\n"
+        '        "c_proj",\n'
+        '        "c_fc",\n'
+        "    ],\n"
+        '    task_type="CAUSAL_LM",\n'
+        ")\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"q_proj,v_proj".split(",")',
+        'list(["q_proj", "v_proj"])',
+        '["q_proj"] + ["v_proj"]',
+        '[f"q_proj", "v_proj"]',
+        '["q_" "proj", "v_proj"]',
+        'sorted(["v_proj", "q_proj"])',
+    ],
+)
+def test_values_computed_in_code_are_never_edited(tmp_path, value):
+    source = LLAMA + f"cfg = LoraConfig(target_modules={value})\n"
+    path = tmp_path / "t.py"
+    path.write_text(source)
+    _, out, _ = fix_in_process(path, "--fix", "--unsafe-fixes", "--output-format", "json")
+    assert path.read_text() == source
+    found = [item for item in json.loads(out) if item["code"] == "LL201"]
+    assert found and all(item["fix"] is None for item in found)
+
+
+def test_bom_tabs_and_non_ascii_do_not_move_an_edit(tmp_path):
+    from types import SimpleNamespace
+
+    from lorlint.commands.check import fix_file
+    from lorlint.engine import Options
+
+    source = (
+        "\ufeff" + LLAMA + 'données = "é 𝔘"\n'
+        "def build():\n"
+        '\tcfg = LoraConfig(target_modules=["𝔘_proj",\t"q_proj", "dwn_proj"])  # é\n'
+    )
+    path = tmp_path / "t.py"
+    path.write_bytes(source.encode())
+    args = SimpleNamespace(fix=True, diff=False, unsafe_fixes=False)
+    outcome = fix_file(path, Options(), set(), args)
+    assert outcome.text == source.replace("dwn_proj", "down_proj")
+
+
+NOTEBOOK_CELLS = [
+    {"cell_type": "markdown", "metadata": {}, "source": ["# Tüning\n", "é"]},
+    {"cell_type": "code", "execution_count": 1, "metadata": {"scrolled": 1.0}, "outputs": [],
+     "source": ["from peft import LoraConfig  # lorlint: model=meta-llama/Llama-3.1-8B\n",
+                "x = 'é'\n"]},
+    {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+     "source": ['cfg = LoraConfig(target_modules=["q_proj",  # é\n',
+                '    "dwn_proj", "v_proj", "v_proj"])']},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"indent": 1, "ensure_ascii": False},
+        {"indent": 2, "ensure_ascii": True},
+        {"indent": None, "separators": (",", ":"), "ensure_ascii": True},
+        {"indent": "\t", "separators": (", ", " : "), "ensure_ascii": False, "crlf": True},
+        {"indent": 4, "ensure_ascii": False, "string_source": True},
+    ],
+)
+def test_notebook_fix_changes_only_the_edited_cells_source(tmp_path, layout):
+    layout = dict(layout)
+    crlf, string_source = layout.pop("crlf", False), layout.pop("string_source", False)
+    cells = json.loads(json.dumps(NOTEBOOK_CELLS))
+    if string_source:
+        for cell in cells:
+            cell["source"] = "".join(cell["source"])
+    book = {"cells": cells, "metadata": {"version": 1.5e-3}, "nbformat": 4, "nbformat_minor": 5}
+    text = json.dumps(book, **layout).replace("1.5e-3", "1.50E-03")  # a number json would not write
+    text = text.replace("\n", "\r\n") if crlf else text
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(text.encode())
+    fix_in_process(path, "--fix")
+    fixed = path.read_bytes().decode()
+    expected = json.loads(text)
+    code = "".join(expected["cells"][2]["source"])
+    code = code.replace('"dwn_proj"', '"down_proj"').replace(', "v_proj", "v_proj"', ', "v_proj"')
+    assert "".join(json.loads(fixed)["cells"][2]["source"]) == code
+    expected["cells"][2]["source"] = json.loads(fixed)["cells"][2]["source"]
+    assert json.loads(fixed) == expected
+    # byte for byte outside the edited cell's source
+    head = text.index('"cfg = LoraConfig')
+    assert fixed[:head] == text[:head]
+    tail = text.index('v_proj\\"])') + len('v_proj\\"])')
+    assert fixed.endswith(text[tail:])

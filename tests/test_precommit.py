@@ -95,3 +95,35 @@ def test_hook_passes_clean_code_and_skips_when_no_python(
     empty = make_repo(tmp_path / "empty", {"README.md": "# nothing to lint\n"})
     proc = try_repo(empty, hook, pre_commit_home, hook_repo)
     assert proc.returncode == 0 and "Skipped" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_hook_lints_a_yaml_only_commit(tmp_path, pre_commit_home, hook_repo):
+    """README: YAML, JSON and notebooks are linted too, not only Python."""
+    config = (REPO / "fixtures" / "axolotl_qlora.yml").read_text()
+    project = make_repo(tmp_path / "yaml", {"axolotl.yml": config})
+    proc = try_repo(project, "lorlint", pre_commit_home, hook_repo)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "axolotl.yml:15:5: LL101" in proc.stdout
+
+
+def test_readme_revs_exist_and_have_the_hooks():
+    """Every `rev:` in the README's pre-commit snippets is a commit or tag of this repository
+    whose .pre-commit-hooks.yaml defines the hook ids the snippet uses."""
+    import re
+
+    import yaml
+
+    readme = (REPO / "README.md").read_text()
+    snippets = re.findall(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", readme, re.S)
+    assert snippets
+    for snippet in snippets:
+        for repo in yaml.safe_load(snippet)["repos"]:
+            rev = str(repo["rev"])
+            shown = subprocess.run(
+                ["git", "show", f"{rev}:.pre-commit-hooks.yaml"],
+                cwd=REPO, capture_output=True, text=True,
+            )  # fmt: skip
+            assert shown.returncode == 0, f"rev {rev} is no revision of this repository"
+            ids = {hook["id"] for hook in yaml.safe_load(shown.stdout)}
+            used = set(re.findall(r"- id: ([\w-]+)", snippet))
+            assert used <= ids, (rev, used - ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -103,3 +104,147 @@ def test_statistics_goes_to_stderr_for_machine_formats(project):
     )
     json.loads(proc.stdout)
     assert "LL101" in proc.stderr
+
+
+def test_sarif_rules_carry_their_page_as_help(project):
+    from lorlint.checks import load_all
+
+    driver = json.loads(out(project, "sarif"))["runs"][0]["tool"]["driver"]
+    assert {r["id"] for r in driver["rules"]} == set(load_all())
+    for rule in driver["rules"]:
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
+        assert rule["help"]["markdown"].startswith(f"# {rule['id']} {rule['name']}\n")
+        assert "## Why is this bad?" in rule["help"]["markdown"]
+        assert "Why is this bad?" in rule["help"]["text"] and "```" not in rule["help"]["text"]
+        assert rule["helpUri"].endswith(f"rules/{rule['id']}-{rule['name']}.md")
+        assert rule["defaultConfiguration"]["level"] in {"error", "warning", "note"}
+
+
+def github_sarif_problems(log: dict) -> list[str]:
+    """GitHub code scanning's upload checks, as the SARIF multitool's GitHub rules state them
+    (GH1001-GH1007, GH1013-GH1018, GH2012 and GH1004's default display limits)."""
+    from urllib.parse import urlparse
+
+    problems = []
+    if log.get("version") != "2.1.0" or not log.get("runs"):
+        problems.append("GH1013: version 2.1.0 and runs are required")
+    if len(log.get("runs", [])) > 5:
+        problems.append("GH1004: more than 5 runs")
+    for run in log.get("runs", []):
+        driver = run.get("tool", {}).get("driver", {})
+        if not driver.get("name"):
+            problems.append("GH1018: tool.driver.name is required")
+        rules = driver.get("rules", [])
+        if len(rules) > 1000 or len(run.get("results", [])) > 1000:
+            problems.append("GH1004: more than 1000 rules or results")
+        for rule in rules:
+            if not rule.get("id"):
+                problems.append("GH2012: every rule needs an id")
+            for key in ("shortDescription", "fullDescription"):
+                if len(rule.get(key, {}).get("text", "")) > 1024:
+                    problems.append(f"{rule.get('id')}: {key} longer than 1024 characters")
+            if len(rule.get("properties", {}).get("tags", [])) > 20:
+                problems.append(f"{rule.get('id')}: more than 20 tags")
+        ids = [r.get("id") for r in rules]
+        for result in run.get("results", []):
+            if not result.get("ruleId") or "message" not in result:
+                problems.append("GH1015: ruleId and message are required")
+            if "ruleIndex" in result and ids[result["ruleIndex"]] != result["ruleId"]:
+                problems.append("ruleIndex does not point at the rule")
+            message = result.get("message", {})
+            if not message.get("text") or "id" in message or "arguments" in message:
+                problems.append("GH1007: message must be a fully formatted text")
+            locations = result.get("locations", [])
+            if not locations or len(locations) > 10:
+                problems.append("GH1001/GH1004: 1 to 10 locations")
+            for location in locations:
+                physical = location.get("physicalLocation", {})
+                uri = physical.get("artifactLocation", {}).get("uri")
+                if not uri:
+                    problems.append("GH1001/GH1017: physicalLocation.artifactLocation.uri")
+                    continue
+                scheme = urlparse(uri).scheme
+                if scheme and scheme != "file":
+                    problems.append(f"GH1005: {uri} is not a file path")
+                if scheme == "file":
+                    problems.append(f"GH1006: absolute file URI {uri} needs a checkout path")
+                if physical.get("region", {}).get("startLine", 0) < 1:
+                    problems.append("GH1003: region.startLine is required")
+    return problems
+
+
+def test_sarif_passes_githubs_upload_checks(project):
+    assert github_sarif_problems(json.loads(out(project, "sarif"))) == []
+    bad = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}},
+            "results": [{"ruleId": "X", "message": {"id": "m"}, "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": "file:///abs/x.py"}}}]}]}]}  # fmt: skip
+    assert len(github_sarif_problems(bad)) == 3  # the check itself can fail
+
+
+def test_gitlab_fingerprints_survive_lines_inserted_above(tmp_path):
+    body = TYPO.replace('"v_proj", "dwn_proj"', '"dwn_proj", "v_proj", "dwn_proj"')
+    write(tmp_path / "train.py", body)
+
+    def fingerprints():
+        proc = run_cli("check", ".", "--output-format", "gitlab", "--no-cache", cwd=tmp_path)
+        return {(i["check_name"], i["location"]["lines"]["begin"], i["fingerprint"])
+                for i in json.loads(proc.stdout)}  # fmt: skip
+
+    before = fingerprints()
+    ll101 = [f for code, _, f in before if code == "LL101"]
+    assert len(ll101) == 2 and len(set(ll101)) == 2  # equal findings: told apart by their index
+    write(tmp_path / "train.py", "import os\n\n# a comment\n" + body)
+    after = fingerprints()
+    assert {f for _, _, f in after} == {f for _, _, f in before}
+    assert {row for _, row, _ in after} == {row + 3 for _, row, _ in before}
+    write(tmp_path / "train.py", body.replace("dwn_proj", "dwn_prj"))
+    assert not {f for _, _, f in fingerprints()} & set(ll101)  # another offending text
+
+
+MULTITOOL = "@microsoft/sarif-multitool-linux@5.7.0"
+
+
+@pytest.fixture(scope="module")
+def multitool(tmp_path_factory):
+    """Microsoft's SARIF multitool (a self-contained .NET build published on npm)."""
+    import shutil
+    import subprocess
+    import sys
+
+    npm = shutil.which("npm")
+    if npm is None or not sys.platform.startswith("linux"):
+        pytest.skip("needs npm on Linux to install the SARIF multitool")
+    prefix = tmp_path_factory.mktemp("multitool")
+    proc = subprocess.run(
+        [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix), MULTITOOL],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (binary,) = prefix.rglob("sarif-multitool-linux/Sarif.Multitool")
+    return binary
+
+
+def _multitool_findings(binary, log: dict, tmp_path, kind: str) -> list[str]:
+    import subprocess
+    import uuid
+
+    name = uuid.uuid4().hex  # the tool does not overwrite an existing report
+    source, report = tmp_path / f"{name}.sarif", tmp_path / f"{name}.out.sarif"
+    source.write_text(json.dumps(log))
+    proc = subprocess.run(
+        [str(binary), "validate", str(source), "--rule-kind", kind, "--output", str(report)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DOTNET_CLI_TELEMETRY_OPTOUT": "1"},
+    )  # fmt: skip
+    assert report.is_file(), proc.stdout + proc.stderr
+    results = json.loads(report.read_text())["runs"][0]["results"]
+    return [f"{r['ruleId']}: {r['message'].get('arguments')}" for r in results]
+
+
+@pytest.mark.parametrize("kind", ["Ghas", "Sarif"])
+def test_sarif_multitool_finds_nothing(project, multitool, tmp_path, kind):
+    log = json.loads(out(project, "sarif"))
+    assert _multitool_findings(multitool, log, tmp_path, kind) == []
+    broken = json.loads(json.dumps(log))
+    broken["runs"][0]["results"][0]["message"] = {"id": "m"}  # the tool can fail
+    assert _multitool_findings(multitool, broken, tmp_path, kind)

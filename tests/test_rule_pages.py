@@ -89,3 +89,61 @@ def test_ll201_on_moe_suggests_the_experts_and_the_fix_adapts_them(tmp_path):
 
     result = match(load_view("mistralai/Mixtral-8x7B-v0.1").table, spec_for(site))
     assert result.ok and len(result.parameters) == 2 * 32  # gate_up_proj and down_proj per layer
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_header_is_generated_from_the_registry(code):
+    """`python scripts/gen_rule_headers.py` writes it; a page that differs is stale."""
+    from lorlint.report.pages import header
+
+    assert header(RULES[code]) in _page(code).split("\n")[:4]
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_fix_safety_text_agrees_with_the_registry(code):
+    from lorlint.report.pages import section
+
+    text = section(_page(code), "Fix safety")
+    fixes = RULES[code].fixes
+    assert text.startswith(("No automatic fix", "No fix")) == (not fixes), text
+    for applicability in fixes:
+        assert re.search(rf"\b{applicability}\b", text, re.IGNORECASE), applicability
+
+
+def _all_fixes():
+    """Every fix lorlint yields on the fixtures and on every page's examples, by rule."""
+    from lorlint.engine import lint_path
+
+    found: dict[str, set[str]] = {}
+    views = ViewCache(online=False)
+    options = Options(cache_root=None)
+    diagnostics = []
+    for path in sorted((PAGES.parent / "fixtures").rglob("*")):
+        if path.is_file() and not path.name.endswith(".expected"):
+            diagnostics += lint_path(path, options, views)
+    for code in RULES:
+        for heading in ("## Example", "## Use instead"):
+            diagnostics += lint_source("example.py", _block(_page(code), heading), options, views)
+    for d in diagnostics:
+        if d.fix is not None:
+            found.setdefault(d.code, set()).add(d.fix.applicability)
+    return found
+
+
+def test_declared_fixes_are_the_fixes_rules_yield():
+    """A rule yields only fixes of the applicabilities it declares, and each is seen somewhere."""
+    seen = _all_fixes()
+    for code, rule in RULES.items():
+        assert seen.get(code, set()) <= set(rule.fixes), (code, seen.get(code))
+    assert {c: set(r.fixes) for c, r in RULES.items() if r.fixes} == {
+        c: seen.get(c, set()) for c, r in RULES.items() if r.fixes
+    }
+
+
+def test_header_generator_check_mode_passes():
+    import subprocess
+    import sys
+
+    script = PAGES.parent / "scripts" / "gen_rule_headers.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -103,15 +103,21 @@ def test_an_all_wrong_list_fails_with_peft_text(tmp_path, capsys):
     assert site["quantization"] is None and site["predicted_matches_actual"]
 
 
-def test_text_output_and_steps(tmp_path, capsys):
+def test_text_output_and_steps(tmp_path, capsys, monkeypatch):
+    import sys
+
     path = tmp_path / "ok.py"
     path.write_text(script(*GOOD["llama"]))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # progress is drawn on terminals only
     code = main(["verify", str(path), "--tiny", "--device", "cpu", "--steps", "3"])
     out = capsys.readouterr()
     assert code == 0
     assert "PASS" in out.out and "(= lorlint's prediction)" in out.out
     assert "1 passed, 0 failed, 0 skipped" in out.out
-    assert "step 3/3" in out.err
+    assert "step 3/3" in out.err and out.err.endswith("\r\033[K")  # erased at the end
+    monkeypatch.undo()
+    main(["verify", str(path), "--tiny", "--device", "cpu"])
+    assert capsys.readouterr().err == ""  # nothing in CI logs
 
 
 def test_nothing_to_verify_is_exit_2(tmp_path, capsys):

@@ -62,6 +62,9 @@ class Rule:
     severity: str
     summary: str
     check: Callable[[Context], Iterator[tuple[str, Span]]] | None = None
+    # The applicabilities of the fixes this rule may attach ("safe", "unsafe"); () for none.
+    # Rule pages' headers are generated from it (scripts/gen_rule_headers.py).
+    fixes: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -71,11 +74,17 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, severity: str, summary: str):
-    """Register a rule; the decorated generator yields (message, span) or (message, span, fix)."""
+def rule(code: str, name: str, severity: str, summary: str, fixes: tuple[str, ...] = ()):
+    """Register a rule; the decorated generator yields (message, span) or (message, span, fix).
+
+    ``fixes`` names the applicabilities of the fixes it may yield (``("safe",)``,
+    ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it."""
+    unknown = set(fixes) - {"safe", "unsafe"}
+    if unknown:
+        raise ValueError(f"{code}: unknown fix applicability {sorted(unknown)}")
 
     def register(fn):
-        RULES[code] = Rule(code, name, severity, summary, fn)
+        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes))
         return fn
 
     return register

@@ -15,7 +15,13 @@ from lorlint.checks.targets import (
 from lorlint.models.match import modules_matching_entry
 
 
-@rule("LL101", "unknown-target-module", "error", "a target_modules entry matches no module")
+@rule(
+    "LL101",
+    "unknown-target-module",
+    "error",
+    "a target_modules entry matches no module",
+    fixes=("safe", "unsafe"),
+)
 def check(ctx: Context):
     if ctx.table is None:
         return
@@ -33,12 +39,8 @@ def check(ctx: Context):
         else:
             close = close_names(entry, ctx)
             if len(close) == 1:
-                fix = fixes.replace(
-                    element,
-                    fixes.string(close[0], element.quote),
-                    f'Replace "{entry}" with "{close[0]}"',
-                    "safe",
-                )
+                message = f'Replace "{entry}" with "{close[0]}"'
+                fix = fixes.replace_string(element, close[0], message, "safe")
             close = close or prefixed_names(entry, ctx)
             hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             if not hint:
@@ -48,24 +50,20 @@ def check(ctx: Context):
 
 
 def _translate(ctx: Context):
-    """Unsafe: rewrite the whole list with this architecture's names for the foreign ones."""
-    value = ctx.site.keywords["target_modules"]
+    """Unsafe: this architecture's names for the foreign ones, in place, duplicates removed."""
     names: list[str] = []
+    renames: dict[str, str] = {}
     for element in entries(ctx):
         entry = element.value
         if modules_matching_entry(ctx.table, entry) or looks_like_pattern(entry):
             new = entry
         else:
-            new = equivalent(entry, ctx) or entry
+            new = renames[entry] = equivalent(entry, ctx) or entry
         if new not in names:
             names.append(new)
-    quote = next((e.quote for e in entries(ctx)), '"')
-    return fixes.replace(
-        value,
-        fixes.list_literal(names, quote),
-        f"Use {ctx.view.model_type}'s names: {fixes.list_literal(names, quote)}",
-        "unsafe",
-    )
+    value = ctx.site.keywords["target_modules"]
+    message = f"Use {ctx.view.model_type}'s names: "
+    return fixes.rewrite_list(value, names, message, "unsafe", renames)
 
 
 def _outcome(ctx: Context) -> str:

@@ -10,7 +10,13 @@ from lorlint.checks.targets import REGEX_CHARS
 from lorlint.models.match import ALL_LINEAR, modules_matching_entry
 
 
-@rule("LL102", "plain-string-target", "error", "target_modules is a plain string, not a list")
+@rule(
+    "LL102",
+    "plain-string-target",
+    "error",
+    "target_modules is a plain string, not a list",
+    fixes=("safe",),
+)
 def check(ctx: Context):
     value = ctx.site.keywords.get("target_modules")
     if value is None or not isinstance(value.value, str):
@@ -24,7 +30,7 @@ def check(ctx: Context):
     listed = fixes.list_literal(names, value.quote)
     fix = None
     if ctx.table is not None and all(modules_matching_entry(ctx.table, n) for n in names):
-        fix = fixes.replace(value, listed, f"Use the list form {listed}", "safe")
+        fix = fixes.string_to_list(value, names, f"Use the list form {listed}", "safe")
     yield (
         f'target_modules="{text}" is a regex over the full module name, so it matches no module; '
         f"use the list form target_modules={listed}",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import converted, entries, looks_like_pattern
 from lorlint.models.match import can_wrap, modules_matching_entry
+from lorlint.models.methods import method_name, modelled
 
 
 @rule("LL104", "unsupported-target-type", "error", "a target matches modules LoRA cannot wrap")
 def check(ctx: Context):
-    if ctx.table is None:
+    if ctx.table is None or not modelled(ctx.site.peft_type):
         return
     for element in entries(ctx):
         if looks_like_pattern(element.value) or converted(ctx, element.value):
@@ -29,7 +30,7 @@ def check(ctx: Context):
             }
         )
         params = [p for p, shape in first.own_params if len(shape) >= 2]
-        method = {"LORA": "LoRA", "LOHA": "LoHa", "LOKR": "LoKr"}.get(peft_type, peft_type)
+        method = method_name(peft_type)
         if can_wrap(first, "LORA"):
             hint = f"LoRA can wrap it, {method} cannot: remove it or use LoraConfig"
         elif children:

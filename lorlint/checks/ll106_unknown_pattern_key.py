@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lorlint.checks import Context, rule
-from lorlint.models.match import unmatched_pattern_keys
+from lorlint.models.match import TASK_HEADS, unmatched_pattern_keys
 
 
 def _saves_nothing(entry: str, names: list[str]) -> bool:
@@ -50,7 +50,18 @@ def check(ctx: Context):
         return
     names = [m.name for m in ctx.table.modules if m.name]
     elements = value.elements or []
+    heads = _task_heads(ctx)
     for i, entry in enumerate(value.value):
-        if isinstance(entry, str) and _saves_nothing(entry, names):
+        if isinstance(entry, str) and entry not in heads and _saves_nothing(entry, names):
             span = elements[i].span if i < len(elements) else value.span
             yield f'modules_to_save entry "{entry}" matches no module of {ctx.model_label()}', span
+
+
+def _task_heads(ctx: Context) -> tuple[str, ...]:
+    """Heads PEFT itself adds to modules_to_save for the task (PeftModelForSequenceClassification
+    adds both ``classifier`` and ``score``, whichever the model has; a saved adapter_config.json
+    records both): an entry among them is PEFT's own, never the user's mistake."""
+    task_type = ctx.site.get("task_type")
+    if not isinstance(task_type, str):
+        return ()
+    return TASK_HEADS.get(task_type.rpartition(".")[2], ())

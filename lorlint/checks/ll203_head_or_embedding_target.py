@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from lorlint import fixes
 from lorlint.checks import Context, rule
+from lorlint.models.unsloth import deliberate
 
 
-@rule("LL203", "head-or-embedding-target", "warning", "lm_head or an embedding is targeted")
+@rule(
+    "LL203",
+    "head-or-embedding-target",
+    "warning",
+    "lm_head or an embedding is targeted",
+    fixes=("unsafe",),
+)
 def check(ctx: Context):
     table, result = ctx.table, ctx.adapted
     if result is None:
@@ -21,6 +28,8 @@ def check(ctx: Context):
     index = {e.value: i for i, e in enumerate(value.elements or []) if isinstance(e.value, str)}
     for name in sorted(hit):
         leaf = name.rpartition(".")[2]
+        if deliberate(ctx.site, leaf):
+            continue  # Unsloth's continued-pretraining recipe lists them on purpose
         key = leaf if leaf in index else name
         i = index.get(key)
         span = value.elements[i].span if i is not None else value.span

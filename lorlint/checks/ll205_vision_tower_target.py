@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import tower_of
+from lorlint.models.unsloth import vision_requested
 
 
 @rule("LL205", "vision-tower-target", "warning", "the targets also adapt the vision tower")
 def check(ctx: Context):
     table, result = ctx.table, ctx.adapted
-    if result is None:
-        return
+    if result is None or vision_requested(ctx.site):
+        return  # Unsloth's finetune_vision_layers (on by default in FastVisionModel) asks for it
     counts: dict[str, int] = {}
     for name in result.modules:
         tower = tower_of(name)

@@ -6,7 +6,13 @@ from lorlint import fixes
 from lorlint.checks import Context, rule
 
 
-@rule("LL207", "duplicate-target", "warning", "a target_modules entry is listed twice")
+@rule(
+    "LL207",
+    "duplicate-target",
+    "warning",
+    "a target_modules entry is listed twice",
+    fixes=("safe",),
+)
 def check(ctx: Context):
     value = ctx.site.keywords.get("target_modules")
     if value is None or value.elements is None:

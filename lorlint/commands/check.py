@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import json
 import os
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint import config as config_mod
 from lorlint.checks import SEVERITIES, by_name_or_code, load_all
-from lorlint.engine import Options, ViewCache, lint_file, lint_source
-from lorlint.fixes import apply as apply_fixes
+from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
+from lorlint.fixes import choose as choose_fixes
+from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
 from lorlint.frontends.source import SourceError, read_bytes
+from lorlint.models.cache import cache_dir as table_cache_dir
 from lorlint.report import formats
+from lorlint.report.progress import Progress
+from lorlint.sitecache import CACHE_DIRNAME
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
              ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}  # fmt: skip
@@ -26,39 +33,82 @@ class UsageError(ValueError):
     pass
 
 
+OUTPUT_FORMATS = ("full", "concise", "json", "github", "sarif", "gitlab", "junit")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "check", help="lint PEFT configs in Python files, notebooks, tool configs and adapters"
+        "check",
+        help="lint PEFT configs in Python files, notebooks, tool configs and adapters",
+        description="Lint PEFT configs in Python files, notebooks, axolotl / LLaMA-Factory / "
+        "torchtune / oumi YAML and adapter_config.json. Exit 0: nothing at or above "
+        "--fail-level; 1: findings; 2: usage, configuration or path error.",
     )
-    p.add_argument("paths", nargs="*", default=["."], help="files or directories (default .)")
-    p.add_argument("--select", help="comma-separated codes, prefixes or names to enable")
-    p.add_argument("--ignore", help="comma-separated codes or names to disable")
-    p.add_argument("--extend-select", help="codes to add to the selection")
-    p.add_argument("--fail-level", choices=SEVERITIES, help="lowest severity that fails (warning)")
-    p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
-    p.add_argument("--model", help="base model for every config (overrides the code)")
-    p.add_argument("--online", action="store_true", help="allow downloading config.json")
     p.add_argument(
-        "--output-format",
-        choices=("full", "concise", "json", "github", "sarif", "gitlab", "junit"),
-        default="full",
+        "paths", nargs="*", help="files or directories (default .); - reads standard input"
     )
-    p.add_argument("--statistics", action="store_true", help="print counts per rule")
-    p.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only")
-    p.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
-    p.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
-    p.add_argument("--diff", action="store_true", help="print the fixes as a diff; write nothing")
-    p.add_argument(
-        "--force-exclude",
-        action="store_true",
-        help="apply `exclude` to files named on the command line too (for pre-commit)",
+    rules = p.add_argument_group("rule selection")
+    rules.add_argument("--select", action="append", metavar="CODES",
+                       help="codes, prefixes (LL1) or names to enable; comma-separated, repeatable")  # fmt: skip
+    rules.add_argument("--ignore", action="append", metavar="CODES",
+                       help="codes or names to disable; comma-separated, repeatable")  # fmt: skip
+    rules.add_argument("--extend-select", action="append", metavar="CODES",
+                       help="codes to add to the selection; comma-separated, repeatable")  # fmt: skip
+    rules.add_argument("--fail-level", choices=SEVERITIES,
+                       help="lowest severity that fails (default warning)")  # fmt: skip
+    rules.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    rules.add_argument("--exit-non-zero-on-fix", action="store_true",
+                       help="exit 1 when --fix changed a file, even if nothing remains")  # fmt: skip
+    models = p.add_argument_group("models")
+    models.add_argument("--model", help="base model for every config (overrides the code)")
+    models.add_argument("--online", action="store_true", help="allow downloading config.json")
+    fixing = p.add_argument_group("fixes")
+    fixing.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    fixing.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
+    fixing.add_argument(
+        "--diff", action="store_true", help="print the fixes as a diff; write nothing"
     )
-    p.add_argument("--no-cache", action="store_true", help="do not read or write .lorlint_cache")
-    p.add_argument("--jobs", type=int, help="worker processes (default: all cores for large trees)")
+    fixing.add_argument("--show-fixes", action="store_true",
+                        help="list what --fix fixed; without --fix, each finding's fix")  # fmt: skip
+    out = p.add_argument_group("output")
+    out.add_argument("--output-format", "--format", dest="output_format", choices=OUTPUT_FORMATS,
+                     default="full", help="default full (--format is the same option)")  # fmt: skip
+    out.add_argument("-o", "--output-file", metavar="PATH",
+                     help="write the report to PATH instead of standard output")  # fmt: skip
+    out.add_argument("--statistics", action="store_true", help="print counts per rule")
+    out.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only")
+    out.add_argument("-s", "--silent", action="store_true",
+                     help="print nothing but fatal errors (the exit code still says)")  # fmt: skip
+    out.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                     help="colour the full output (auto: on a terminal, NO_COLOR / FORCE_COLOR)")  # fmt: skip
+    out.add_argument("--show-settings", action="store_true",
+                     help="print the settings for the first path and exit")  # fmt: skip
+    out.add_argument("--show-files", action="store_true",
+                     help="print the files that would be linted and exit")  # fmt: skip
+    conf = p.add_argument_group("configuration")
+    conf.add_argument("--config", action="append", metavar="PATH | KEY=VALUE",
+                      help="a settings file to use instead of the project's, or a TOML pair "
+                      "overriding one setting (\"select = ['LL1']\"); repeatable")  # fmt: skip
+    conf.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    conf.add_argument("--stdin-filename", metavar="PATH",
+                      help="the name of the file read from standard input (`check -`)")  # fmt: skip
+    conf.add_argument("--force-exclude", action="store_true",
+                      help="apply `exclude` to files named on the command line too (for pre-commit)")  # fmt: skip
+    run_ = p.add_argument_group("running")
+    run_.add_argument("-w", "--watch", action="store_true", help="re-lint when files change")
+    run_.add_argument(
+        "--no-cache", action="store_true", help="do not read or write caches of sites"
+    )
+    run_.add_argument("--cache-dir", metavar="DIR",
+                      help="keep caches (sites, layer tables) in DIR; LORLINT_CACHE_DIR moves the "
+                      "table cache alone")  # fmt: skip
+    run_.add_argument(
+        "--jobs", type=int, help="worker processes (default: all cores for large trees)"
+    )
     p.set_defaults(func=run)
 
 
-def _codes(tokens) -> set[str]:
+def _codes(tokens, origin: str = "") -> set[str]:
     out: set[str] = set()
     for token in tokens:
         token = token.strip()
@@ -66,22 +116,36 @@ def _codes(tokens) -> set[str]:
             continue
         matched = by_name_or_code(token)
         if not matched:
-            raise UsageError(f"unknown rule selector {token!r} (see `lorlint rule --all`)")
+            where = f" in {origin}" if origin else ""
+            raise UsageError(f"unknown rule selector {token!r}{where} (see `lorlint rule --all`)")
         out.update(r.code for r in matched)
     return out
 
 
-def _split(text: str | None) -> list[str]:
-    return [t for t in (text or "").split(",") if t.strip()]
+def _split(values: list[str] | str | None) -> list[str]:
+    """Repeated and comma-separated options: ``--select A,B --select C`` → A, B, C."""
+    if isinstance(values, str):
+        values = [values]
+    return [t for text in values or [] for t in text.split(",") if t.strip()]
 
 
 def selection(args, settings) -> set[str]:
     rules = load_all()
-    select = _split(args.select) or settings.select
-    chosen = _codes(select) if select else set(rules)
-    chosen |= _codes(settings.extend_select) | _codes(_split(args.extend_select))
-    chosen -= _codes(settings.ignore) | _codes(_split(args.ignore))
+    where = config_mod.display(settings.path) if settings.path else "settings"
+    if _split(args.select):
+        chosen = _codes(_split(args.select), "--select")
+    else:
+        chosen = _codes(settings.select, f"{where} select") if settings.select else set(rules)
+    chosen |= _codes(settings.extend_select, f"{where} extend-select")
+    chosen |= _codes(_split(args.extend_select), "--extend-select")
+    chosen -= _codes(settings.ignore, f"{where} ignore") | _codes(_split(args.ignore), "--ignore")
     return chosen
+
+
+# A linted tree's own git configuration must run nothing: ``core.fsmonitor`` names a command git
+# runs on ``ls-files``; the command line beats every config file. No hooks, no optional locks.
+SAFE_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+            "-c", "core.untrackedCache=false")  # fmt: skip
 
 
 def _git_files(directory: Path) -> list[Path] | None:
@@ -89,10 +153,11 @@ def _git_files(directory: Path) -> list[Path] | None:
 
     try:
         proc = subprocess.run(
-            ["git", "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
+            [*SAFE_GIT, "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
             cwd=directory,
             capture_output=True,
             timeout=60,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -173,79 +238,321 @@ def discover(
 
 def run(args) -> int:
     try:
-        first = Path(args.paths[0]) if args.paths else Path(".")
-        settings = config_mod.load(first if first.exists() else Path.cwd())
-        selected = selection(args, settings)
+        if args.watch:
+            return watch(args)
+        return check_once(args)
     except (UsageError, config_mod.ConfigError) as err:
         print(f"lorlint check: {err}", file=sys.stderr)
         return 2
-    preread = Preread()
-    files, missing = discover(args.paths, settings.exclude, args.force_exclude, preread)
-    for raw in missing:
-        print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
+
+
+def _reads_stdin(args) -> bool:
+    return args.paths == ["-"] or (args.stdin_filename is not None and not args.paths)
+
+
+def load_settings(args, start: Path) -> config_mod.Settings:
+    """Settings from the project (or --config PATH), --config KEY=VALUE pairs and --isolated."""
+    config_file, overrides = None, []
+    for item in getattr(args, "config", None) or []:
+        if Path(item).is_file():
+            if config_file is not None:
+                raise UsageError("--config: give at most one settings file")
+            config_file = Path(item)
+        elif Path(item).suffix == ".toml" and "=" not in item:
+            raise UsageError(f"--config {item}: no such file")
+        else:
+            overrides.append(config_mod.parse_override(item))
+    return config_mod.load(start, config_file, overrides, getattr(args, "isolated", False))
+
+
+class Reporter:
+    """Where output goes: the report to standard output (or --output-file), the summary and
+    messages to stderr; -q keeps the report only, -s prints nothing but fatal errors."""
+
+    def __init__(self, args):
+        self.args = args
+        self.silent = args.silent
+        self.quiet = args.quiet or args.silent
+
+    def color(self) -> bool:
+        if self.args.color == "never" or self.args.output_file:
+            return False
+        return self.args.color == "always" or formats.use_color(sys.stdout)
+
+    def write(self, text: str) -> None:
+        if self.silent:
+            return
+        if self.args.output_file:
+            with open(self.args.output_file, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n" if text else "")
+        elif text:
+            print(text)
+
+    def info(self, text: str) -> None:
+        if text and not self.quiet:
+            print(text, file=sys.stderr)
+
+    def warn(self, text: str) -> None:
+        if not self.silent:
+            print(f"lorlint: warning: {text}", file=sys.stderr)
+
+
+def check_once(args) -> int:
+    reading_stdin = _reads_stdin(args)
+    paths = args.paths or ["."]
+    if "-" in paths and not reading_stdin:
+        raise UsageError("- (standard input) cannot be combined with other paths")
+    if reading_stdin:
+        named = Path(args.stdin_filename or "stdin.py").resolve().parent
+        start = named if named.is_dir() else Path.cwd()
+    else:
+        first = Path(paths[0])
+        start = first if first.exists() else Path.cwd()
+    settings = load_settings(args, start)
+    report = Reporter(args)
+    for warning in settings.warnings:
+        report.warn(warning)
+    selected = selection(args, settings)
+    cache_root = settings.root or Path.cwd()
+    if args.cache_dir:
+        cache_dir = Path(args.cache_dir).resolve()
+        os.environ["LORLINT_CACHE_DIR"] = str(cache_dir)  # the table cache (and worker processes)
+        cache_root = cache_dir / "sites"
     options = Options(
         model=args.model or settings.model,
         model_origin="cli" if args.model else "config",
         online=args.online or settings.online,
         selected=selected,
-        cache_root=None if args.no_cache else (settings.root or Path.cwd()),
+        cache_root=None if args.no_cache else cache_root,
     )
+    if args.show_settings:
+        report.write(show_settings(start, settings, options, args))
+        return 0
+    if reading_stdin:
+        return _check_stdin(args, settings, options, report)
+    return _check_paths(args, paths, settings, options, report)
+
+
+def show_settings(start: Path, settings, options: Options, args) -> str:
+    source = str(settings.path) if settings.path else "none (defaults)"
+    if args.isolated:
+        source += " (--isolated)"
+    lines = [f"Resolved settings for: {start.resolve()}", f"Settings path: {source}", ""]
+    lines += ["[tool.lorlint]", config_mod.as_toml(settings), ""]
+    lines += ["# in effect for this run"]
+    lines.append(f"rules = [{', '.join(json.dumps(c) for c in sorted(options.selected))}]")
+    lines.append(f"model = {json.dumps(options.model)}" if options.model else "model = (from code)")
+    lines.append(f"online = {json.dumps(options.online)}")
+    lines.append(f"fail-level = {json.dumps(args.fail_level or settings.fail_level or 'warning')}")
+    sites = options.cache_root / CACHE_DIRNAME if options.cache_root else "(off)"
+    lines.append(f"site-cache = {json.dumps(str(sites))}")
+    lines.append(f"table-cache = {json.dumps(str(table_cache_dir() / 'tables'))}")
+    lines += [f"warning = {json.dumps(w)}" for w in settings.warnings]
+    return "\n".join(lines)
+
+
+def _check_paths(args, paths, settings, options: Options, report: Reporter) -> int:
+    preread = Preread()
+    files, missing = discover(paths, settings.exclude, args.force_exclude, preread)
+    for raw in missing:
+        print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
+    if args.show_files:
+        report.write("\n".join(str(f) for f in files))
+        return 2 if missing else 0
     diagnostics, sources = [], {}
-    fixed_total, diffs, refused = 0, [], []
-    for path, found, text in lint_files(files, options, args.jobs, preread):
+    fixed: dict[str, Counter] = {}
+    diffs, refused, unwritten = [], [], 0
+    progress = Progress(enabled=not report.quiet and len(files) > 1)
+    for i, (path, found, text) in enumerate(lint_files(files, options, args.jobs, preread), 1):
+        progress(f"checking {i}/{len(files)} files: {path}", force=False)
         ignored = per_file_ignores(path, settings)
         found = [d for d in found if d.code not in ignored]
         if (args.fix or args.diff) and any(_wanted(d, args) for d in found):
-            outcome = fix_file(path, options, ignored, args)
+            outcome = _fix_or_refuse(path, options, ignored, args)
+            if not outcome.error and outcome.fixed and not args.diff:
+                try:
+                    write_atomically(path, outcome.text)
+                except OSError as err:
+                    outcome.error = f"cannot write it ({err.strerror or err}); not fixed"
+                    outcome.unwritable = True
+            unwritten += outcome.unwritable
             if outcome.error:
-                refused.append(f"{path}: {outcome.error}")
+                refused.append(f"{path}: fix refused: {outcome.error}")
             elif outcome.fixed:
-                fixed_total += outcome.fixed
+                fixed[str(path)] = fixed_codes(found, outcome.remaining, args)
                 if args.diff:
                     diffs.append(outcome.diff)
                 else:
-                    write_atomically(path, outcome.text)
                     found = outcome.remaining
         if found and text is not None:
             sources[str(path)] = text
         diagnostics.extend(found)
+    progress.done()
     diagnostics.sort(key=lambda d: (d.path, d.span.row, d.span.col, d.code))
     for problem in refused:
-        print(f"lorlint check: fix refused for {problem}", file=sys.stderr)
+        print(f"lorlint check: {problem}", file=sys.stderr)
     if args.diff:
-        sys.stdout.write("".join(diffs))
-        if not args.quiet:
-            print(f"Would fix {fixed_total} finding{'s' * (fixed_total != 1)}.", file=sys.stderr)
-        return 1 if diffs else 0
-    _print(args, diagnostics, sources, len(files))
-    if args.fix and fixed_total and not args.quiet:
-        print(f"Fixed {fixed_total} finding{'s' * (fixed_total != 1)}.", file=sys.stderr)
-    elif not args.fix and not args.quiet:
-        hint = _fix_hint(diagnostics)
-        if hint:
-            print(hint, file=sys.stderr)
+        report.write("".join(diffs).rstrip("\n"))
+        report.info(formats.would_fix(fixed))
+        return 2 if missing else (1 if diffs else 0)
+    code = _finish(args, settings, report, diagnostics, sources, fixed, bool(missing))
+    return 2 if unwritten else code  # asked to fix a file that cannot be written
+
+
+def _finish(args, settings, report, diagnostics, sources, fixed, missing: bool) -> int:
+    """Print the report and the summary; the exit code."""
+    text = _render(args, diagnostics, sources, report.color())
+    if args.statistics and diagnostics:
+        stats = formats.statistics(diagnostics)
+        if args.output_format in formats.MACHINE:
+            if not report.silent:
+                print(stats, file=sys.stderr)  # keeps standard output machine-readable
+        else:
+            text = f"{text}\n{stats}" if text else stats
+    report.write(text)
+    if args.fix and args.show_fixes:
+        report.info(formats.fixed_listing(fixed))
+    if not (missing and not diagnostics):  # a missing path is not "All checks passed!"
+        report.info(formats.summary(diagnostics, formats.count(fixed) if args.fix else None))
+    shown = [d for d in diagnostics if not (args.fix and _wanted(d, args))]
+    report.info(formats.fix_hint(shown, args.unsafe_fixes))
+    return 2 if missing else exit_code(args, settings, diagnostics, fixed)
+
+
+def exit_code(args, settings, diagnostics, fixed) -> int:
+    """1 for findings at or above the fail level (or a fix with --exit-non-zero-on-fix)."""
     fail_level = args.fail_level or settings.fail_level or "warning"
     failing = [
         d for d in diagnostics if SEVERITIES.index(d.severity) >= SEVERITIES.index(fail_level)
     ]
-    if missing:
-        return 2
+    if args.exit_non_zero_on_fix and fixed:
+        return 1
     return 1 if failing and not args.exit_zero else 0
+
+
+def _check_stdin(args, settings, options: Options, report: Reporter) -> int:
+    """``lorlint check -``: lint standard input as ``--stdin-filename`` (default: a Python file).
+    With --fix the fixed text goes to standard output and the report to stderr, as ruff does."""
+    display = args.stdin_filename or "-"
+    path = Path(args.stdin_filename or "stdin.py")
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"standard input is not valid UTF-8: {err.reason}") from err
+    if args.force_exclude and _excluded(path, settings.exclude):
+        if args.fix:
+            sys.stdout.write(text)
+        return 0
+    ignored = per_file_ignores(path, settings) if args.stdin_filename else set()
+    views = ViewCache(options.online)
+    found = [d for d in lint_text(display, text, options, views) if d.code not in ignored]
+    fixed: dict[str, Counter] = {}
+    if (args.fix or args.diff) and any(_wanted(d, args) for d in found):
+        outcome = fix_file(path, options, ignored, args, original=text)
+        if outcome.error:
+            print(f"lorlint check: fix refused for {display}: {outcome.error}", file=sys.stderr)
+        elif outcome.fixed:
+            fixed[display] = fixed_codes(found, outcome.remaining, args)
+            for d in outcome.remaining:
+                d.path = display
+            if args.diff:
+                sys.stdout.write(outcome.diff)
+            else:
+                text, found = outcome.text, outcome.remaining
+    if args.diff:
+        report.info(formats.would_fix(fixed))
+        return 1 if fixed else 0
+    if args.fix:
+        sys.stdout.write(text)  # the (fixed) source; the report goes to stderr
+        if not report.silent:
+            rendered = _render(args, found, {display: text}, False)
+            if rendered:
+                print(rendered, file=sys.stderr)
+        report.info(formats.summary(found, formats.count(fixed)))
+        report.info(formats.fix_hint(found, args.unsafe_fixes))
+        return exit_code(args, settings, found, fixed)
+    return _finish(args, settings, report, found, {display: text}, fixed, False)
+
+
+def fixed_codes(before, remaining, args) -> Counter:
+    """What --fix fixed, by code: findings with a wanted fix that no longer appear afterwards."""
+    left = Counter((d.code, d.message) for d in remaining)
+    out: Counter = Counter()
+    for d in before:
+        if not _wanted(d, args):
+            continue
+        if left[(d.code, d.message)]:
+            left[(d.code, d.message)] -= 1
+        else:
+            out[d.code] += 1
+    return out
+
+
+WATCH_INTERVAL = 0.5  # seconds between polls
+
+
+def watch(args) -> int:
+    """Lint, then re-lint whenever a file lorlint reads (or a settings file) changes."""
+    paths = args.paths or ["."]
+    if "-" in paths:
+        raise UsageError("--watch cannot read standard input")
+    say = (lambda text: None) if args.silent else (lambda text: print(text, file=sys.stderr))
+    say("Starting linter in watch mode...")
+    snapshot = _snapshot(paths)
+    while True:
+        try:
+            check_once(args)
+        except (UsageError, config_mod.ConfigError) as err:
+            print(f"lorlint check: {err}", file=sys.stderr)
+        sys.stdout.flush()
+        say("Watching for file changes.")
+        try:
+            while True:
+                time.sleep(WATCH_INTERVAL)
+                now = _snapshot(paths)
+                if now != snapshot:
+                    snapshot = now
+                    break
+        except KeyboardInterrupt:
+            return 0
+        say("File change detected...")
+
+
+def _snapshot(paths: list[str]) -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every file a lint of ``paths`` may read, settings files included."""
+    out: dict[str, tuple[int, int]] = {}
+
+    def add(path: str) -> None:
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            out[path] = (st.st_mtime_ns, st.st_size)
+
+    for raw in paths:
+        if os.path.isfile(raw):
+            add(raw)
+            continue
+        for root, dirs, names in os.walk(raw):
+            dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+            for name in names:
+                if file_kind(name) is not None or name in ("pyproject.toml", "lorlint.toml"):
+                    add(os.path.join(root, name))
+    return out
+
+
+def _fix_or_refuse(path: Path, options: Options, ignored: set[str], args) -> FixOutcome:
+    """One file's fixes; a read-only file or a failure is that file's refusal, not the run's."""
+    if args.fix and not args.diff and not writable(path):
+        return FixOutcome(error="the file is read-only; not fixed", unwritable=True)
+    try:
+        return fix_file(path, options, ignored, args)
+    except Exception as err:  # a bug: that file stays as it is, the others are fixed
+        return FixOutcome(error=f"internal error while fixing ({type(err).__name__}: {err}); "
+                          "left as is, please report it")  # fmt: skip
 
 
 def _wanted(d, args) -> bool:
     return d.fix is not None and (d.fix.applicability == "safe" or args.unsafe_fixes)
-
-
-def _fix_hint(diagnostics) -> str:
-    safe = sum(1 for d in diagnostics if d.fix and d.fix.applicability == "safe")
-    unsafe = sum(1 for d in diagnostics if d.fix and d.fix.applicability == "unsafe")
-    if not safe and not unsafe:
-        return ""
-    text = f"[*] {safe} fixable with the `--fix` option" if safe else "No fixes available"
-    if unsafe:
-        text += f" ({unsafe} hidden fix{'es' * (unsafe != 1)} can be enabled with `--unsafe-fixes`)"
-    return text + "."
 
 
 @dataclass
@@ -255,78 +562,123 @@ class FixOutcome:
     diff: str = ""
     remaining: list = field(default_factory=list)
     error: str = ""
+    unwritable: bool = False  # asked to write a file that cannot be written: exit 2
 
 
-MAX_FIX_ROUNDS = 4
+MAX_FIX_ROUNDS = 20  # as ruff: until nothing is left to fix, with a bound against a cycle
 
 
-def fix_file(path: Path, options: Options, ignored: set[str], args) -> FixOutcome:
+def fix_file(
+    path: Path, options: Options, ignored: set[str], args, original: str | None = None
+) -> FixOutcome:
     """Apply fixes until none is left (a fix can enable another), then check the result parses.
 
-    Notebooks are fixed in their module text and written back cell by cell.
+    The file is read and written as bytes decoded from UTF-8, so line endings (CRLF, CR), a
+    byte order mark and everything outside the edits come back byte for byte. Notebooks are
+    fixed in their module text and written into the cells' JSON strings.
     """
-    import difflib
-
-    import libcst
-
     from lorlint.engine import lint_notebook
     from lorlint.frontends import notebook as nb
 
     kind = file_kind(path.name)
     if kind not in ("python", "notebook"):
         return FixOutcome()
-    try:
-        original = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return FixOutcome(error="fixes are applied to UTF-8 files only; left as is")
-    book = nb.load(original) if kind == "notebook" else None
-    text = book.source if book else original
+    if original is None:  # standard input passes its text
+        try:
+            original = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            return FixOutcome(error=f"cannot read it as UTF-8 ({err}); left as is")
+    text = original  # the file's text: Python, or a notebook's JSON
     views = ViewCache(options.online)
     fixed, found, linted = 0, [], None
-    for _ in range(MAX_FIX_ROUNDS + 1):
-        found, linted = lint_source(str(path), text, options, views), text
-        wanted = [d.fix for d in found if d.code not in ignored and _wanted(d, args)]
-        if not wanted:
-            break
-        new, count = apply_fixes(text, wanted)
-        if new == text:
-            break
-        try:
-            libcst.parse_module(new)
-        except libcst.ParserSyntaxError as err:
-            return FixOutcome(error=f"the fixed file would not parse ({err.message}); left as is")
-        text, fixed = new, fixed + count
-    if book is not None:
-        try:
-            result = nb.apply_module_text(book, text) if text != book.source else original
-        except nb.NotebookError as err:
-            return FixOutcome(error=str(err))
-        remaining = lint_notebook(str(path), result, options, views)
-    else:
-        result = text
-        # the last round usually linted this very text already
+    try:
+        for _ in range(MAX_FIX_ROUNDS + 1):
+            book = nb.load(text) if kind == "notebook" else None
+            module = book.source if book else text
+            found, linted = lint_source(str(path), module, options, views), text
+            wanted = wanted_fixes(found, ignored, args)
+            if not wanted:
+                break
+            edits, applied = choose_fixes(module, wanted)
+            new = splice_fixes(module, edits)
+            if new == module:
+                break
+            problem = parse_error(new)
+            if problem:
+                return FixOutcome(error=f"the fixed file would not parse ({problem}); left as is")
+            if book is not None:
+                text = nb.apply_edits(text, book, edits)
+                if nb.load(text).source != new:
+                    return FixOutcome(error="the notebook could not be written back; left as is")
+            else:
+                text = new
+            fixed += len(applied)
+    except nb.NotebookError as err:
+        return FixOutcome(error=f"{err}; left as is")
+    if kind == "notebook":
+        remaining = lint_notebook(str(path), text, options, views)
+    else:  # the last round usually linted this very text already
         remaining = found if linted == text else lint_source(str(path), text, options, views)
     remaining = [d for d in remaining if d.code not in ignored]
-    diff = "".join(
-        difflib.unified_diff(
-            original.splitlines(keepends=True),
-            result.splitlines(keepends=True),
-            f"a/{path.as_posix()}",
-            f"b/{path.as_posix()}",
-        )
-    )
-    return FixOutcome(result, fixed if result != original else 0, diff, remaining)
+    diff = unified_diff(original, text, path.as_posix())
+    return FixOutcome(text, fixed if text != original else 0, diff, remaining)
+
+
+def wanted_fixes(found, ignored: set[str], args) -> list:
+    """The fixes to apply, safe ones first: where a safe fix and an unsafe rewrite touch the same
+    list, the smaller, certain edit goes in and the rewrite is recomputed on the next round."""
+    wanted = [d.fix for d in found if d.code not in ignored and _wanted(d, args)]
+    return sorted(wanted, key=lambda fix: fix.applicability != "safe")
+
+
+def parse_error(source: str) -> str | None:
+    """Why Python would not parse ``source`` (None when it parses)."""
+    import ast
+
+    try:
+        ast.parse(source.removeprefix("\ufeff"))
+    except SyntaxError as err:
+        return f"{err.msg}, line {err.lineno}"
+    except (ValueError, RecursionError, MemoryError) as err:
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    """A patch ``patch -p1`` and ``git apply`` accept: lines end at \\n as they count them, CRLF
+    lines keep their \\r, and a last line without a line break is marked as such."""
+    import difflib
+
+    def lines(text: str) -> list[str]:
+        parts = text.split("\n")
+        return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+    out = []
+    for line in difflib.unified_diff(lines(old), lines(new), f"a/{name}", f"b/{name}"):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def writable(path: Path) -> bool:
+    """``--fix`` never replaces a read-only file (not even as root, who may write anyway)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o222) and os.access(path, os.W_OK)
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Temporary file in the same directory, permissions copied, then rename over the original."""
+    """Temporary file beside the real file (a symlink is followed, not replaced), permissions
+    copied, then renamed over it: a kill leaves the old file or the new one, never half."""
     import shutil
     import tempfile
 
+    path = path.resolve()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".lorlint")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
         shutil.copymode(path, tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -376,28 +728,12 @@ def per_file_ignores(path: Path, settings) -> set[str]:
     return out
 
 
-def _print(args, diagnostics, sources, n_files) -> None:
-    machine = {
-        "json": formats.as_json,
-        "github": formats.github,
-        "sarif": formats.sarif,
-        "gitlab": formats.gitlab,
-        "junit": formats.junit,
-    }
-    if args.output_format in machine:
-        text = machine[args.output_format](diagnostics)
-        if text:
-            print(text)
-        if args.statistics and diagnostics:
-            print(formats.statistics(diagnostics), file=sys.stderr)
-        return
+def _render(args, diagnostics, sources, color: bool) -> str:
+    """The report in --output-format."""
+    if args.output_format == "gitlab":
+        return formats.gitlab(diagnostics, sources)
+    if args.output_format in formats.MACHINE:
+        return formats.MACHINE[args.output_format](diagnostics)
     if args.output_format == "concise":
-        text = formats.concise(diagnostics)
-    else:
-        text = formats.full(diagnostics, sources, formats.use_color(sys.stdout))
-    if text:
-        print(text)
-    if args.statistics and diagnostics:
-        print(formats.statistics(diagnostics))
-    if not args.quiet:
-        print(formats.summary(diagnostics, n_files), file=sys.stderr)
+        return formats.concise(diagnostics, args.show_fixes and not args.fix)
+    return formats.full(diagnostics, sources, color, args.show_fixes and not args.fix)

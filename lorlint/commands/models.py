@@ -73,7 +73,8 @@ def add_parser(sub) -> None:
     p.add_argument("--layers-pattern", help="layers_pattern (e.g. layers, h, block)")
     p.add_argument("--task", help="how the model is loaded: causal-lm, seq2seq-lm, seq-cls, ...")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank for the estimate (default 16)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", "--output-format", dest="format", choices=("text", "json"),
+                   default="text", help="text or json (--output-format is the same option)")  # fmt: skip
     p.add_argument("--online", action="store_true", help="allow downloading config.json")
     p.set_defaults(func=run)
 

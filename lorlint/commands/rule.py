@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from lorlint.checks import by_name_or_code, load_all
-
-# Installed wheels carry the pages inside the package; a checkout has them at the top level.
-RULES_DIRS = (
-    Path(__file__).resolve().parents[1] / "rules",
-    Path(__file__).resolve().parents[2] / "rules",
-)
-
-
-def page(code: str, name: str) -> str:
-    for directory in RULES_DIRS:
-        path = directory / f"{code}-{name}.md"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    return ""
+from lorlint.report.pages import page
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("rule", help="explain a rule (LL101 or unknown-target-module)")
     p.add_argument("rule", nargs="?", help="code or name")
     p.add_argument("--all", action="store_true", help="list every rule")
-    p.add_argument("--output-format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--output-format",
+        "--format",
+        dest="output_format",
+        choices=("text", "json"),
+        default="text",
+        help="text or json (--format is the same option)",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,7 +40,7 @@ def run(args) -> int:
     if args.output_format == "json":
         items = [
             {"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary,
-             "url": r.url, "explanation": page(r.code, r.name)}
+             "fix": list(r.fixes), "url": r.url, "explanation": page(r.code, r.name)}
             for r in chosen
         ]  # fmt: skip
         print(json.dumps(items if args.all else items[0], indent=2))

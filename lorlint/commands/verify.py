@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 
 from lorlint.commands.check import discover
 from lorlint.engine import Options, ViewCache, sites_of
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.summary import human_bytes
+from lorlint.report.progress import Progress
 
 NEEDED = ("torch", "transformers", "peft", "bitsandbytes", "accelerate")
 
@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--qlora", action=argparse_bool(), default=None,
                    help="force (--qlora) or skip (--no-qlora) 4-bit NF4 loading")  # fmt: skip
     p.add_argument("--steps", type=int, default=1, help="optimizer steps (default 1)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", "--output-format", dest="format", choices=("text", "json"),
+                   default="text", help="text or json (--output-format is the same option)")  # fmt: skip
     p.add_argument("--model", help="base model for every config (overrides the code)")
     p.add_argument("--online", action="store_true", help="allow downloading config.json")
     p.add_argument("--trust-remote-code", action="store_true",
@@ -46,31 +47,6 @@ def argparse_bool():
     import argparse
 
     return argparse.BooleanOptionalAction
-
-
-class Progress:
-    """One status line on stderr, rewritten in place on a terminal."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.prefix = ""
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.enabled:
-            return
-        line = f"{self.prefix}{message} ({time.perf_counter() - self.start:.1f}s)"
-        if self.tty:
-            sys.stderr.write("\r\033[K" + line)
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled and self.tty:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
 
 
 def run(args) -> int:

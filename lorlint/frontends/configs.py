@@ -138,7 +138,7 @@ def _comma_list(node: yaml.Node | None, budget: _Budget) -> Value | None:
     value = _value(node, budget)
     if value is None or not isinstance(value.value, str):
         return value
-    if value.value.strip().lower() == "all":
+    if value.value.strip() == "all":  # LLaMA-Factory's own "every Linear" (models/llama_factory.py)
         return Value("all-linear", value.span, editable=False)
     names = [part.strip() for part in value.value.split(",") if part.strip()]
     span = value.span
@@ -156,14 +156,14 @@ def _comma_list(node: yaml.Node | None, budget: _Budget) -> Value | None:
 def axolotl(path: str, top: _Map, budget: _Budget) -> list[Site]:
     if "base_model" not in top or top.scalar("adapter", budget) not in ("lora", "qlora"):
         return []
-    targets = _value(top.node("lora_target_modules"), budget)
-    if targets is None and top.scalar("lora_target_linear", budget) is True:
-        node = top.node("lora_target_linear")
-        targets = Value("all-linear", _span(node), editable=False)
-    keys = {"modules_to_save": "lora_modules_to_save", "layers_pattern": "peft_layers_pattern",
-            "layers_to_transform": "peft_layers_to_transform", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
+    # What these keys become is axolotl's own (lorlint/models/axolotl.py): lora_target_linear
+    # adds the model's Linear leaf names to lora_target_modules.
+    keys = {"target_modules": "lora_target_modules", "lora_target_linear": "lora_target_linear",
+            "target_parameters": "lora_target_parameters", "exclude_modules": "lora_exclude_modules",
+            "modules_to_save": "lora_modules_to_save", "layers_pattern": "peft_layers_pattern",
+            "layers_to_transform": "peft_layers_to_transform", "rank_pattern": "lora_rank_pattern",
+            "alpha_pattern": "lora_alpha_pattern", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
     site = _site(path, "axolotl", top.node("adapter"), {
-        "target_modules": targets,
         **_read(top, keys, budget),
         "task_type": Value("CAUSAL_LM", editable=False),
     })  # fmt: skip
@@ -178,9 +178,10 @@ def llama_factory(path: str, top: _Map, budget: _Budget) -> list[Site]:
         return []
     anchor = top.node("lora_target") or top.node("finetuning_type")
     lists = {"target_modules": "lora_target", "modules_to_save": "additional_target"}
+    flags = {"use_unsloth": "use_unsloth", "use_llama_pro": "use_llama_pro"}
     site = _site(path, "llama-factory", anchor, {
         **_read(top, lists, budget, reader=_comma_list),
-        **_read(top, {"r": "lora_rank", **LORA_NUMBERS}, budget),
+        **_read(top, {"r": "lora_rank", **LORA_NUMBERS, **flags}, budget),
     })  # fmt: skip
     _model(site, _value(top.node("model_name_or_path"), budget))
     site.quantized = "4bit" if top.scalar("quantization_bit", budget) == 4 else None
@@ -218,8 +219,19 @@ def oumi(path: str, top: _Map, budget: _Budget) -> list[Site]:
         return []
     anchor = peft.node("lora_target_modules") or training.node("use_peft")
     keys = {"target_modules": "lora_target_modules", "modules_to_save": "lora_modules_to_save",
-            "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
-    site = _site(path, "oumi", anchor, _read(peft, keys, budget))
+            "target_parameters": "lora_target_parameters", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
+    keywords = _read(peft, keys, budget)
+    # PeftParams.to_lora (src/oumi/core/configs/params/peft_params.py, oumi #1925): the list
+    # ["all-linear"] is passed on as the string "all-linear", and lora_exclude_modules entries
+    # are joined into one regex "(a)|(b)".
+    targets = keywords["target_modules"]
+    if targets is not None and targets.value == ["all-linear"]:
+        keywords["target_modules"] = Value("all-linear", targets.span, editable=False)
+    exclude = _value(peft.node("lora_exclude_modules"), budget)
+    if exclude is not None and isinstance(exclude.value, list) and exclude.value:
+        joined = "|".join(f"({m})" for m in exclude.value)
+        keywords["exclude_modules"] = Value(joined, exclude.span, editable=False)
+    site = _site(path, "oumi", anchor, keywords)
     _model(site, _value(model.node("model_name"), budget))
     site.quantized = "4bit" if peft.scalar("q_lora", budget) is True else None
     return [site]
@@ -242,7 +254,7 @@ def yaml_sites(path: str, text: str) -> list[Site]:
 
 ADAPTER_KEYS = ("target_modules", "exclude_modules", "modules_to_save", "layers_to_transform",
                 "layers_pattern", "rank_pattern", "alpha_pattern", "target_parameters", "r",
-                "lora_alpha", "lora_dropout", "task_type")  # fmt: skip
+                "lora_alpha", "lora_dropout", "task_type", "feedforward_modules")  # fmt: skip
 
 
 def adapter_sites(path: str, text: str) -> list[Site]:
@@ -277,7 +289,9 @@ def adapter_sites(path: str, text: str) -> list[Site]:
 
 
 def _config_class(peft_type: str) -> str:
-    names = {"LORA": "LoraConfig", "ADALORA": "AdaLoraConfig", "LOHA": "LoHaConfig",
-             "LOKR": "LoKrConfig", "IA3": "IA3Config", "VERA": "VeraConfig", "OFT": "OFTConfig",
-             "BOFT": "BOFTConfig"}  # fmt: skip
-    return names.get(peft_type.upper(), "LoraConfig")
+    """The config class of a saved ``peft_type`` (an unknown one is named after itself, so no
+    rule takes it for LoRA)."""
+    from lorlint.models.peft_defaults import CONFIG_PEFT_TYPES
+
+    names = {value: name for name, value in CONFIG_PEFT_TYPES.items()}
+    return names.get(peft_type.upper(), f"{peft_type.upper()}Config")

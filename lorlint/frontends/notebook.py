@@ -3,14 +3,20 @@
 Names defined in an earlier cell resolve in a later one. IPython magics (``%pip``, ``%%time``),
 shell lines (``!pip``) and help lines (``x?``) become blank lines, so rows stay aligned. Cells are
 numbered from 1 among *all* cells, markdown included, as ruff reports them.
+
+Fixes are written into the JSON text itself, inside the string tokens of the edited cell's
+``source``: every other byte of the file — other cells, outputs, escapes, number formats,
+separators, line endings, indentation — stays as it was, whatever tool wrote the notebook.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 
 MAGIC_PREFIXES = ("%", "!")
+MAX_DEPTH = 200  # JSON nesting: deeper is not a notebook (and json recurses)
 
 
 class NotebookError(ValueError):
@@ -23,8 +29,7 @@ class Notebook:
     source: str  # the code cells joined, magics blanked
     line_map: list[tuple[int, int]] = field(default_factory=list)  # module row-1 → (cell, row)
     cell_lines: dict[int, list[str]] = field(default_factory=dict)  # cell → its source lines
-    indent: int | None = 1
-    trailing_newline: bool = True
+    blanked: set[int] = field(default_factory=set)  # module rows (1-based) of blanked magics
 
     def locate(self, row: int) -> tuple[int, int]:
         """Module row → (cell number, row within the cell)."""
@@ -33,9 +38,13 @@ class Notebook:
         return (0, row)
 
 
-def _cell_text(cell: dict) -> str:
+def _cell_text(cell: dict, number: int) -> str:
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        return "".join(source)
+    if isinstance(source, str):
+        return source
+    raise NotebookError(f"cell {number}: `source` is neither a string nor a list of strings")
 
 
 def _blank_magics(lines: list[str]) -> list[str]:
@@ -51,11 +60,42 @@ def _blank_magics(lines: list[str]) -> list[str]:
     return out
 
 
-def load(text: str) -> Notebook:
+def _depth(text: str) -> int:
+    """Deepest bracket nesting outside strings (json.loads recurses once per level)."""
+    depth = peak = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            peak = max(peak, depth)
+        elif ch in "]}":
+            depth -= 1
+    return peak
+
+
+def parse_json(text: str):
+    """``json.loads`` with its failures as one-line reasons: syntax, nesting, huge numbers."""
+    if _depth(text) > MAX_DEPTH:
+        raise NotebookError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise NotebookError(f"invalid JSON: {err.msg} at line {err.lineno}") from err
+    except (ValueError, RecursionError) as err:  # e.g. an integer of more than 4300 digits
+        raise NotebookError(f"invalid JSON: {str(err).splitlines()[0]}") from err
+
+
+def load(text: str) -> Notebook:
+    data = parse_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a notebook: no `cells` list")
     notebook = Notebook(data=data, source="")
@@ -65,41 +105,232 @@ def load(text: str) -> Notebook:
             raise NotebookError(f"cell {number} is not an object")
         if cell.get("cell_type") != "code":
             continue
-        lines = _cell_text(cell).split("\n")
+        lines = _cell_text(cell, number).split("\n")
         notebook.cell_lines[number] = lines
         for row, line in enumerate(_blank_magics(lines), 1):
+            if line != lines[row - 1]:
+                notebook.blanked.add(len(chunks) + 1)
             chunks.append(line)
             notebook.line_map.append((number, row))
     notebook.source = "\n".join(chunks) + "\n"
-    stripped = text.lstrip("{\r\n")
-    notebook.indent = len(stripped) - len(stripped.lstrip(" ")) if text.startswith("{\n") else None
-    notebook.trailing_newline = text.endswith("\n")
     return notebook
 
 
-def apply_module_text(notebook: Notebook, new_source: str) -> str:
-    """Write a fixed module back into the cells it came from; outputs and layout are kept.
+# --- writing fixes back into the JSON text ----------------------------------------------------
+@dataclass
+class _Token:
+    """One JSON string token of a cell's source: its raw span and, per decoded character, the
+    raw offset where it starts (plus one entry for the closing quote)."""
 
-    Only lines that changed are replaced, so blanked magics come back untouched.
-    """
-    new_lines = new_source.split("\n")
-    if len(new_lines) - 1 != len(notebook.line_map):
-        raise NotebookError("a fix changed the number of lines; notebooks are fixed line by line")
-    cells = notebook.cell_lines
-    changed: set[int] = set()
-    old_lines = notebook.source.split("\n")
-    for i, (cell, row) in enumerate(notebook.line_map):
-        if new_lines[i] != old_lines[i]:
-            cells[cell][row - 1] = new_lines[i]
-            changed.add(cell)
-    data = notebook.data
-    for number in changed:
-        cell = data["cells"][number - 1]
-        text = "\n".join(cells[number])
-        if isinstance(cell.get("source"), list):
-            parts = text.split("\n")
-            cell["source"] = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    start: int
+    end: int
+    text: str  # decoded
+    raw_at: list[int]
+
+
+def _string_end(text: str, i: int) -> int:
+    """Offset after the JSON string starting at ``text[i] == '"'``."""
+    i += 1
+    while True:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+        elif ch == '"':
+            return i + 1
         else:
-            cell["source"] = text
-    out = json.dumps(data, indent=notebook.indent, ensure_ascii=False)
-    return out + ("\n" if notebook.trailing_newline else "")
+            i += 1
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _value_end(text: str, i: int) -> int:
+    """Offset after the JSON value starting at ``i`` (iterative: no recursion on nesting)."""
+    depth = 0
+    while True:
+        ch = text[i]
+        if ch == '"':
+            i = _string_end(text, i)
+        elif ch in "[{":
+            depth += 1
+            i += 1
+        elif ch in "]}":
+            depth -= 1
+            i += 1
+        else:
+            i += 1
+            while i < len(text) and text[i] not in ',]}" \t\r\n':
+                i += 1
+        if depth == 0:
+            return i
+        i = _skip_ws(text, i)
+        if text[i] in ",:":
+            i = _skip_ws(text, i + 1)
+
+
+def _members(text: str, i: int):
+    """(key, value start, value end) of the object at ``i``."""
+    i = _skip_ws(text, i + 1)
+    while text[i] != "}":
+        key_end = _string_end(text, i)
+        key = json.loads(text[i:key_end])
+        start = _skip_ws(text, _skip_ws(text, key_end) + 1)
+        end = _value_end(text, start)
+        yield key, start, end
+        i = _skip_ws(text, end)
+        if text[i] == ",":
+            i = _skip_ws(text, i + 1)
+
+
+def _items(text: str, i: int):
+    """(start, end) of each value of the array at ``i``."""
+    i = _skip_ws(text, i + 1)
+    while text[i] != "]":
+        end = _value_end(text, i)
+        yield i, end
+        i = _skip_ws(text, end)
+        if text[i] == ",":
+            i = _skip_ws(text, i + 1)
+
+
+def _last(members, key: str) -> tuple[int, int] | None:
+    found = None
+    for name, start, end in members:
+        if name == key:
+            found = (start, end)  # json.loads keeps the last of repeated keys, and so do we
+    return found
+
+
+def _decode(text: str, start: int, end: int) -> _Token:
+    raw_at, out, i = [], [], start + 1
+    while i < end - 1:
+        ch = text[i]
+        if ch != "\\":
+            raw_at.append(i)
+            out.append(ch)
+            i += 1
+            continue
+        if text[i + 1] != "u":
+            raw_at.append(i)
+            out.append(json.loads(f'"{text[i : i + 2]}"'))
+            i += 2
+            continue
+        length = 6
+        if text[i + 6 : i + 8] == "\\u" and 0xD800 <= int(text[i + 2 : i + 6], 16) < 0xDC00:
+            length = 12  # a surrogate pair is one character
+        raw_at.append(i)
+        out.append(json.loads(f'"{text[i : i + length]}"'))
+        i += length
+    raw_at.append(end - 1)
+    return _Token(start, end, "".join(out), raw_at)
+
+
+def _source_tokens(text: str, cell: int) -> tuple[list[_Token], str] | None:
+    """The string tokens of cell ``cell``'s source and the separator between list items."""
+    top = _skip_ws(text, 0)
+    cells = _last(_members(text, top), "cells")
+    if cells is None:
+        return None
+    spans = list(_items(text, cells[0]))
+    source = _last(_members(text, spans[cell - 1][0]), "source")
+    if source is None:
+        return None
+    start, end = source
+    if text[start] == '"':
+        return [_decode(text, start, end)], ""
+    tokens = [_decode(text, s, e) for s, e in _items(text, start)]
+    if len(tokens) > 1:
+        separator = text[tokens[0].end : tokens[1].start]
+    else:
+        opening = text[start + 1 : tokens[0].start] if tokens else ""
+        separator = "," + opening if "\n" in opening else ", "
+    return tokens, separator
+
+
+def _escape(text: str, ascii_only: bool) -> str:
+    return json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+
+
+def _edit_cell(text: str, cell: int, start: int, end: int, content: str) -> str:
+    """Replace characters [start, end) of a cell's source with ``content``, in the JSON text.
+
+    Only the string tokens holding those characters change, and within them only the edited
+    characters; in a list of lines, a line break in ``content`` ends one string and opens the
+    next, and a line left empty loses its string."""
+    located = _source_tokens(text, cell)
+    if not located or not located[0]:
+        raise NotebookError(f"cell {cell}: cannot find its source in the file")
+    tokens, separator = located
+    bounds, total = [], 0
+    for token in tokens:
+        bounds.append(total)
+        total += len(token.text)
+
+    def holding(offset: int) -> int:
+        for i, token in enumerate(tokens):
+            if bounds[i] <= offset < bounds[i] + len(token.text):
+                return i
+        return len(tokens) - 1
+
+    first = holding(start) if start < total else len(tokens) - 1
+    last = holding(end - 1) if end > start else first
+    a, b = start - bounds[first], end - bounds[last]
+    t1, t2 = tokens[first], tokens[last]
+    ascii_only = text.isascii()
+    if separator:
+        joiner = '\\n"' + separator + '"'
+        middle = joiner.join(_escape(p, ascii_only) for p in content.split("\n"))
+    else:
+        middle = _escape(content, ascii_only)
+    region = text[t1.start : t1.raw_at[a]] + middle + text[t2.raw_at[b] : t2.end]
+    lo, hi = t1.start, t2.end
+    if separator and not (t1.text[:a] + content + t2.text[b:]) and len(tokens) > 1:
+        region = ""
+        if last + 1 < len(tokens):
+            hi = tokens[last + 1].start
+        else:
+            lo = tokens[first - 1].end
+    return text[:lo] + region + text[hi:]
+
+
+def apply_edits(text: str, notebook: Notebook, edits: list[tuple[int, int, str]]) -> str:
+    """Write edits of the module text (offsets into ``notebook.source``) into the notebook's
+    JSON text. Each edit must lie within one cell and leave blanked magic lines alone."""
+    module = notebook.source
+    row_starts = [0] + [i + 1 for i, ch in enumerate(module) if ch == "\n"]
+    line_offsets: dict[int, list[int]] = {}
+    for number, lines in notebook.cell_lines.items():
+        offsets, at = [], 0
+        for line in lines:
+            offsets.append(at)
+            at += len(line) + 1
+        line_offsets[number] = offsets
+
+    def in_cell(offset: int) -> tuple[int, int, int]:
+        """(module row, cell, offset in the cell's text) of the character at ``offset``."""
+        row = bisect.bisect_right(row_starts, offset)
+        cell, cell_row = notebook.line_map[row - 1]
+        column = offset - row_starts[row - 1]
+        if cell_row == len(notebook.cell_lines[cell]) and column >= len(module_line(row)):
+            return row, -1, 0  # the line break that joins two cells
+        return row, cell, line_offsets[cell][cell_row - 1] + column
+
+    def module_line(row: int) -> str:
+        return module[row_starts[row - 1] : row_starts[row] - 1]
+
+    located = []
+    for start, end, content in edits:
+        row, cell, cell_start = in_cell(start) if start < len(module) else (0, -1, 0)
+        end_row, end_cell, cell_end = (
+            in_cell(end - 1) if end > start else (row, cell, cell_start - 1)
+        )
+        blanked = any(r in notebook.blanked for r in range(row, end_row + 1))
+        if cell < 0 or end_cell != cell or blanked:
+            raise NotebookError("a fix spans two cells or a magic line; left as is")
+        located.append((cell, cell_start, cell_end + 1, content))
+    for cell, start, end, content in sorted(located, reverse=True):
+        text = _edit_cell(text, cell, start, end, content)
+    return text

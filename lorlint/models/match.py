@@ -2,8 +2,10 @@
 
 Mirrors, step for step, what ``get_peft_model`` / ``inject_adapter_in_model`` do in PEFT 0.21
 (``BaseTuner.inject_adapter`` and ``check_target_module_exists`` in peft/tuners/tuners_utils.py,
-``_convert_peft_config_moe`` in peft/utils/transformers_weight_conversion.py). The differential test
-(tests/test_match_vs_peft.py) runs PEFT itself on the same models and requires identical results.
+``_convert_peft_config_moe`` in peft/utils/transformers_weight_conversion.py, the Mamba and tied-weight
+checks, and the errors LoRA's layer classes raise while wrapping). The differential tests
+(tests/test_match_vs_peft.py, tests/test_match_moe_hybrid.py) run PEFT itself on the same models and
+require identical results.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from lorlint.models.peft_defaults import DEFAULT_TARGET_MODULES
-from lorlint.models.table import ALL_LINEAR_KINDS, LORA_KINDS, LayerTable, Module
+from lorlint.models import methods
+from lorlint.models.methods import can_wrap
+from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEAD_NAMES = ("score", "classifier")
@@ -42,19 +45,14 @@ MOE_FUSED_TARGETS: dict[str, dict[str, list[str]]] = {
     "mixtral": {"gate_up_proj": ["w1", "w3"]},
     "qwen2_moe": {"gate_up_proj": ["gate_proj", "up_proj"]},
 }
-
-
-# Module kinds each method can wrap (LoHa / LoKr: peft/tuners/lycoris_utils.py); others as LoRA.
-SUPPORTED_KINDS = {
-    "LORA": frozenset(LORA_KINDS),
-    "LOHA": frozenset({"linear", "conv1d", "conv2d"}),
-    "LOKR": frozenset({"linear", "conv1d", "conv2d"}),
-}
-
-
-def can_wrap(module: Module, peft_type: str = "LORA") -> bool:
-    """Whether this PEFT method can put an adapter on the module."""
-    return module.kind in SUPPORTED_KINDS.get(peft_type, SUPPORTED_KINDS["LORA"])
+# ``_check_lora_target_modules_mamba`` (peft/tuners/tuners_utils.py): these leaf names raise on these
+# model types for LoRA-like methods. PEFT keeps both as sets and prints the set; its order varies
+# with the process's hash seed, so lorlint prints them in PEFT's source order.
+MAMBA_MODEL_TYPES = ("falcon_h1", "mamba", "mamba2", "falcon_mamba", "nemotron_h")
+MAMBA_INCOMPATIBLE = ("out_proj", "conv1d")
+LORA_LIKE_TYPES = ("LORA", "ADALORA", "XLORA", "RANDLORA")
+# PEFT's ``EMBEDDING_LAYER_NAMES``: the only names its tied-weight handling recognises.
+EMBEDDING_LAYER_NAMES = ("embed_tokens", "lm_head")
 
 
 @dataclass
@@ -70,9 +68,12 @@ class TargetSpec:
     rank_pattern: dict[str, int] = field(default_factory=dict)
     alpha_pattern: dict[str, int] = field(default_factory=dict)
     task_type: str | None = None
-    peft_type: str = "LORA"
+    peft_type: str = "LORA"  # other methods: lorlint/models/methods.py
+    feedforward_modules: str | Sequence[str] | None = None  # IA3 only
     r: int = 8  # LoraConfig's defaults; MoE conversion derives fused ranks from them
     lora_alpha: int = 8
+    lora_dropout: float | None = 0.0  # None: not known statically (PEFT's dropout raise is skipped)
+    ensure_weight_tying: bool = False
     # get_peft_model wraps the model in PeftModelFor<Task>, which adds the task head to modules_to_save;
     # inject_adapter_in_model does not.
     via_get_peft_model: bool = True
@@ -101,6 +102,7 @@ class MatchResult:
     rank_pattern: dict[str, int] = field(default_factory=dict)  # after MoE conversion
     converted: dict[str, str] = field(default_factory=dict)  # v4 MoE name → target parameter
     defaulted: bool = False  # target_modules came from PEFT's per-model default
+    tied_warning: str | None = None  # PEFT's warning about an adapter on tied embedding weights
 
     @property
     def ok(self) -> bool:
@@ -153,8 +155,11 @@ def _normalise(spec: TargetSpec) -> TargetSpec:
         alpha_pattern=dict(spec.alpha_pattern or {}),
         task_type=spec.task_type,
         peft_type=spec.peft_type,
+        feedforward_modules=spec.feedforward_modules,
         r=spec.r,
         lora_alpha=spec.lora_alpha,
+        lora_dropout=spec.lora_dropout,
+        ensure_weight_tying=spec.ensure_weight_tying,
         via_get_peft_model=spec.via_get_peft_model,
     )
 
@@ -283,7 +288,9 @@ def _resolve_string_targets(spec: TargetSpec, table: LayerTable, mapping: dict[s
     if _is_all_linear(spec.target_modules):
         names = all_linear_names(table, spec.task_type)
         return {n.rpartition(".")[2] for n in names} | set(mapping)
-    param_keys = [f"{m.name}.{p}" if m.name else p for m in table.modules for p, _ in m.own_params]
+    param_keys = [
+        f"{m.name}.{p}" if m.name else p for m in table.modules for p, _ in _listed_params(m)
+    ]
     keys = [m.name for m in table.modules] + param_keys
     matched = {k.rpartition(".")[2] for k in keys if check_target_module_exists(spec, k)}
     containers: dict[str, set[str]] = {}
@@ -300,8 +307,138 @@ def _resolve_string_targets(spec: TargetSpec, table: LayerTable, mapping: dict[s
     return matched
 
 
+def _listed_params(module: Module) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The module's parameters as ``model.named_parameters()`` lists them: a tied weight (one
+    tensor under two modules) is listed under the first module only, which holds its count."""
+    return module.own_params if module.params or not module.own_params else ()
+
+
+def tied_with_embedding(table: LayerTable) -> list[str]:
+    """PEFT's ``_get_module_names_tied_with_embedding``: modules whose weights are the input
+    embedding's (``lm_head`` of a model with ``tie_word_embeddings``), read from the table: a
+    module whose every parameter was already counted under an earlier module."""
+    if not table.tied_embeddings:
+        return []
+    return sorted(m.name for m in table.modules if m.name and m.own_params and not m.params)
+
+
+def input_embedding(table: LayerTable) -> str | None:
+    """The input embedding a tied module shares its weight with (same weight shape, first)."""
+    tied = [table.get(name) for name in tied_with_embedding(table)]
+    shapes = {dict(m.own_params).get("weight") for m in tied if m is not None}
+    for m in table.modules:
+        if m.kind == "embedding" and m.params and dict(m.own_params).get("weight") in shapes:
+            return m.name
+    return None
+
+
+TIED_WARNING = (
+    "Model has `tie_word_embeddings=True` and a tied layer is part of the adapter, but {why}. This "
+    "can lead to complications, for example when merging the adapter or converting your model to "
+    "formats other than safetensors. Check the discussion here: "
+    "https://github.com/huggingface/peft/issues/2777"
+)
+
+
+def _embedding_in_adapter(spec: TargetSpec) -> tuple[bool, bool]:
+    """(an embedding name is in modules_to_save, one is in target_modules), as PEFT tests them."""
+    to_save = any(m.split(".")[-1] in EMBEDDING_LAYER_NAMES for m in spec.modules_to_save or [])
+    raw = spec.target_modules
+    if isinstance(raw, str):
+        in_target = any(re.fullmatch(raw, name) for name in EMBEDDING_LAYER_NAMES)
+    else:
+        in_target = any(m.split(".")[-1] in EMBEDDING_LAYER_NAMES for m in raw or [])
+    return to_save, bool(in_target)
+
+
+def _check_tied_modules(spec: TargetSpec, table: LayerTable, result: MatchResult) -> set[str]:
+    """``BaseTuner._check_tied_modules``: PEFT's warnings, and ``ensure_weight_tying``'s rewrite of
+    the config (LoraModel's ``_add_*_to_tie``). Returns ``target_modules_to_tie``."""
+    to_save, in_target = _embedding_in_adapter(spec)
+    tied = tied_with_embedding(table)
+    if not spec.ensure_weight_tying:
+        if (to_save or in_target) and tied:
+            why = (
+                "`ensure_weight_tying` is not set to True"
+                if spec.peft_type in ("LORA", "ADALORA")
+                else "no implementation exists to tie the adapters"
+            )
+            result.tied_warning = TIED_WARNING.format(why=why)
+            result.warnings.append(result.tied_warning)
+        return set()
+    if not tied:
+        result.warnings.append(
+            "You have requested `ensure_weight_tying`, but no tied modules were found in the model"
+        )
+        return set()
+    if not (to_save or in_target):
+        result.warnings.append(
+            "You have requested `ensure_weight_tying`, but no tied modules are added in either "
+            "`modules_to_save` or `target_modules`"
+        )
+        return set()
+    embed = input_embedding(table)
+    if to_save:
+        kept = list(spec.modules_to_save or [])
+        if embed not in kept:
+            kept.append(embed)
+        _drop_first_matches(kept, tied)
+        spec.modules_to_save = kept
+        return set()
+    if isinstance(spec.target_modules, str):
+        spec.target_modules = rf"(?:{spec.target_modules}|^{re.escape(embed)}$)"
+    else:
+        targets = set(spec.target_modules or []) | {embed}
+        listed = list(targets)
+        _drop_first_matches(listed, tied)
+        spec.target_modules = set(listed)
+    return set(tied)
+
+
+def _drop_first_matches(names: list[str], tied: list[str]) -> None:
+    """Per tied key, remove the first entry that names it (``_add_*_to_tie``)."""
+    for key in tied:
+        for m in names:
+            if re.match(rf"(^|.*\.){m}($|\..*)", key):
+                names.remove(m)
+                break
+
+
+def rank_for(name: str, r: int, rank_pattern: dict[str, int] | None) -> int:
+    """The rank PEFT gives one module: the first ``rank_pattern`` key that matches, else ``r``."""
+    for key, value in (rank_pattern or {}).items():
+        if pattern_key_matches(key, name):
+            return value
+    return r
+
+
+def conv_groups(module: Module) -> int:
+    """``groups`` of a Conv1d/2d/3d: in_channels over the weight's second dimension."""
+    weight = dict(module.own_params).get("weight")
+    if module.kind not in ("conv1d", "conv2d", "conv3d") or not weight or len(weight) < 2:
+        return 1
+    return max(module.shape[0] // max(weight[1], 1), 1)
+
+
+def mamba_error(spec: TargetSpec, model_type: str, leaf: str) -> PeftError | None:
+    """PEFT's ``_check_lora_target_modules_mamba``, run on every module it is about to wrap."""
+    if spec.peft_type not in LORA_LIKE_TYPES or model_type not in MAMBA_MODEL_TYPES:
+        return None
+    if leaf not in MAMBA_INCOMPATIBLE:
+        return None
+    names = "{" + ", ".join(repr(n) for n in MAMBA_INCOMPATIBLE) + "}"
+    return PeftError(
+        "mamba",
+        f"[PEFT:PeftType.{spec.peft_type}] Module '{leaf}' is incompatible with Mamba-based models "
+        f"(model_type='{model_type}'). Incompatible modules: {names}. "
+        "Please remove it from `target_modules` to avoid compatibility issues.",
+    )
+
+
 def _fmt(value) -> str:
-    """Python's repr of the value as PEFT holds it (lists became sets)."""
+    """The value as PEFT's f-strings print it: a str as is, a list as the set it became."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, set):
         return "{" + ", ".join(repr(v) for v in sorted(value)) + "}" if value else "set()"
     return repr(value)
@@ -330,42 +467,58 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
     spec = _normalise(spec)
     _convert_moe(spec, table, result.converted)
+    written_targets = spec.target_modules
+    tie_keys = _check_tied_modules(spec, table, result)
     if spec.target_modules is None:
-        default = DEFAULT_TARGET_MODULES.get(table.model_type)
+        default = methods.default_targets(spec.peft_type, table.model_type)
         if default is not None:
             spec.target_modules = default if isinstance(default, str) else set(default)
             result.defaulted = True
         elif not spec.target_parameters:
-            raise PeftError(
-                "no-default",
-                "Please specify `target_modules` or `target_parameters`in `peft_config`",
-            )
+            raise PeftError("no-default", methods.no_default_message(spec.peft_type))
+    if spec.peft_type == "IA3":
+        problem = methods.feedforward_problem(
+            written_targets, spec.feedforward_modules, table.model_type
+        )
+        if problem:
+            raise PeftError("config", problem)
     if _is_all_linear(spec.target_modules):
         spec.target_modules = all_linear_names(table, spec.task_type)
+    if spec.peft_type in methods.SHARED_PROJECTIONS and not any(
+        m.name and m.kind in ("linear", "conv1d_hf") and check_target_module_exists(spec, m.name)
+        for m in table.modules
+    ):
+        name = methods.SHARED_PROJECTIONS[spec.peft_type]
+        raise PeftError(
+            "config",
+            f"No layers types compatible with {name} were found. Please check "
+            "`peft_config.target_modules`.",
+        )
     result.effective_targets = spec.target_modules
     result.rank_pattern = dict(spec.rank_pattern)
 
-    excluded, unmatched, targeted = [], [], []
+    excluded, unmatched, targeted, to_tie = [], [], [], []
     for module in table.modules:
         if not module.name:
             continue
         hit = check_target_module_exists(spec, module.name)
-        if hit is EXCLUDED:
+        if tie_keys and entry_in(module.name, tie_keys):
+            to_tie.append(module)  # wrapped after the parameters, tied to the embedding's adapter
+        elif hit is EXCLUDED:
             excluded.append(module.name)
         elif not hit:
             unmatched.append(module.name)
         else:
-            if not can_wrap(module, spec.peft_type):
-                raise PeftError(
-                    "unsupported",
-                    f"Target module {module.cls} ({module.name}) is not supported. Currently, only the "
-                    "following modules are supported: `torch.nn.Linear`, `torch.nn.Embedding`, "
-                    "`torch.nn.Conv1d`, `torch.nn.Conv2d`, `torch.nn.Conv3d`, "
-                    "`transformers.pytorch_utils.Conv1D`, `torch.nn.MultiheadAttention.`.",
-                    [module.name],
-                )
+            _check_wrappable(table, spec, module)
             targeted.append(module.name)
+    if spec.peft_type == "LN_TUNING":
+        problem = methods.ln_tuning_problem(table.modules, targeted)
+        if problem:
+            raise PeftError("unsupported", problem)
     params = _match_parameters(table, spec, set(targeted)) if spec.target_parameters else []
+    for module in to_tie:
+        _check_wrappable(table, spec, module)
+        targeted.append(module.name)
     result.excluded = excluded
 
     if not targeted and not params:
@@ -424,6 +577,39 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     result.parameters = params
 
 
+def entry_in(name: str, entries: Iterable[str]) -> bool:
+    """An exact name or a ``.``-suffix of one of ``entries`` (PEFT's list matching)."""
+    return any(entry_matches(entry, name) for entry in entries)
+
+
+def _check_wrappable(table: LayerTable, spec: TargetSpec, module: Module) -> None:
+    """What PEFT checks, in its order, on a module it is about to wrap: the Mamba restriction, the
+    supported layer types, then LoRA's conv layers' ``groups`` limit."""
+    error = mamba_error(spec, table.model_type, module.leaf)
+    if error is not None:
+        error.modules = (module.name,)
+        raise error
+    if not can_wrap(module, spec.peft_type):
+        raise PeftError(
+            "unsupported",
+            f"Target module {module.cls} ({module.name}) is not supported. Currently, only the "
+            "following modules are supported: `torch.nn.Linear`, `torch.nn.Embedding`, "
+            "`torch.nn.Conv1d`, `torch.nn.Conv2d`, `torch.nn.Conv3d`, "
+            "`transformers.pytorch_utils.Conv1D`, `torch.nn.MultiheadAttention.`.",
+            [module.name],
+        )
+    groups = conv_groups(module)
+    r = rank_for(module.name, spec.r, spec.rank_pattern)
+    if spec.peft_type == "LORA" and groups > 1 and r % groups != 0:
+        raise PeftError(
+            "conv-groups",
+            f"Targeting a {module.cls} with groups={groups} and rank {r}. Currently, support is "
+            "limited to conv layers where the rank is divisible by groups. Either choose a "
+            "different rank or do not target this specific layer.",
+            [module.name],
+        )
+
+
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
     targets = sorted(set(spec.target_parameters or []))
     found = []
@@ -442,8 +628,19 @@ def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) ->
                         "parameter",
                         f"Trying to wrap an `nn.Parameter` of layer '{module.name}' of type "
                         f"{module.cls}, which is not a valid target. Make sure that this layer is not "
-                        "also targeted with `target_modules`.",
+                        "also targeted with `target_modules`. For some models, PEFT will do this "
+                        "automatically, try setting `target_modules=[]` to prevent it.",
                         [module.name],
+                    )
+                error = mamba_error(spec, table.model_type, module.leaf)
+                if error is not None:
+                    error.modules = (module.name,)
+                    raise error
+                if spec.peft_type == "LORA" and spec.lora_dropout:
+                    raise PeftError(
+                        "param-dropout",
+                        "lora.ParamWrapper does not work with lora_dropout != 0.",
+                        [key],
                     )
                 found.append(key)
     return found

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from lorlint.models.match import pattern_key_matches
+from lorlint.models.match import rank_for
 from lorlint.models.table import LayerTable, Module
 
 _BLOCK = re.compile(r"^(?P<prefix>.*?)\.(?P<idx>\d+)(?:\.(?P<rest>.*))?$")
@@ -78,13 +78,6 @@ def parameter_lora_params(shape: tuple[int, ...], r: int) -> int:
     if len(shape) == 2:
         return r * (shape[0] + shape[1])
     return 0
-
-
-def rank_for(name: str, r: int, rank_pattern: Mapping[str, int] | None) -> int:
-    for key, value in (rank_pattern or {}).items():
-        if pattern_key_matches(key, name):
-            return value
-    return r
 
 
 def trainable_params(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -33,11 +32,23 @@ def where(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.span.row}:{d.span.col}"
 
 
-def concise(diags: list[Diagnostic]) -> str:
-    return "\n".join(f"{where(d)}: {d.code}{_mark(d)} {d.message}" for d in diags)
+def _fix_line(d: Diagnostic) -> str | None:
+    """``fix (safe): Replace "dwn_proj" with "down_proj"`` for --show-fixes."""
+    return f"fix ({d.fix.applicability}): {d.fix.message}" if d.fix is not None else None
 
 
-def full(diags: list[Diagnostic], sources: dict[str, str], color: bool) -> str:
+def concise(diags: list[Diagnostic], show_fixes: bool = False) -> str:
+    lines = []
+    for d in diags:
+        lines.append(f"{where(d)}: {d.code}{_mark(d)} {d.message}")
+        if show_fixes and d.fix is not None:
+            lines.append(f"  {_fix_line(d)}")
+    return "\n".join(lines)
+
+
+def full(
+    diags: list[Diagnostic], sources: dict[str, str], color: bool, show_fixes: bool = False
+) -> str:
     out = []
     for d in diags:
         sev = d.severity
@@ -58,6 +69,8 @@ def full(diags: list[Diagnostic], sources: dict[str, str], color: bool) -> str:
             caret = " " * (len(gutter) + d.span.col - 1) + "^" * width
             out.append(gutter + line)
             out.append(f"{COLORS[sev]}{caret}{RESET}" if color else caret)
+        if show_fixes and d.fix is not None:
+            out.append(f"  {_fix_line(d)}")
         out.append("")
     return "\n".join(out).rstrip("\n")
 
@@ -89,13 +102,60 @@ def statistics(diags: list[Diagnostic]) -> str:
     return "\n".join(f"{n:>5}\t{code}\t[{RULES[code].name}]" for code, n in sorted(counts.items()))
 
 
-def summary(diags: list[Diagnostic], files: int) -> str:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def summary(diags: list[Diagnostic], fixed: int | None = None) -> str:
+    """ruff's last line, counting findings (lorlint has severities, so not "errors"):
+    ``Found 2 findings (1 error, 1 warning).``; after --fix ``Found 3 findings (2 fixed, 1
+    remaining).``; ``All checks passed!`` when nothing is left."""
+    if fixed:
+        total = fixed + len(diags)
+        return f"Found {_plural(total, 'finding')} ({fixed} fixed, {len(diags)} remaining)."
     if not diags:
-        return f"All checks passed! ({files} file{'s' * (files != 1)})"
+        return "All checks passed!"
     by = Counter(d.severity for d in diags)
-    parts = [f"{by[s]} {s}{'s' * (by[s] != 1)}" for s in ("error", "warning", "info") if by[s]]
-    n = len(diags)
-    return f"Found {n} finding{'s' * (n != 1)} ({', '.join(parts)}) in {files} file{'s' * (files != 1)}."
+    parts = [_plural(by[s], s) for s in ("error", "warning", "info") if by[s]]
+    return f"Found {_plural(len(diags), 'finding')} ({', '.join(parts)})."
+
+
+def fix_hint(diags: list[Diagnostic], unsafe_enabled: bool = False) -> str:
+    """ruff's hint under the summary: ``[*] 1 fixable with `--fix` (2 unsafe fixes available
+    with `--fix --unsafe-fixes`).``"""
+    safe = sum(1 for d in diags if d.fix and d.fix.applicability == "safe")
+    unsafe = sum(1 for d in diags if d.fix and d.fix.applicability == "unsafe")
+    if unsafe_enabled:
+        safe, unsafe = safe + unsafe, 0
+    hidden = f"{unsafe} unsafe fix{'es' * (unsafe != 1)} available with `--fix --unsafe-fixes`"
+    command = "`--fix --unsafe-fixes`" if unsafe_enabled else "`--fix`"
+    if safe and unsafe:
+        return f"[*] {safe} fixable with {command} ({hidden})."
+    if safe:
+        return f"[*] {safe} fixable with {command}."
+    return f"{hidden[0].upper()}{hidden[1:]}." if unsafe else ""
+
+
+def count(fixed: dict[str, Counter]) -> int:
+    return sum(sum(codes.values()) for codes in fixed.values())
+
+
+def would_fix(fixed: dict[str, Counter]) -> str:
+    """After --diff (ruff: ``Would fix 2 errors.``)."""
+    n = count(fixed)
+    return f"Would fix {_plural(n, 'finding')}." if n else "No findings would be fixed."
+
+
+def fixed_listing(fixed: dict[str, Counter]) -> str:
+    """--show-fixes after --fix, as ruff lists them: per file, ``2 × LL101 (unknown-target-...)``."""
+    if not count(fixed):
+        return "No findings fixed."
+    lines = [f"Fixed {_plural(count(fixed), 'finding')}:"]
+    for path in sorted(fixed):
+        lines.append(f"- {path}:")
+        for code, n in sorted(fixed[path].items()):
+            lines.append(f"    {n} × {code} ({RULES[code].name})")
+    return "\n".join(lines) + "\n"
 
 
 # --- CI formats ---------------------------------------------------------------------------------
@@ -131,13 +191,38 @@ def github(diags: list[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
-def _what_it_does(code: str) -> str:
-    from lorlint.commands.rule import page
+SARIF_TEXT_LIMIT = 1024  # GitHub code scanning's limit for shortDescription / fullDescription
+SARIF_PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "info": "recommendation"}
+
+
+def _rule_descriptor(code: str) -> dict:
+    """``tool.driver.rules[]`` entry: the rule's page as help (text and markdown), so code
+    scanning shows its explanation."""
+    from lorlint.report.pages import page, section
 
     rule = RULES[code]
     text = page(code, rule.name)
-    match = re.search(r"## What it does\n(.*?)(?:\n## |\Z)", text, re.DOTALL)
-    return " ".join(match.group(1).split()) if match else rule.summary
+    what = " ".join(section(text, "What it does").split()) or rule.summary
+    why = " ".join(section(text, "Why is this bad?").split())
+    help_text = f"{what}\n\nWhy is this bad? {why}" if why else what
+    return {
+        "id": code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary[:SARIF_TEXT_LIMIT]},
+        "fullDescription": {"text": _clip(what)},
+        "help": {"text": help_text, "markdown": text or rule.summary},
+        "helpUri": rule.url,
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+        "properties": {
+            "tags": [rule.severity, "lora", "peft"],
+            "precision": "very-high",
+            "problem.severity": SARIF_PROBLEM_SEVERITY[rule.severity],
+        },
+    }
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SARIF_TEXT_LIMIT else text[: SARIF_TEXT_LIMIT - 3] + "..."
 
 
 def sarif(diags: list[Diagnostic]) -> str:
@@ -145,18 +230,7 @@ def sarif(diags: list[Diagnostic]) -> str:
 
     codes = sorted(RULES)
     index = {code: i for i, code in enumerate(codes)}
-    rules = [
-        {
-            "id": code,
-            "name": RULES[code].name,
-            "shortDescription": {"text": RULES[code].summary},
-            "fullDescription": {"text": _what_it_does(code)},
-            "helpUri": RULES[code].url,
-            "defaultConfiguration": {"level": SARIF_LEVEL[RULES[code].severity]},
-            "properties": {"tags": [RULES[code].severity]},
-        }
-        for code in codes
-    ]
+    rules = [_rule_descriptor(code) for code in codes]
     results = [
         {
             "ruleId": d.code,
@@ -200,13 +274,42 @@ def sarif(diags: list[Diagnostic]) -> str:
     return json.dumps(log, indent=2)
 
 
-def gitlab(diags: list[Diagnostic]) -> str:
-    """GitLab Code Quality report (a JSON list of issues)."""
+def offending_text(d: Diagnostic, sources: dict[str, str]) -> str:
+    """The source text under a finding's span (what it is about, wherever the line moves)."""
+    if d.source_line is not None:  # notebooks: the cell's line
+        lines = [d.source_line]
+        row, end_row = 1, 1
+    else:
+        lines = split_lines(sources.get(d.path, ""))
+        row, end_row = d.span.row, d.span.end_row
+    if not 0 < row <= len(lines):
+        return ""
+    if end_row == row:
+        return lines[row - 1][d.span.col - 1 : d.span.end_col - 1]
+    chunk = [lines[row - 1][d.span.col - 1 :], *lines[row : end_row - 1]]
+    if end_row <= len(lines):
+        chunk.append(lines[end_row - 1][: d.span.end_col - 1])
+    return "\n".join(chunk)
+
+
+def gitlab(diags: list[Diagnostic], sources: dict[str, str] | None = None) -> str:
+    """GitLab Code Quality report (a JSON list of issues).
+
+    The fingerprint hashes the path, the rule, the offending text and its index among equal
+    findings of the file (as ruff does), not the line: inserting lines above a finding keeps it,
+    so GitLab does not report a moved finding as fixed and new."""
+    sources = sources or {}
+    seen: Counter = Counter()
     items = []
     for d in diags:
         path = _relative(d.path)
+        text = offending_text(d, sources)
+        key = (path, d.cell, d.code, text)
+        index = seen[key]
+        seen[key] += 1
+        cell = f"cell {d.cell}" if d.cell is not None else ""
         digest = hashlib.md5(
-            f"{path}:{d.code}:{d.span.row}:{d.span.col}:{d.message}".encode(), usedforsecurity=False
+            json.dumps([path, cell, d.code, text, index]).encode(), usedforsecurity=False
         ).hexdigest()
         items.append(
             {
@@ -245,3 +348,6 @@ def junit(diags: list[Diagnostic]) -> str:
             failure.text = f"line {d.span.row}, col {d.span.col}, {d.code} {d.message}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+
+
+MACHINE = {"json": as_json, "github": github, "sarif": sarif, "gitlab": gitlab, "junit": junit}

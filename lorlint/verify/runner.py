@@ -270,10 +270,15 @@ def _run(site, view, task, opts, result, progress) -> None:
 
     if view.resolved.remote_code and not opts.trust_remote_code:
         raise Skip("remote-code model: pass --trust-remote-code to build it")
-    spec = spec_for(site)
+    spec = spec_for(site, view.table)
     if spec is None:
         raise Skip("the PEFT config has values lorlint could not resolve statically")
     peft_config, notes = peft_config_for(site)
+    if site.kind == "unsloth":  # the targets Unsloth itself passes on (lorlint/models/unsloth.py)
+        tm = spec.target_modules
+        peft_config.target_modules = tm if isinstance(tm, str) or tm is None else set(tm)
+        peft_config.modules_to_save = spec.modules_to_save
+        peft_config.layers_pattern = spec.layers_pattern
     result.notes.extend(notes)
     device = result.device = pick_device(opts.device)
     quantize = opts.qlora if opts.qlora is not None else site.quantized == "4bit"
