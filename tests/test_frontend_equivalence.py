@@ -86,7 +86,7 @@ def test_syntax_error_outside_the_configs_statements_is_not_read():
     assert site.get("target_modules") == ["q_proj"]
 
 
-EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz-frontend`: more
+EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz`: 2,000
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

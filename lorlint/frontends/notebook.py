@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from dataclasses import dataclass, field
 
 MAGIC_PREFIXES = ("%", "!")
@@ -60,24 +61,20 @@ def _blank_magics(lines: list[str]) -> list[str]:
     return out
 
 
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')  # or unterminated
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def _depth(text: str) -> int:
-    """Deepest bracket nesting outside strings (json.loads recurses once per level)."""
+    """Deepest bracket nesting outside strings (json.loads recurses once per level). Strings
+    are cut out by a compiled regex first: a notebook is mostly strings, and a loop over every
+    character cost seconds on a tree of notebooks."""
     depth = peak = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
             depth += 1
             peak = max(peak, depth)
-        elif ch in "]}":
+        else:
             depth -= 1
     return peak
 
