@@ -38,6 +38,14 @@ ROOT_NAMES = frozenset(
 _CLAUSES = ("elif", "else", "except", "finally")
 _IMPORTS = ("import", "from")
 _USE = re.compile(r"[ \t]*[.(\[]")
+# The calls a model's flow is made of (``flow.py``): lines with one are kept from the start.
+FLOW_WORDS = (
+    "gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload",
+    "prepare_model_for_kbit_training", "prepare_model_for_int8_training", "from_pretrained",
+    "from_config", "Trainer", "parameters",
+)  # fmt: skip
+_FLOW_LINE = re.compile("|".join(FLOW_WORDS))
+_ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
 _STAR = re.compile(r"\bimport\s*\*")
 _ALIAS = re.compile(r"([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
@@ -45,24 +53,44 @@ _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass
+class Needs:
+    """What an analysis consulted, so what a reduction must have kept for it: every use of
+    ``values``, every possible binding of ``bindings``, the argparse options and dataclass
+    fields named ``attributes``, the bodies of ``functions``, the assignments to
+    ``self.<members>``, the calls on the models held by ``flows``."""
+
+    values: set[str] = field(default_factory=set)
+    bindings: set[str] = field(default_factory=set)
+    attributes: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)
+    members: set[str] = field(default_factory=set)
+    flows: set[str] = field(default_factory=set)
+
+    def __le__(self, covered: Needs) -> bool:
+        return (
+            self.values <= covered.values
+            and self.bindings <= covered.values | covered.bindings
+            and self.attributes <= covered.attributes
+            and self.functions <= covered.functions
+            and self.members <= covered.members
+            and (ALL in covered.flows or self.flows <= covered.flows | covered.values)
+        )
+
+    def copy(self) -> Needs:
+        return Needs(*(set(getattr(self, f)) for f in _NEEDS))
+
+
+_NEEDS = ("values", "bindings", "attributes", "functions", "members", "flows")
+ALL = "*"  # in ``Needs.flows``: every line a flow can be made of is kept
+
+
+@dataclass
 class Reduction:
-    """What a reduced text holds: the kept logical lines and the names they were kept for."""
+    """A reduced text and what it covers (``full``: the whole text, it covers everything)."""
 
     text: str
-    values: set[str] = field(default_factory=set)  # every mention kept
-    bindings: set[str] = field(default_factory=set)  # every possible binding kept
-    full: bool = False  # the whole text (no reduction)
+    covered: Needs
     extra_reads: dict[str, int] = field(default_factory=dict)  # reads in neutralized f-strings
-    attributes: set[str] = field(default_factory=set)  # ``args.x``: argparse/dataclass lines kept
-
-    def covers(self, value_names: set[str], bound_names: set[str], attributes: set[str]) -> bool:
-        if self.full:
-            return True
-        return (
-            value_names <= self.values
-            and bound_names <= self.values | self.bindings
-            and attributes <= self.attributes
-        )
 
 
 class Reducer:
@@ -72,14 +100,12 @@ class Reducer:
         self.lines = lines
         self.text = lines.text
         self.kept: set[int] = set()
-        self.values: set[str] = set()
-        self.bindings: set[str] = set()
+        self.covered = Needs()
         self._widths: dict[int, int] = {}
         self._parents: dict[int, int | None] = {}
         self._shapes: dict[int, Shape] = {}
         self._roots_set: set[int] = set()
         self._root_names = set(ROOT_NAMES)
-        self.attributes: set[str] = set()
 
     # --- positions ------------------------------------------------------------------------------
     def _line_at(self, offset: int) -> int:
@@ -159,26 +185,30 @@ class Reducer:
             shape = self._shapes[i] = Shape.of(self.text, self.lines.code[i], self.lines.ends[i])
         return shape
 
-    def grow(
-        self,
-        values: set[str] = frozenset(),
-        bindings: set[str] = frozenset(),
-        attributes: set[str] = frozenset(),
-    ) -> None:
-        """Keep the roots (first call) and everything the given names need, to a fixed point.
-        ``attributes``: names read as ``args.x``, whose argparse options and dataclass fields
-        the evaluator consults."""
+    def grow(self, needs: Needs | None = None) -> None:
+        """Keep the roots (first call) and everything ``needs`` asks for, to a fixed point."""
+        covered = self.covered
+        needs = needs or Needs()
         new: list[int] = []
-        if not self.kept and not self.values and not self.bindings:
+        if not self.kept:
             new = self._roots()
-        for attribute in set(attributes) - self.attributes:
-            self.attributes.add(attribute)
+        for attribute in needs.attributes - covered.attributes:
+            covered.attributes.add(attribute)
             new.extend(self._option_lines(attribute))
-        values = set(values) - self.values
-        bindings = set(bindings) - self.values - self.bindings
+        for function in needs.functions - covered.functions:
+            covered.functions.add(function)
+            new.extend(self._function_bodies(function))
+        for member in needs.members - covered.members:
+            covered.members.add(member)
+            new.extend(self._member_assignments(member))
+        for name in needs.flows - covered.flows:
+            covered.flows.add(name)
+            new.extend(self._flow_calls(name))
+        values = needs.values - covered.values
+        bindings = needs.bindings - covered.values - covered.bindings
         while new or values or bindings:
-            self.values |= values
-            self.bindings |= bindings
+            covered.values |= values
+            covered.bindings |= bindings
             new.extend(self._lines_of(values, "value"))
             new.extend(self._lines_of(bindings, "binding"))
             values, bindings = set(), set()
@@ -187,9 +217,47 @@ class Reducer:
                     continue
                 self.kept.add(i)
                 names_read, literal_targets = self._analyse(i)
-                values |= literal_targets - self.values
-                bindings |= names_read - self.values - self.bindings
+                values |= literal_targets - covered.values
+                bindings |= names_read - covered.values - covered.bindings
             new = []
+
+    def _function_bodies(self, name: str) -> list[int]:
+        """Every line of the functions named ``name`` (a call's result is what they return)."""
+        out = []
+        for i in self._lines_of([name], "binding"):
+            if self._word(i) not in ("def", "async"):
+                continue
+            out.append(i)
+            width = self._width(i)
+            j = self._next_code(i)
+            while j is not None and self._width(j) > width:
+                out.append(j)
+                j = self._next_code(j)
+        return out
+
+    def _flow_calls(self, name: str) -> list[int]:
+        """Lines that may call something on a model held by ``name`` (``model.merge_and_unload()``,
+        ``SFTTrainer(model=model)``, ``AdamW(model.parameters())``); what they read is not
+        followed."""
+        found = {self._line_at(offset) for offset in self._occurrences(name, "value")}
+        return [
+            i
+            for i in sorted(found)
+            if self.lines.is_code(i) and _FLOW_LINE.search(self._segment(i)) is not None
+        ]
+
+    def _member_assignments(self, name: str) -> list[int]:
+        """Lines assigning ``<something>.name = ...`` (``self.model = ...``); what they assign
+        is followed."""
+        out = []
+        for offset in self._occurrences(name, "root"):
+            if offset == 0 or self.text[offset - 1] != ".":
+                continue
+            i = self._line_at(offset)
+            if self.lines.is_code(i) and offset - self.lines.code[i] < self._shape(i).last_assign:
+                out.append(i)
+                self._roots_set.add(i)
+        return out
 
     def _roots(self) -> list[int]:
         """Statements naming a site or applying one (also as an import alias: ``LoraConfig as
@@ -203,8 +271,23 @@ class Reducer:
             if _STAR.search(segment):
                 self.kept.add(i)
         roots = self._lines_of(self._root_names, "root")
+        # Anticipated, to spare a second parse: the loads (``from_pretrained`` lines feed the
+        # model a site is linked to), the lines a model's flow is made of (all of them: any
+        # name's flow is covered), the argparse options / dataclass fields of the ``args.x``
+        # those read.
+        roots += self._lines_of(("from_pretrained", "from_config"), "root")
         self._roots_set.update(roots)
-        return roots
+        flows = sorted(
+            {i for i in map(self._line_at, (m.start() for m in _FLOW_LINE.finditer(self.text)))}
+        )  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
+        flows = [i for i in flows if self.lines.is_code(i)]
+        self.covered.flows.add(ALL)
+        for i in list(roots):
+            for attribute in _ATTRIBUTE.findall(self._segment(i)):
+                if attribute not in self.covered.attributes:
+                    self.covered.attributes.add(attribute)
+                    roots.extend(self._option_lines(attribute))
+        return roots + flows
 
     def _option_lines(self, attribute: str) -> list[int]:
         """Lines that can define ``args.<attribute>``: argparse options (``--lora-r``,
@@ -227,7 +310,7 @@ class Reducer:
 
         A line feeds a value when it is a root or assigns one of the names being followed."""
         shape = self._shape(i)
-        followed = self.values | self.bindings
+        followed = self.covered.values | self.covered.bindings
         targets = shape.targets()
         if i not in self._roots_set and not targets & followed:
             return set(), set()
@@ -332,9 +415,7 @@ class Reducer:
                 indent = text[lines.starts[body] : lines.code[body]]
                 chunks.append(indent + "pass" + _breaks(text[lines.code[body] : lines.ends[body]]))
                 pos = lines.ends[body]
-        return Reduction(
-            "".join(chunks), set(self.values), set(self.bindings), full, extra, set(self.attributes)
-        )
+        return Reduction("".join(chunks), self.covered.copy(), extra)
 
 
 def _newer_fstrings(lines: Lines) -> list[tuple[int, int]]:

@@ -21,7 +21,7 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 @dataclass(eq=False)
 class Binding:
-    """One binding of a name: ``kind`` is "assign", "import", "def" or "other"."""
+    """One binding of a name: ``kind`` is "assign", "import", "def", "param" or "other"."""
 
     kind: str
     node: ast.AST  # the statement or target that binds
@@ -29,12 +29,15 @@ class Binding:
     index: int | None = None  # assign: position in a tuple target
     qualified: str = ""  # import: the dotted name it binds to
     end: tuple[int, int] = (0, 0)  # where it takes effect: the end of its statement (row, col)
+    statement: ast.stmt | None = None  # assign: the assignment statement
+    function: ast.AST | None = None  # param: the function (or lambda) it is a parameter of
 
 
 @dataclass(eq=False)
 class Scope:
     kind: str  # "module", "class", "function", "comprehension"
     parent: Scope | None
+    node: ast.AST | None = None  # the Module, ClassDef, FunctionDef, Lambda or comprehension
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     globals: set[str] = field(default_factory=set)
     nonlocals: set[str] = field(default_factory=set)
@@ -55,13 +58,15 @@ class Scopes:
     """Name resolution for one module tree."""
 
     def __init__(self, tree: ast.Module):
-        self.module = Scope("module", None)
+        self.module = Scope("module", None, tree)
         self.scope_of: dict[ast.Name, Scope] = {}  # every Name read → the scope it is read in
         self.reads: dict[str, list[tuple[Scope, int, int]]] = {}  # name → (scope, row, col)
         self.calls: list[ast.Call] = []  # in source order
+        self.call_scope: dict[ast.Call, Scope] = {}
         self.classes: list[ast.ClassDef] = []
         self.statements: list[ast.stmt] = []  # simple statements, in source order
         self.star_imports: list[str] = []  # modules of module-level ``from M import *``
+        self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
         self._resolved: dict[tuple[int, str], Scope | None] = {}
         _Walker(self).run(tree)
 
@@ -171,6 +176,7 @@ class _Walker:
 
     def visit_Call(self, node: ast.Call, scope: Scope):
         self.s.calls.append(node)
+        self.s.call_scope[node] = scope
         children = [(node.func, scope)]
         children += [(arg, scope) for arg in node.args]
         children += [(keyword.value, scope) for keyword in node.keywords]
@@ -183,14 +189,15 @@ class _Walker:
     def visit_Assign(self, node: ast.Assign, scope: Scope):
         self.s.statements.append(node)
         for target in node.targets:
-            self._target(target, scope, node.value, _end(node))
+            self._target(target, scope, node)
         return [(t, scope) for t in node.targets] + [(node.value, scope)]
 
     def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope):
         self.s.statements.append(node)
         if isinstance(node.target, ast.Name):
             kind = "assign" if node.value is not None else "other"
-            scope.bind(node.target.id, Binding(kind, node.target, node.value, end=_end(node)))
+            binding = Binding(kind, node.target, node.value, end=_end(node), statement=node)
+            scope.bind(node.target.id, binding)
         children = [(node.target, scope), (node.annotation, scope)]
         return children + ([(node.value, scope)] if node.value is not None else [])
 
@@ -271,8 +278,9 @@ class _Walker:
     # --- scopes -----------------------------------------------------------------------------
     def visit_FunctionDef(self, node, scope: Scope):
         scope.bind(node.name, Binding("def", node))
-        inner = Scope("function", scope)
-        self._parameters(node.args, inner)
+        inner = Scope("function", scope, node)
+        self.s.scope_for[node] = inner
+        self._parameters(node, inner)
         outer = [*node.decorator_list, *self._defaults(node.args)]
         outer += self._annotations(node.args)
         if node.returns is not None:
@@ -282,19 +290,22 @@ class _Walker:
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Lambda(self, node: ast.Lambda, scope: Scope):
-        inner = Scope("function", scope)
-        self._parameters(node.args, inner)
+        inner = Scope("function", scope, node)
+        self.s.scope_for[node] = inner
+        self._parameters(node, inner)
         return [(n, scope) for n in self._defaults(node.args)] + [(node.body, inner)]
 
     def visit_ClassDef(self, node: ast.ClassDef, scope: Scope):
         scope.bind(node.name, Binding("def", node))
         self.s.classes.append(node)
-        inner = Scope("class", scope)
+        inner = Scope("class", scope, node)
+        self.s.scope_for[node] = inner
         outer = [*node.decorator_list, *node.bases, *node.keywords]
         return [(n, scope) for n in outer] + [(n, inner) for n in node.body]
 
     def visit_comprehension_node(self, node, scope: Scope):
-        inner = Scope("comprehension", scope)
+        inner = Scope("comprehension", scope, node)
+        self.s.scope_for[node] = inner
         children: list[tuple[ast.AST, Scope]] = []
         for i, generator in enumerate(node.generators):
             self._other(generator.target, inner)
@@ -309,13 +320,15 @@ class _Walker:
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_comprehension_node
 
     # --- helpers ----------------------------------------------------------------------------
-    def _target(self, target: ast.expr, scope: Scope, value: ast.expr, end) -> None:
+    def _target(self, target: ast.expr, scope: Scope, statement: ast.stmt) -> None:
+        value, end = statement.value, _end(statement)
         if isinstance(target, ast.Name):
-            scope.bind(target.id, Binding("assign", target, value, end=end))
+            scope.bind(target.id, Binding("assign", target, value, end=end, statement=statement))
         elif isinstance(target, (ast.Tuple, ast.List)):
             for i, element in enumerate(target.elts):
                 if isinstance(element, ast.Name):
-                    scope.bind(element.id, Binding("assign", element, value, i, end=end))
+                    binding = Binding("assign", element, value, i, end=end, statement=statement)
+                    scope.bind(element.id, binding)
                 else:
                     self._other(element, scope)
 
@@ -330,11 +343,13 @@ class _Walker:
             self._other(target.value, scope)
 
     @staticmethod
-    def _parameters(args: ast.arguments, scope: Scope) -> None:
-        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-        every += [a for a in (args.vararg, args.kwarg) if a is not None]
-        for arg in every:
-            scope.bind(arg.arg, Binding("other", arg))
+    def _parameters(function: ast.AST, scope: Scope) -> None:
+        args = function.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            scope.bind(arg.arg, Binding("param", arg, function=function))
+        for arg in (args.vararg, args.kwarg):
+            if arg is not None:
+                scope.bind(arg.arg, Binding("other", arg))
 
     @staticmethod
     def _defaults(args: ast.arguments) -> list[ast.expr]:
