@@ -30,7 +30,8 @@ SPEC_KEYWORDS = (
     "ensure_weight_tying",
 )
 # Site kinds whose tool builds the PEFT config from the model: lorlint/models/<module>.py.
-TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl"}
+TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl",
+                  "xtuner": "xtuner"}  # fmt: skip
 # Config fields that decide matching: a method whose config lacks one rejects it (TypeError).
 MATCHING_FIELDS = ("exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
                    "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules")  # fmt: skip
@@ -235,13 +236,48 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
     from lorlint.frontends.python import PythonSyntaxError, TooComplex, extract_sites
 
     try:
-        return extract_sites(path, source)
+        return (
+            extract_sites(path, source)
+            + _mmengine_sites(path, source)
+            + _command_sites(path, source)
+        )
     except PythonSyntaxError as err:
         span = Span(err.row, err.col, err.row, err.col + 1)
         detail = err.message if len(err.message) <= 100 else err.message[:97] + "..."
         return _diag("LL900", f"syntax error: {detail}", path, span)
     except TooComplex as err:
         return _diag("LL900", f"cannot parse: {err}", path, Span(1, 1, 1, 1))
+
+
+def _mmengine_sites(path: str, source: str) -> list[Site]:
+    """xtuner / mmengine configs' ``dict(type=LoraConfig, ...)`` (lorlint/frontends/mmengine.py)."""
+    from lorlint.frontends import mmengine
+
+    if not mmengine.mentions_config(source):
+        return []
+    from lorlint.frontends.python import MODEL_COMMENT
+
+    try:
+        found = mmengine.sites(path, source)
+    except (SyntaxError, ValueError, RecursionError):  # what libcst accepts but ast does not
+        return []
+    comment = MODEL_COMMENT.search(source)
+    for site in found if comment else ():
+        site.model, site.model_origin, site.model_span = comment.group(1), "comment", None
+    return found
+
+
+def _command_sites(path: str, text: str) -> list[Site]:
+    """TRL / LLaMA-Factory command lines (lorlint/frontends/shell.py): in a shell script, or in a
+    Python file's usage docstring or comments."""
+    from lorlint.frontends import shell
+
+    return shell.sites(path, text) if shell.might_have_sites(text) else []
+
+
+def lint_shell(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:
+    load_all()
+    return _check_sites(_command_sites(path, text), text, options, views)
 
 
 def sites_of(path: Path, options: Options) -> list[Site]:
@@ -256,6 +292,8 @@ def sites_of(path: Path, options: Options) -> list[Site]:
         source = decode_python(data) if kind == "python" else data.decode("utf-8")
         if kind in ("yaml", "adapter"):
             sites = _config_sites(str(path), source, kind)
+        elif kind == "shell":
+            sites = _command_sites(str(path), source)
         else:
             if kind == "notebook":
                 source = notebook.load(source).source
@@ -395,6 +433,8 @@ def lint_text(path: str, text: str, options: Options, views: ViewCache) -> list[
         return lint_notebook(path, text, options, views)
     if kind in ("yaml", "adapter"):
         return lint_config(path, text, kind, options, views)
+    if kind == "shell":
+        return lint_shell(path, text, options, views)
     return lint_source(path, text, options, views)
 
 
@@ -418,7 +458,7 @@ def lint_notebook(
         notebook = load(text)
     except NotebookError as err:
         return [_diag("LL900", f"cannot parse notebook: {err}", path, Span(1, 1, 1, 1))]
-    found = lint_source(path, notebook.source, options, views)
+    found = _lint_cells(path, notebook, options, views)
     if not remap:
         return found
     for d in found:
@@ -434,7 +474,61 @@ def lint_notebook(
         d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
         if d.fix is not None:
             d.fix = _fix_in_cells(d.fix, notebook)
+    return found + _broken_cells(path, notebook) + _cell_commands(path, notebook, options, views)
+
+
+def _cell_commands(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """``!trl sft ...`` / ``!llamafactory-cli train ...`` lines of each cell, in cell rows."""
+    from lorlint.frontends import shell
+
+    out = []
+    for cell, lines in notebook.cell_lines.items():
+        text = "\n".join(_shell_lines(lines))  # the cell's Python was linted with the module
+        if not shell.might_have_sites(text):
+            continue
+        sites = shell.sites(path, text)
+        for d in _check_sites(sites, text, options, views):
+            d.cell = cell
+            d.source_line = lines[d.span.row - 1] if 0 < d.span.row <= len(lines) else None
+            out.append(d)
+    return out
+
+
+def _lint_cells(path: str, notebook, options: Options, views: ViewCache) -> list[Diagnostic]:
+    """Lint the cells as one module; a cell the Python front end cannot parse is left out (and
+    reported by ``_broken_cells``) and the others linted again, so one odd cell drops only itself."""
+    for _ in range(len(notebook.cell_lines) + 1):
+        found = lint_source(path, notebook.source, options, views)
+        failed = next((d for d in found if d.message.startswith("syntax error")), None)
+        cell, row = notebook.locate(failed.span.row) if failed is not None else (0, 0)
+        if not cell:
+            return found
+        notebook.leave_out(cell, row, failed.span.col, failed.message)
     return found
+
+
+def _shell_lines(lines: list[str]) -> list[str]:
+    """A cell's ``!`` lines and their continuations; every other row blank."""
+    out, continued = [], False
+    for line in lines:
+        keep = continued or line.lstrip().startswith("!")
+        out.append(line if keep else "")
+        continued = keep and line.rstrip().endswith("\\")
+    return out
+
+
+def _broken_cells(path: str, notebook) -> list[Diagnostic]:
+    """One LL900 per cell that was left out, at its own row and column."""
+    out = []
+    for cell, (row, col, why) in sorted(notebook.broken.items()):
+        why = why.removeprefix("syntax error: ")
+        d = _diag("LL900", f"syntax error: {why} (this cell is skipped; the others are linted)",
+                  path, Span(row, col, row, col + 1))  # fmt: skip
+        d.cell = cell
+        lines = notebook.cell_lines.get(cell, [])
+        d.source_line = lines[row - 1] if 0 < row <= len(lines) else None
+        out.append(d)
+    return out
 
 
 def _fix_in_cells(fix, notebook):

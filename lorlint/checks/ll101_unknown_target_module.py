@@ -33,7 +33,11 @@ def check(ctx: Context):
             continue
         other = equivalent(entry, ctx)
         fix = None
-        if other:
+        bare = entry.rstrip(",")
+        if bare != entry and modules_matching_entry(ctx.table, bare):
+            hint = (f'"{bare}" with a comma stuck to it: on a command line each word is one entry, '
+                    "so separate the names with spaces only")  # fmt: skip
+        elif other:
             hint = f'{ctx.view.model_type} calls it "{other}"'
             fix = _translate(ctx)
         else:

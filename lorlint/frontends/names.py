@@ -44,10 +44,18 @@ _YAML_KEYS = re.compile(
 )
 
 
+# A TRL or LLaMA-Factory command line (shell scripts, usage lines in docstrings and comments).
+_COMMAND = re.compile(
+    rb"\b(?:trl\s+(?:sft|dpo|grpo|kto|reward|rloo|orpo|ppo)|llamafactory(?:-cli)?\s+(?:train|sft))\b"
+)
+
+
 def file_kind(name: str) -> str | None:
-    """Which front end reads a file, by name: python, notebook, yaml, adapter (or None)."""
+    """Which front end reads a file, by name: python, notebook, yaml, adapter, shell (or None)."""
     if name.endswith(".py"):
         return "python"
+    if name.endswith(".sh"):
+        return "shell"
     if name.endswith(".ipynb"):
         return "notebook"
     if name.endswith((".yaml", ".yml")):
@@ -60,7 +68,9 @@ def file_kind(name: str) -> str | None:
 def worth_reading(kind: str, data: bytes) -> bool:
     """The pre-filter for each kind of file: can it hold a site at all?"""
     if kind in ("python", "notebook"):
-        return might_have_sites(data)
+        return might_have_sites(data) or _COMMAND.search(data) is not None
+    if kind == "shell":
+        return _COMMAND.search(data) is not None
     if kind == "yaml":
         return _YAML_KEYS.search(data) is not None
     return kind == "adapter" and b"peft_type" in data

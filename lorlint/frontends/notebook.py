@@ -1,8 +1,14 @@
 """Jupyter front end: a notebook's code cells linted as one module, findings mapped back to cells.
 
-Names defined in an earlier cell resolve in a later one. IPython magics (``%pip``, ``%%time``),
-shell lines (``!pip``) and help lines (``x?``) become blank lines, so rows stay aligned. Cells are
-numbered from 1 among *all* cells, markdown included, as ruff reports them.
+Names defined in an earlier cell resolve in a later one. Each cell is first transformed the way
+IPython's ``TransformerManager`` does (IPython/core/inputtransformer2.py): a ``%%`` cell magic
+takes the whole cell; ``!cmd``, ``%magic`` and the other escapes (``?``, ``,``, ``;``, ``/``) at
+the start of any logical line, indented ones included, become one statement together with their
+``\\``-continued lines; ``x = !cmd`` and ``x = %magic`` become an assignment from a call;
+``obj?`` is help. Replacements keep every row, so positions stay exact. A cell that still does not
+parse (``ast``, top-level ``await`` allowed, as IPython compiles it) is left out and reported on
+its own; every other cell is linted. Cells are numbered from 1 among *all* cells, markdown
+included, as ruff reports them.
 
 Fixes are written into the JSON text itself, inside the string tokens of the edited cell's
 ``source``: every other byte of the file — other cells, outputs, escapes, number formats,
@@ -11,13 +17,17 @@ separators, line endings, indentation — stays as it was, whatever tool wrote t
 
 from __future__ import annotations
 
+import ast
 import bisect
 import json
 import re
 from dataclasses import dataclass, field
 
-MAGIC_PREFIXES = ("%", "!")
 MAX_DEPTH = 200  # JSON nesting: deeper is not a notebook (and json recurses)
+ESCAPES = ("!", "%", "?", ",", ";", "/")  # IPython's ESCAPE_SINGLES (!!, ?? and %% start so too)
+# HelpEnd's target: a dotted name, optionally with %/%% or [index], then ? or ??.
+HELP_END = re.compile(r"%{0,2}(?!\d)[\w*]+(\.(?!\d)[\w*]+|\[-?[0-9]+\])*\?\??$")
+ASSIGNED_ESCAPE = re.compile(r"(?:!|%\w)")
 
 
 class NotebookError(ValueError):
@@ -30,7 +40,18 @@ class Notebook:
     source: str  # the code cells joined, magics blanked
     line_map: list[tuple[int, int]] = field(default_factory=list)  # module row-1 → (cell, row)
     cell_lines: dict[int, list[str]] = field(default_factory=dict)  # cell → its source lines
-    blanked: set[int] = field(default_factory=set)  # module rows (1-based) of blanked magics
+    blanked: set[int] = field(default_factory=set)  # module rows (1-based) IPython rewrote
+    broken: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # cell → (row, col, why)
+
+    def leave_out(self, cell: int, row: int, col: int, why: str) -> None:
+        """Blank a cell that does not parse, so the others are still linted."""
+        self.broken[cell] = (row, col, why)
+        lines = self.source.split("\n")
+        for i, (number, _) in enumerate(self.line_map):
+            if number == cell:
+                lines[i] = ""
+                self.blanked.add(i + 1)
+        self.source = "\n".join(lines)
 
     def locate(self, row: int) -> tuple[int, int]:
         """Module row → (cell number, row within the cell)."""
@@ -48,21 +69,110 @@ def _cell_text(cell: dict, number: int) -> str:
     raise NotebookError(f"cell {number}: `source` is neither a string nor a list of strings")
 
 
-def _blank_magics(lines: list[str]) -> list[str]:
-    out, in_cell_magic = [], False
-    for i, line in enumerate(lines):
-        stripped = line.lstrip()
-        if i == 0 and stripped.startswith("%%"):
-            in_cell_magic = True  # the whole cell is handed to a magic (%%bash, %%time, ...)
-        if in_cell_magic or stripped.startswith(MAGIC_PREFIXES) or stripped.rstrip().endswith("?"):
-            out.append("")
-        else:
-            out.append(line)
+def _scan(line: str, state: list) -> None:
+    """Advance ``state`` = [bracket depth, open triple quote or None] over one line."""
+    i, n = 0, len(line)
+    while i < n:
+        quote = state[1]
+        if quote:
+            end = line.find(quote, i)
+            if end < 0:
+                return
+            state[1], i = None, end + 3
+            continue
+        ch = line[i]
+        if ch == "#":
+            return
+        if ch in "\"'":
+            if line.startswith(ch * 3, i):
+                state[1], i = ch * 3, i + 3
+                continue
+            end = i + 1
+            while end < n and line[end] != ch:
+                end += 2 if line[end] == "\\" else 1
+            i = end + 1
+            continue
+        if ch in "([{":
+            state[0] += 1
+        elif ch in ")]}":
+            state[0] = max(state[0] - 1, 0)
+        i += 1
+
+
+def _continued_end(lines: list[str], start: int) -> int:
+    """IPython's ``find_end_of_continued_line``: the last row of a ``\\``-continued line."""
+    end = start
+    while end + 1 < len(lines) and lines[end].endswith("\\"):
+        end += 1
+    return end
+
+
+def _assignment_from_escape(code: str) -> str | None:
+    """``x = !cmd`` / ``x = %magic``: the target (IPython's SystemAssign / MagicAssign)."""
+    depth = 0
+    for i, ch in enumerate(code):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            if code[i + 1 : i + 2] == "=" or (i and code[i - 1] in "=!<>+-*/%&|^@:"):
+                return None
+            rest = code[i + 1 :].lstrip()
+            if ASSIGNED_ESCAPE.match(rest) and code[:i].strip():
+                return code[:i].rstrip()
+            return None
+    return None
+
+
+def transform_cell(lines: list[str]) -> list[str]:
+    """The cell as IPython hands it to Python, row for row (see the module docstring)."""
+    first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith("%%"):  # cell_magic (after leading_empty_lines/leading_indent)
+        return [""] * len(lines)
+    out = list(lines)
+    state: list = [0, None]
+    row = 0
+    while row < len(lines):
+        line = lines[row]
+        at_start = state[0] == 0 and state[1] is None
+        code = line.lstrip()
+        indent = line[: len(line) - len(code)]
+        if at_start and code:
+            end = _continued_end(lines, row)
+            target = _assignment_from_escape(code)
+            if code.startswith(ESCAPES) or target is not None:
+                replacement = "pass" if target is None else f"{target} = get_ipython().getoutput()"
+                out[row : end + 1] = [indent + replacement] + [""] * (end - row)
+                row = end + 1
+                continue
+            after = list(state)
+            _scan(line, after)
+            help_line = after == [0, None] and not code.startswith("#")
+            if help_line and HELP_END.search(code.split("#")[0].rstrip()):
+                out[row] = indent + "pass"
+                row += 1
+                continue
+        _scan(line, state)
+        row += 1
     return out
 
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')  # or unterminated
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def parse_problem(lines: list[str]) -> tuple[int, int, str] | None:
+    """(row, column, message) when the transformed cell is not Python (top-level await is)."""
+    try:
+        compile(
+            "\n".join(lines), "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        )
+    except SyntaxError as err:
+        return err.lineno or 1, err.offset or 1, err.msg
+    except (ValueError, RecursionError, MemoryError) as err:
+        return 1, 1, str(err) or type(err).__name__
+    return None
 
 
 def _depth(text: str) -> int:
@@ -104,7 +214,12 @@ def load(text: str) -> Notebook:
             continue
         lines = _cell_text(cell, number).split("\n")
         notebook.cell_lines[number] = lines
-        for row, line in enumerate(_blank_magics(lines), 1):
+        transformed = transform_cell(lines)
+        problem = parse_problem(transformed)
+        if problem is not None:  # left out and reported on its own; the other cells are linted
+            notebook.broken[number] = problem
+            transformed = [""] * len(lines)
+        for row, line in enumerate(transformed, 1):
             if line != lines[row - 1]:
                 notebook.blanked.add(len(chunks) + 1)
             chunks.append(line)

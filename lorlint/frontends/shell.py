@@ -1,0 +1,274 @@
+"""Command lines that configure LoRA: shell scripts, notebook ``!`` lines, usage lines in docs.
+
+A command is a site when it names its tool, and only then:
+
+- **TRL** (``trl sft|dpo|grpo|... --use_peft``, also after ``accelerate launch``): its
+  ``ModelConfig`` (trl/trainer/model_config.py) is parsed by transformers' ``HfArgumentParser``,
+  which gives a ``list[str]`` field ``nargs="+"`` and accepts ``--lora_target_modules`` and
+  ``--lora-target-modules`` alike. Each shell word is one entry, so ``q_proj, v_proj`` gives the
+  entry ``"q_proj,"`` (matching nothing); ``ModelConfig.__post_init__`` turns a one-entry list
+  into that string, which PEFT reads as a regex. The model is ``--model_name_or_path``.
+- **LLaMA-Factory** (``llamafactory-cli train``): ``--lora_target`` is one string split on commas
+  (``FinetuningArguments.__post_init__``), ``all`` by default, with ``--model_name_or_path`` and
+  ``--finetuning_type lora``; the site then follows LLaMA-Factory's own semantics
+  (lorlint/models/llama_factory.py).
+
+Words are split as a POSIX shell does (quotes, backslash-continued lines); each value keeps its
+own row and column. ``$NAME`` / ``${NAME}`` are expanded from plain assignments earlier in the same
+text (``NAME=value``, ``export NAME=value``); a value that still names a variable is unknown, never
+taken as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lorlint.site import UNKNOWN, Site, Span, Value
+
+TRL_COMMANDS = frozenset({"sft", "dpo", "grpo", "kto", "reward", "rloo", "orpo", "ppo"})
+MENTION = re.compile(r"\b(?:trl|llamafactory-cli|llamafactory)\b")
+PROMPT = re.compile(r"^\s*(?:[#!]+|\$|>>>|\.\.\.)?\s*")
+ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=(.*)", re.S)
+VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+@dataclass
+class Word:
+    text: str
+    row: int
+    col: int  # 1-based, where the word starts
+    end_row: int
+    end_col: int  # exclusive
+
+    @property
+    def span(self) -> Span:
+        return Span(self.row, self.col, self.end_row, self.end_col)
+
+
+def might_have_sites(text: str) -> bool:
+    return MENTION.search(text) is not None
+
+
+def _words(lines: list[tuple[int, int, str]]) -> list[Word]:
+    """Shell words of one logical command: (row, first column, text) per physical line."""
+    words: list[Word] = []
+    current, start, quote = "", None, None
+    for row, offset, text in lines:
+        i = 0
+        while i < len(text):
+            ch = text[i]
+            col = offset + i
+            if quote:
+                if ch == quote:
+                    quote = None
+                elif ch == "\\" and quote == '"' and i + 1 < len(text):
+                    i += 1
+                    current += text[i]
+                else:
+                    current += ch
+            elif ch in "'\"":
+                quote, start = ch, start or (row, col)
+            elif ch.isspace() or ch in ";|&":
+                if start is not None:
+                    words.append(Word(current, start[0], start[1], row, col))
+                    current, start = "", None
+                if ch in ";|&":
+                    return words  # the next command is not this tool's
+            elif ch == "#" and start is None:
+                break
+            else:
+                start = start or (row, col)
+                current += ch
+            i += 1
+        if start is not None and not quote:
+            words.append(Word(current, start[0], start[1], row, offset + len(text)))
+            current, start = "", None
+    return words
+
+
+def commands(text: str, rows: list[int] | None = None) -> list[list[Word]]:
+    """Logical command lines of a text (``\\``-continued lines joined), as words."""
+    physical = text.split("\n")
+    rows = rows or list(range(1, len(physical) + 1))
+    out, pending = [], []
+    for row, line in zip(rows, physical, strict=True):
+        prefix = PROMPT.match(line).end() if not pending else 0
+        body = line[prefix:]
+        continued = body.rstrip().endswith("\\")
+        if continued:
+            body = body.rstrip()[:-1]
+        pending.append((row, prefix + 1, body))
+        if not continued:
+            out.append(_words(pending))
+            pending = []
+    if pending:
+        out.append(_words(pending))
+    return [words for words in out if words]
+
+
+def _options(words: list[Word], env: dict[str, str]) -> dict[str, list[Word]]:
+    """``--name value...`` (or ``--name=value``): the words up to the next option; an option whose
+    value names an unknown variable is left out (its value is not known)."""
+    options = _raw_options(words)
+    for name, values in list(options.items()):
+        expanded = _expanded(values, env)
+        if expanded is None:
+            del options[name]
+        else:
+            options[name] = expanded
+    return options
+
+
+def _raw_options(words: list[Word]) -> dict[str, list[Word]]:
+    options: dict[str, list[Word]] = {}
+    name = None
+    for word in words:
+        if word.text.startswith("--"):
+            key, eq, value = word.text[2:].partition("=")
+            name = key.replace("-", "_")
+            options[name] = []
+            if eq:
+                at = word.col + 2 + len(key) + 1
+                options[name].append(Word(value, word.row, at, word.end_row, word.end_col))
+                name = None
+        elif name is not None:
+            options[name].append(word)
+    return options
+
+
+def _site(path: str, kind: str, words: list[Word], anchor: Word) -> Site:
+    span = Span(words[0].row, words[0].col, words[-1].end_row, words[-1].end_col)
+    site = Site(path, kind, f"{kind}.cli", anchor.span, statement_rows=(span.row, span.end_row))
+    return site
+
+
+def expand(text: str, env: dict[str, str]) -> str | None:
+    """``text`` with ``$NAME`` / ``${NAME}`` replaced from ``env``; None if one is not known."""
+    missing = False
+
+    def value(m: re.Match) -> str:
+        nonlocal missing
+        name = m.group(1) or m.group(2)
+        missing = missing or name not in env
+        return env.get(name, "")
+
+    out = VARIABLE.sub(value, text)
+    return None if missing or "$" in out else out
+
+
+def _assignments(words: list[Word], env: dict[str, str]) -> None:
+    """Record ``NAME=value`` / ``export NAME=value`` lines (a command of assignments only)."""
+    if words and words[0].text == "export":
+        words = words[1:]
+    parsed = [ASSIGNMENT.fullmatch(w.text) for w in words]
+    if words and all(parsed):
+        for m in parsed:
+            expanded = expand(m.group(2), env)
+            if expanded is None:
+                env.pop(m.group(1), None)
+            else:
+                env[m.group(1)] = expanded
+
+
+def _expanded(words: list[Word], env: dict[str, str]) -> list[Word] | None:
+    out = []
+    for w in words:
+        text = expand(w.text, env)
+        if text is None:
+            return None
+        out.append(Word(text, w.row, w.col, w.end_row, w.end_col))
+    return out
+
+
+def _model(site: Site, options: dict[str, list[Word]]) -> None:
+    value = options.get("model_name_or_path")
+    if value:
+        site.model, site.model_span, site.model_origin = value[0].text, value[0].span, "cli"
+
+
+def _trl(path: str, words: list[Word], at: int, env: dict[str, str]) -> Site | None:
+    if at + 1 >= len(words) or words[at + 1].text not in TRL_COMMANDS:
+        return None
+    options = _options(words[at + 2 :], env)
+    if "use_peft" not in options:
+        return None
+    site = _site(path, "trl", words, words[at])
+    raw = _raw_options(words[at + 2 :])
+    for name, key in (
+        ("lora_target_modules", "target_modules"),
+        ("lora_modules_to_save", "modules_to_save"),
+    ):
+        if name in raw and name not in options and raw[name]:  # an unexpandable variable
+            site.keywords[key] = Value(UNKNOWN, raw[name][0].span)
+    targets = options.get("lora_target_modules")
+    if targets:
+        elements = [Value(w.text, w.span, editable=False) for w in targets]
+        span = Span(targets[0].row, targets[0].col, targets[-1].end_row, targets[-1].end_col)
+        if len(elements) == 1:  # ModelConfig.__post_init__: one entry becomes the string
+            site.keywords["target_modules"] = Value(elements[0].value, span, editable=False)
+        else:
+            value = [e.value for e in elements]
+            site.keywords["target_modules"] = Value(value, span, elements=elements, editable=False)
+    saved = options.get("lora_modules_to_save")
+    if saved:
+        elements = [Value(w.text, w.span, editable=False) for w in saved]
+        site.keywords["modules_to_save"] = Value(
+            [e.value for e in elements], elements[0].span, elements=elements, editable=False
+        )
+    site.keywords["task_type"] = Value("CAUSAL_LM", editable=False)
+    _model(site, options)
+    site.task = "causal-lm"
+    site.quantized = "4bit" if "load_in_4bit" in options else None
+    return site
+
+
+def _llama_factory(path: str, words: list[Word], at: int, env: dict[str, str]) -> Site | None:
+    if at + 1 >= len(words) or words[at + 1].text not in ("train", "sft"):
+        return None
+    raw = _raw_options(words[at + 2 :])
+    options = _options(words[at + 2 :], env)
+    kind = options.get("finetuning_type")
+    if not kind or kind[0].text != "lora" or "model_name_or_path" not in raw:
+        return None  # a YAML file carries the rest: the YAML front end reads it
+    site = _site(path, "llama-factory", words, words[at])
+    target = options.get("lora_target")
+    if target:
+        site.keywords["target_modules"] = _comma_list(target[0])
+    elif "lora_target" in raw:  # given through a variable lorlint cannot expand
+        site.keywords["target_modules"] = Value(UNKNOWN, raw["lora_target"][0].span)
+    _model(site, options)
+    return site
+
+
+def _comma_list(word: Word) -> Value:
+    """LLaMA-Factory's ``split_arg``: ``all``, or names split on commas (each with its span)."""
+    if word.text.strip() == "all":
+        return Value("all-linear", word.span, editable=False)
+    elements, cursor = [], 0
+    for part in word.text.split(","):
+        name = part.strip()
+        at = word.text.find(name, cursor) if name else cursor
+        cursor = at + len(part)
+        if name:
+            span = Span(word.row, word.col + at, word.row, word.col + at + len(name))
+            elements.append(Value(name, span, editable=False))
+    return Value([e.value for e in elements], word.span, elements=elements, editable=False)
+
+
+def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
+    """Sites of the command lines in a text; ``rows`` numbers its lines (default 1, 2, ...)."""
+    found, env = [], {}
+    for words in commands(text, rows):
+        _assignments(words, env)
+        for at, word in enumerate(words):
+            program = word.text.rpartition("/")[2]
+            site = None
+            if program == "trl":
+                site = _trl(path, words, at, env)
+            elif program in ("llamafactory-cli", "llamafactory"):
+                site = _llama_factory(path, words, at, env)
+            if site is not None:
+                found.append(site)
+                break
+    return found

@@ -1,0 +1,52 @@
+"""xtuner / mmengine configs: ``lora=dict(type=LoraConfig, ...)`` with the model in the LLM dict."""
+
+from __future__ import annotations
+
+import textwrap
+
+from lorlint.engine import Options, ViewCache, lint_text
+from lorlint.frontends.mmengine import mentions_config, sites
+
+CONFIG = textwrap.dedent("""
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from xtuner.model import SupervisedFinetune
+
+    pretrained_model_name_or_path = "meta-llama/Llama-3.1-8B"
+    targets = ["q_proj", "v_proj", "dwn_proj"]
+
+    model = dict(
+        type=SupervisedFinetune,
+        llm=dict(
+            type=AutoModelForCausalLM.from_pretrained,
+            pretrained_model_name_or_path=pretrained_model_name_or_path,
+            quantization_config=dict(type=BitsAndBytesConfig, load_in_4bit=True),
+        ),
+        lora=dict(type=LoraConfig, r=64, lora_alpha=16, target_modules=targets),
+    )
+""")
+
+
+def test_a_lora_dict_is_a_site_with_the_config_s_model():
+    assert mentions_config(CONFIG)
+    (site,) = sites("cfg.py", CONFIG)
+    assert site.callee == "peft.LoraConfig" and site.kind == "xtuner"
+    assert site.model == "meta-llama/Llama-3.1-8B" and site.quantized == "4bit"
+    value = site.keywords["target_modules"]
+    assert value.value == ["q_proj", "v_proj", "dwn_proj"] and value.bound_to == "targets"
+    assert (value.elements[2].span.row, value.elements[2].span.col) == (7, 32)
+
+
+def test_findings_point_into_the_config():
+    found = lint_text("cfg.py", CONFIG, Options(), ViewCache(online=False))
+    assert sorted(d.code for d in found) == ["LL101", "LL201"]
+
+
+def test_omitted_targets_are_xtuner_s_all_linear_names():
+    """xtuner fills target_modules with every nn.Linear leaf but lm_head: not attention-only."""
+    source = CONFIG.replace(", target_modules=targets", "")
+    assert lint_text("cfg.py", source, Options(), ViewCache(online=False)) == []
+
+
+def test_a_dict_of_another_type_is_not_a_site():
+    assert sites("cfg.py", "from peft import LoraConfig\nx = dict(type=list, r=8)\n") == []
