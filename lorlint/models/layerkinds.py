@@ -13,6 +13,7 @@ import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from lorlint.models.match import conv_groups
 from lorlint.models.summary import split_block
@@ -25,8 +26,10 @@ KINDS = ("attention", "linear-attn", "mamba", "conv", "mlp", "experts")
 HYBRID_KINDS = ("linear-attn", "mamba", "conv")
 
 
+@lru_cache(maxsize=1 << 16)
 def tower_of(name: str) -> str | None:
-    """The vision tower or projector a module belongs to (``model.visual``), if any."""
+    """The vision tower or projector a module belongs to (``model.visual``), if any (cached: the
+    rules ask about the same names for every site)."""
     parts = name.split(".")
     for i, part in enumerate(parts):
         if part in TOWER_MARKERS:
@@ -118,9 +121,14 @@ def is_attention(table: LayerTable, name: str) -> bool:
         if block and not owner.startswith(f"{block[0]}.{block[1]}."):
             break
         module = table.get(owner)
-        if module is not None and re.search(r"Attention|Attn", module.cls):
+        if module is not None and _attention_class(module.cls):
             return True
     return False
+
+
+@lru_cache(maxsize=4096)
+def _attention_class(cls: str) -> bool:
+    return re.search(r"Attention|Attn", cls) is not None
 
 
 def routers(table: LayerTable) -> set[str]:
@@ -179,7 +187,7 @@ def _block_parts(table: LayerTable) -> BlockParts | None:
         if not block or block[0] != stack or m.name in router_names:
             continue
         _, index, rel = block
-        mixer = next((a for a in _ancestors(m.name) if a in mixers), None)
+        mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
         if mixer is not None and m.kind:
             part = add(mixers[mixer], index, rel, m.name, table.get(mixer).cls)
             part.modules.setdefault(rel, m.kind)
