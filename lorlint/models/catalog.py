@@ -169,6 +169,7 @@ def entry_table(key: str, task: str) -> LayerTable | None:
     return LayerTable.from_json(data) if data else None
 
 
-def leaf_names_by_model_type() -> dict[str, set[str]]:
+@lru_cache(maxsize=1)
+def leaf_names_by_model_type() -> dict[str, frozenset[str]]:
     """Every module leaf name each catalogued architecture has (for checks with no model known)."""
-    return {model_type: set(leaves) for model_type, leaves in raw_leaves().items()}
+    return {model_type: frozenset(leaves) for model_type, leaves in raw_leaves().items()}
