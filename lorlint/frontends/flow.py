@@ -9,8 +9,10 @@ variable later is another model, and its calls are not this one's. Issue #14's r
 order (``prepare_model_for_kbit_training`` after ``get_peft_model``, gradient checkpointing
 without input gradients, ``PeftModel.from_pretrained`` without ``is_trainable`` then trained).
 
-API (stable; issue #14's rules build on it): ``Site.flow`` is a ``list[Step]`` sorted by
-``(row, col)`` of each call (1-based, code points, like ``Span``). ``Step.call`` names the call:
+API (stable; issue #14's rules build on it): ``Site.flow`` is a ``list[Step]`` in the order the
+code runs them: the load first (it may sit in another function), then the calls of the scope
+that applies the config by position; ``row``/``col`` are each call's start (1-based, code points,
+like ``Span``). ``Step.call`` names the call:
 ``load``, ``prepare_model_for_kbit_training``, ``prepare_model_for_int8_training``,
 ``get_peft_model``, ``gradient_checkpointing_enable``, ``enable_input_require_grads``,
 ``merge_and_unload``, ``PeftModel.from_pretrained``, ``trainer``, ``optimizer``; ``Step.detail``
@@ -46,7 +48,7 @@ class Flow:
         self.file = file
         self.applier = applier
         self.scope = file.scopes.call_scope.get(applier)
-        self.holders: set[ast.stmt] = set()  # the assignments that hold this model
+        self.holders: set[ast.AST] = set()  # the assignments (and parameter) holding the model
         self._assigned: dict[int, ast.stmt] = {}  # id(value) → the assignment of it, in scope
         for bindings in self.scope.bindings.values() if self.scope else ():
             for binding in bindings:
@@ -69,7 +71,8 @@ class Flow:
             if not any(s.call == "load" and (s.row, s.col) == self._at(load) for s in steps):
                 detail = {"loader": self.load.loader, "quantized": self.load.quantized}
                 steps.append(Step("load", *self._at(load), detail))
-        return sorted(steps, key=lambda s: (s.row, s.col))
+        # the load runs first wherever it is (another function), then this scope's calls in order
+        return sorted(steps, key=lambda s: (s.call != "load", s.row, s.col))
 
     # --- which assignments hold the model ---------------------------------------------------
     def _backward(self, expr: ast.expr | None, depth: int) -> None:
@@ -78,8 +81,11 @@ class Flow:
         if isinstance(expr, ast.Call):
             self._backward(_model_argument(expr), depth + 1)
         elif isinstance(expr, ast.Name):
-            for binding in self.file.reaching(expr) or ():
-                if binding.statement is not None and binding.statement not in self.holders:
+            for binding in self.file.reaching(expr, params=True) or ():
+                if binding.kind == "param":  # the model was passed in: the parameter holds it
+                    self.holders.add(binding.node)
+                    self.file.needs.flows.add(expr.id)
+                elif binding.statement is not None and binding.statement not in self.holders:
                     self._hold(binding.statement)
                     self._backward(binding.value, depth + 1)
 
@@ -118,8 +124,10 @@ class Flow:
         if not isinstance(expr, ast.Name):
             return False
         self.file.needs.flows.add(expr.id)  # its calls must be parsed
-        reaching = self.file.reaching(expr)
-        return bool(reaching) and any(b.statement in self.holders for b in reaching)
+        reaching = self.file.reaching(expr, params=True)
+        return bool(reaching) and any(
+            (b.node if b.kind == "param" else b.statement) in self.holders for b in reaching
+        )
 
     # --- what each call does to it ----------------------------------------------------------
     def _step(self, call: ast.Call) -> Step | None:

@@ -37,7 +37,7 @@ def _bodies(stmt: ast.stmt) -> list[tuple[ast.AST, str, list[ast.stmt]]]:
 
 def path_to(root: ast.AST, position: tuple[int, int]) -> list[tuple[ast.AST, str, int]]:
     """The statements around ``position`` from ``root``'s body inwards: (owner, field, index)
-    at each level."""
+    at each level (a position after the last top-level statement: one past it)."""
     out: list[tuple[ast.AST, str, int]] = []
     lists = [(root, "body", root.body)]
     while lists:
@@ -50,6 +50,8 @@ def path_to(root: ast.AST, position: tuple[int, int]) -> list[tuple[ast.AST, str
                     out.append((owner, field, i))
                     lists = _bodies(stmt)
                     break
+                if owner is root:  # past the module's statements: its end, once it has run
+                    out.append((owner, field, i + 1))
         else:
             break
     return out
