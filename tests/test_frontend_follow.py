@@ -439,3 +439,61 @@ def test_the_flow_of_a_model_passed_to_the_function_that_applies_the_config():
         "gradient_checkpointing_enable",
         "get_peft_model",
     ]
+
+
+def test_the_flow_goes_on_in_the_one_caller_of_the_function_that_applies_the_config():
+    code = """
+        def load():
+            return AutoModelForCausalLM.from_pretrained("gpt2", load_in_4bit=True)
+
+        def add_lora(model):
+            model = prepare_model_for_kbit_training(model)
+            return get_peft_model(model, LoraConfig(target_modules=["c_attn"]))
+
+        def main():
+            model = load()
+            model.gradient_checkpointing_enable()
+            model = add_lora(model)
+            model.enable_input_require_grads()
+            SFTTrainer(model=model, train_dataset=data)
+        """
+    assert [s.call for s in one(code).flow] == [
+        "load",
+        "gradient_checkpointing_enable",
+        "prepare_model_for_kbit_training",
+        "get_peft_model",
+        "enable_input_require_grads",
+        "trainer",
+    ]
+    # called twice: which call's model goes on is not one answer, so the flow stops there
+    twice = code + "\n        def again():\n            add_lora(load())\n"
+    assert [s.call for s in one(twice).flow] == [
+        "load",
+        "prepare_model_for_kbit_training",
+        "get_peft_model",
+    ]
+
+
+def test_the_flow_leaves_out_other_arms_and_marks_what_may_not_run():
+    (site, _) = sites(
+        """
+        model = AutoModelForCausalLM.from_pretrained("gpt2")
+        if method == "lora":
+            model = get_peft_model(model, LoraConfig(target_modules=["c_attn"]))
+        elif method == "other":
+            model = get_peft_model(model, LoraConfig(target_modules=["c_proj"]))
+        with context():
+            model.enable_input_require_grads()
+        if mask_loss:
+            trainer = SFTTrainer(model=model, train_dataset=data)
+        else:
+            trainer = SFTTrainer(model=model, train_dataset=other)
+        """
+    )
+    assert [(s.call, s.row, s.conditional) for s in site.flow] == [
+        ("load", 7, False),
+        ("get_peft_model", 9, False),  # the applier; the elif arm's get_peft_model is not here
+        ("enable_input_require_grads", 13, False),
+        ("trainer", 15, True),
+        ("trainer", 17, True),
+    ]
