@@ -238,6 +238,7 @@ def discover(
 
 
 def run(args) -> int:
+    _fewer_collections()
     try:
         if args.watch:
             return watch(args)
@@ -245,6 +246,17 @@ def run(args) -> int:
     except (UsageError, config_mod.ConfigError) as err:
         print(f"lorlint check: {err}", file=sys.stderr)
         return 2
+
+
+def _fewer_collections() -> None:
+    """Python's cyclic garbage collector runs every 700 allocations by default and walks every
+    object each time it reaches the oldest generation: on a tree of PEFT code that is a tenth of
+    the CPU time, spent on the syntax trees and layer tables lorlint builds, which hold no cycles
+    worth freeing early. Collect less often, and never walk what is loaded at start-up again."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 def _reads_stdin(args) -> bool:
