@@ -265,8 +265,10 @@ def _no_torch() -> str:
 
 
 # Tables read or built in this process, by cache directory and key: each file of a run that loads
-# the same model shares one read-only table, and a model that cannot be built is tried once.
+# the same model shares one read-only table, and a model that cannot be built is tried once. The
+# oldest go first past MAX_BUILT (the server's worker lives long).
 _BUILT: dict[tuple[str, str], tuple[LayerTable | None, str, str]] = {}
+MAX_BUILT = 64
 
 
 def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
@@ -277,6 +279,8 @@ def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
     memo = (str(cache.cache_dir()), key)
     if memo in _BUILT:
         return _BUILT[memo]
+    if len(_BUILT) >= MAX_BUILT:
+        del _BUILT[next(iter(_BUILT))]
     table = cache.load(key, installed)
     if table is not None:
         _BUILT[memo] = (table, "cache", "")
