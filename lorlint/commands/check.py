@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint import config as config_mod
+from lorlint.cachedir import cache_dir as table_cache_dir
 from lorlint.checks import RULES, SEVERITIES, Diagnostic, by_name_or_code, load_all
 from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
 from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
 from lorlint.frontends.source import SourceError, read_bytes
-from lorlint.models.cache import cache_dir as table_cache_dir
 from lorlint.report import formats
 from lorlint.report.progress import Progress
 from lorlint.site import Span

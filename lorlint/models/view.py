@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from lorlint.cachedir import cache_dir
 from lorlint.models import catalog
 from lorlint.models.resolve import ARCHITECTURE, EXACT, ModelNotFound, ResolvedModel, resolve
 from lorlint.models.table import LayerTable
@@ -276,7 +277,7 @@ def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
 
     installed = installed_transformers() or ""
     key = cache.table_key(config, task, installed)
-    memo = (str(cache.cache_dir()), key)
+    memo = (str(cache_dir()), key)
     if memo in _BUILT:
         return _BUILT[memo]
     if len(_BUILT) >= MAX_BUILT:
