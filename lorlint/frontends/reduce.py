@@ -192,18 +192,16 @@ class Reducer:
         new: list[int] = []
         if not self.kept:
             new = self._roots()
-        for attribute in needs.attributes - covered.attributes:
-            covered.attributes.add(attribute)
-            new.extend(self._option_lines(attribute))
-        for function in needs.functions - covered.functions:
-            covered.functions.add(function)
-            new.extend(self._function_bodies(function))
-        for member in needs.members - covered.members:
-            covered.members.add(member)
-            new.extend(self._member_assignments(member))
-        for name in needs.flows - covered.flows:
-            covered.flows.add(name)
-            new.extend(self._flow_calls(name))
+        for kind, lines_of in (
+            ("attributes", self._option_lines),  # ``args.x``: argparse / dataclass defaults
+            ("functions", self._function_bodies),
+            ("members", self._member_assignments),  # ``self.x = ...`` in the class's methods
+            ("flows", self._flow_calls),  # calls on a name holding the model
+        ):
+            done = getattr(covered, kind)
+            for name in getattr(needs, kind) - done:
+                done.add(name)
+                new.extend(lines_of(name))
         values = needs.values - covered.values
         bindings = needs.bindings - covered.values - covered.bindings
         while new or values or bindings:
