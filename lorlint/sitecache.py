@@ -13,9 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lorlint import __version__
-from lorlint.site import UNKNOWN, Site, Span, Value
+from lorlint.site import UNKNOWN, Argument, Site, Span, Value
 
 CACHE_DIRNAME = ".lorlint_cache"
+# What a cached entry holds; bumped when the front end's output changes within one version (a
+# stale entry would lack the newer sites).
+SCHEMA = "sites-2"  # 2: setup sites (issue #14)
 _UNKNOWN = {"__unknown__": True}
 
 
@@ -82,6 +85,9 @@ def site_from_json(data: dict, path: str) -> Site:
     data["model_span"] = Span(**data["model_span"]) if data["model_span"] else None
     data["keywords"] = {k: _value_from_json(v) for k, v in data["keywords"].items()}
     data["statement_rows"] = tuple(data["statement_rows"])
+    data["arguments"] = [
+        Argument(a["keyword"], Span(**a["span"]), a["clean"]) for a in data.get("arguments", [])
+    ]
     return Site(**data)
 
 
@@ -91,7 +97,9 @@ class SiteCache:
 
     @staticmethod
     def key(source: str) -> str:
-        return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+        digest = hashlib.sha256(SCHEMA.encode())
+        digest.update(source.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()[:40]
 
     def load(self, source: str, path: str) -> list[Site] | None:
         if self.dir is None:

@@ -54,6 +54,13 @@ class Context:
     def model_label(self) -> str:
         return self.view.describe() if self.view is not None else "the model"
 
+    def version(self, package: str):
+        """The version of ``package`` in force for this site's file (lorlint.versions.InForce),
+        or None when neither the environment nor the project's pins say."""
+        from lorlint.versions import in_force
+
+        return in_force(package, self.site.path)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -66,6 +73,7 @@ class Rule:
     # Rule pages' headers are generated from it (scripts/gen_rule_headers.py).
     fixes: tuple[str, ...] = ()
     retired: bool = False  # kept registered so selectors and noqa comments keep working
+    setup: bool = False  # runs on setup sites (loads, quantization configs, model flows) only
 
     @property
     def url(self) -> str:
@@ -82,18 +90,20 @@ def rule(
     summary: str,
     fixes: tuple[str, ...] = (),
     retired: bool = False,
+    setup: bool = False,
 ):
     """Register a rule; the decorated generator yields (message, span), (message, span, fix) or
     (message, span, fix, severity) for a finding milder than the rule's own severity.
 
     ``fixes`` names the applicabilities of the fixes it may yield (``("safe",)``,
-    ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it."""
+    ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it. A
+    ``setup`` rule sees the setup sites (``lorlint.site.SETUP_KINDS``) and no PEFT config."""
     unknown = set(fixes) - {"safe", "unsafe"}
     if unknown:
         raise ValueError(f"{code}: unknown fix applicability {sorted(unknown)}")
 
     def register(fn):
-        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes), retired)
+        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes), retired, setup)
         return fn
 
     return register

@@ -23,6 +23,7 @@ from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
 from lorlint.frontends.pyscan import ScanError, logical_lines
 from lorlint.frontends.reduce import Reducer, Reduction
 from lorlint.frontends.scopes import Scopes
+from lorlint.frontends.setup import setup_sites
 from lorlint.frontends.values import Evaluator
 from lorlint.site import UNKNOWN, Site, Span, Value
 from lorlint.textpos import line_starts
@@ -233,17 +234,25 @@ class PythonFile:
         for call, name in named:
             parts = name.split(".")
             if parts[0] == "peft" and parts[-1] in PEFT_CONFIGS:
-                sites[call] = self._site(call, name, "peft-config")
+                sites[call] = self.config_site(call, name, "peft-config")
             elif parts[0] == "unsloth" and len(parts) >= 3 and parts[-1] == "get_peft_model":
-                site = self._site(call, name, "unsloth")
+                site = self.config_site(call, name, "unsloth")
                 self._link_model(site, self._arg(call, 0, "model"))
                 site.applied_with = "get_peft_model"
                 sites[call] = site
         for call, name in named:
             self._link_applier(call, name, sites)
-        return sorted(sites.values(), key=lambda s: (s.span.row, s.span.col))
+        found = list(sites.values()) + setup_sites(self, named)
+        return sorted(found, key=lambda s: (s.span.row, s.span.col))
 
-    def _site(self, call: ast.Call, name: str, kind: str) -> Site:
+    def source_between(self, start: tuple[int, int], end: tuple[int, int]) -> str:
+        """The text between two ast positions (1-based rows, UTF-8 byte columns)."""
+        return self.text[self._offset(*start) : self._offset(*end)]
+
+    def line_text(self, row: int) -> str:
+        return self.text[self._starts[row - 1] : self._starts[row]]
+
+    def config_site(self, call: ast.Call, name: str, kind: str) -> Site:
         keywords: dict[str, Value] = {}
         for keyword in call.keywords:
             if keyword.arg is not None:

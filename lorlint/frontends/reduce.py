@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.pyscan import Lines
+from lorlint.frontends.setup import ROOT_WORDS
 
 # Words whose statements are sites or feed one wholesale (argparse defaults, dataclass fields).
 ROOT_NAMES = frozenset(
     PEFT_CONFIGS
     | TRAINERS
     | {"get_peft_model", "inject_adapter_in_model", "PeftModel", "add_argument", "dataclass"}
+    | ROOT_WORDS
 )
 _CLAUSES = ("elif", "else", "except", "finally")
 _KEYWORDS = frozenset(keyword.kwlist) | {"match", "case", "type", "_"}
