@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, load_all
+from lorlint.models import bounded
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.table import LayerTable
@@ -344,18 +345,42 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
                   site.path, site.span)
         )  # fmt: skip
     model = ctx.view.reference if ctx.view else site.model
+    found: list[Diagnostic] = []
+    try:
+        with bounded.deadline():  # a rule's regex never hangs the run (see models/bounded.py)
+            _run_rules(ctx, options, model, found)
+    except bounded.TooCostly as err:  # the rules still to run say nothing
+        from lorlint.models.match import too_costly_message
+
+        message = too_costly_message(err)
+        if not any(d.code == "LL103" and "too costly to check" in d.message for d in found):
+            span = _pattern_span(site, err.pattern)
+            found.append(_diag("LL103", message, site.path, span, model))
+    diagnostics.extend(found)
+    return [d for d in diagnostics if d.code in options.selected]
+
+
+def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
     for code in sorted(options.selected):
         rule = RULES.get(code)
         if rule is None or rule.check is None or rule.setup != setup:
             continue
         for found in rule.check(ctx):
             message, span = found[0], found[1]
-            diagnostic = _diag(code, message, site.path, span or site.span, model)
+            diagnostic = _diag(code, message, ctx.site.path, span or ctx.site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
             if len(found) > 3 and found[3] in SEVERITIES:  # a rule's milder finding (LL111)
                 diagnostic.severity = found[3]
-            diagnostics.append(diagnostic)
-    return [d for d in diagnostics if d.code in options.selected]
+            out.append(diagnostic)
+
+
+def _pattern_span(site: Site, pattern: str | None) -> Span:
+    """Where a too-costly pattern is written (the keyword value holding it), else the call."""
+    for value in site.keywords.values():
+        for part in [value, *(value.elements or [])]:
+            if pattern and part.span and isinstance(part.value, str) and part.value in pattern:
+                return part.span
+    return site.span
 
 
 def _codes(text: str | None) -> set[str] | None:
@@ -422,6 +447,10 @@ def lint_file(
     try:
         if data is None:
             data = read_bytes(path)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or UTF-32: the tools read UTF-8
+            raise SourceError(
+                "cannot decode: UTF-16/UTF-32 text (byte order mark); save it as UTF-8"
+            )
         if b"\0" in data:
             raise SourceError("cannot parse: binary file")
         if file_kind(path.name) == "python":

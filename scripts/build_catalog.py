@@ -402,8 +402,8 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
     index = catalog.raw_index() if merge else {}
     if not merge:
         shutil.rmtree(catalog.CATALOG_DIR, ignore_errors=True)
-    types = index.get("types", {})
-    unbuildable = index.get("unbuildable", {})
+    types = dict(index.get("types", {}))
+    unbuildable = dict(index.get("unbuildable", {}))
     classes = {name: found[0] for name, found in catalog.raw_classes().items()} if merge else {}
     leaves = catalog.raw_leaves() if merge else {}
     for t in todo:

@@ -11,7 +11,7 @@ tests/test_sweep.py runs a fixed sample in CI; ``make sweep`` runs every type.
 
 from __future__ import annotations
 
-from peft_oracle import peft_targets
+from peft_oracle import match_outcome_kind, outcome_kind, peft_targets
 
 from lorlint.models import catalog
 from lorlint.models.introspect import fewer_layers, introspect
@@ -25,7 +25,8 @@ SAMPLE = (
     "llama", "mistral", "qwen2", "qwen3", "qwen3_moe", "qwen3_next", "gemma2", "gemma3",
     "gemma3_text", "llama4", "mllama", "phi3", "gpt2", "falcon", "t5", "bart", "bert",
     "modernbert", "vit", "whisper", "wav2vec2", "deepseek_v3", "gpt_oss", "mixtral",
-    "granitemoehybrid", "lfm2", "smolvlm", "qwen2_5_vl", "granite_speech5_ctc",
+    "granitemoehybrid", "lfm2", "smolvlm", "qwen2_5_vl", "granite_speech5_ctc", "falcon_h1",
+    "mamba2",
 )  # fmt: skip
 OTHER_ARCH_NAMES = (["q_proj", "v_proj"], ["c_attn"], ["query_key_value"], ["query", "value"])
 MOE_NAMES = (["w1", "w2", "w3"], ["gate_proj", "up_proj", "down_proj"])
@@ -61,19 +62,6 @@ def specs_for(table) -> list[dict]:
     return specs
 
 
-def _kind(err) -> str | None:
-    if err is None:
-        return None
-    return "no-match" if type(err).__name__ == "NoMatchingPeftModuleError" else "error"
-
-
-def _ours_kind(result) -> str | None:
-    if result.error is None:
-        return None
-    no_match = {"not-found", "all-excluded", "no-targets", "nothing-targeted"}
-    return "no-match" if result.error.kind in no_match else "error"
-
-
 def sweep_config(model_type: str, task: str) -> tuple[dict, object]:
     """The type's default config with four blocks per stack (same names, a fraction of the
     build and injection time), and its table; the default itself if that does not build."""
@@ -95,8 +83,8 @@ def sweep_type(model_type: str) -> list[tuple]:
     for spec in specs_for(table):
         peft_modules, peft_params, err = peft_targets(config, task, spec)
         ours = match(table, TargetSpec(**spec, via_get_peft_model=False))
-        got = (sorted(ours.modules), sorted(ours.parameters), _ours_kind(ours))
-        want = (peft_modules, peft_params, _kind(err))
+        got = (sorted(ours.modules), sorted(ours.parameters), match_outcome_kind(ours))
+        want = (peft_modules, peft_params, outcome_kind(err))
         if got != want:
             why = str(err).splitlines()[0][:160] if err else None
             mine = ours.error.message[:160] if ours.error else None

@@ -93,10 +93,23 @@ def test_llama4_as_a_causal_lm_is_the_text_model_and_has_no_peft_default():
     assert match(table, TargetSpec()).error.kind == "no-default"
 
 
-def test_get_input_embeddings_peft_cannot_call_is_recorded():
-    table = catalog.type_table("granite_speech5_ctc", "ctc")
+@pytest.mark.parametrize(
+    "model_type", ["granite_speech5_ctc", "pp_doclayout_v3", "pp_doclayout_v4", "pp_formulanet"]
+)
+def test_get_input_embeddings_peft_cannot_call_is_recorded(model_type):
+    table = catalog.type_table(model_type, catalog.natural_task(model_type))
     assert "get_input_embeddings" in table.meta["peft_error"]
     assert match(table, TargetSpec(target_modules="all-linear")).error.kind == "model"
+
+
+def test_a_size_kept_as_a_tensor_is_cached_as_an_int(tmp_path, monkeypatch):
+    """inkling_mm_model keeps a layer size as a 0-d tensor: the table must still be JSON."""
+    from lorlint.models import cache
+
+    monkeypatch.setenv("LORLINT_CACHE_DIR", str(tmp_path))
+    table = introspect({"model_type": "inkling_mm_model"}, "image-text-to-text")
+    cache.store("k", "v", table)
+    assert cache.load("k", "v").to_json() == table.to_json()
 
 
 @pytest.mark.parametrize(

@@ -22,16 +22,21 @@ def test_bundled_model_all_linear_json_without_torch():
     assert data["trainable_params"] == 41_943_040
 
 
-def test_no_torch_import_on_the_bundled_path():
+def models_without_torch(*args: str):
+    """`lorlint models ARGS` in a fresh process that fails if torch or transformers is imported."""
     import subprocess
     import sys
 
     code = (
-        "import sys; from lorlint.cli import main; main(['models', 'meta-llama/Llama-3.1-8B', "
-        "'--targets', 'all-linear', '--format', 'json']); "
-        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'imported'"
+        "import sys; from lorlint.cli import main; rc = main(['models', *sys.argv[1:]]); "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'imported'; "
+        "sys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
+def test_no_torch_import_on_the_bundled_path():
+    proc = models_without_torch("meta-llama/Llama-3.1-8B", "--targets", "all-linear")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -134,15 +139,7 @@ def test_infinity_in_a_transformers_5_config_is_read(tmp_path):
 
 
 def test_an_architecture_from_the_name_answers_from_the_catalog_without_torch():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from lorlint.cli import main; "
-        "rc = main(['models', 'tiiuae/Falcon-H1-1B-Deep-Instruct', '--targets', 'all-linear']); "
-        "assert rc == 0, rc; assert 'torch' not in sys.modules, 'imported torch'"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = models_without_torch("tiiuae/Falcon-H1-1B-Deep-Instruct", "--targets", "all-linear")
     assert proc.returncode == 0, proc.stderr
     assert "architecture: falcon_h1's default config" in proc.stdout
     assert "about" in proc.stdout

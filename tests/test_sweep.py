@@ -13,11 +13,6 @@ from sweep import SAMPLE, buildable_types, sweep_type
 
 from lorlint.models import catalog
 
-# PEFT raises for out_proj / conv1d on these Mamba-based types (tuners_utils
-# ``_check_lora_target_modules_mamba``); the matcher's copy of that check belongs to the MoE /
-# hybrid work on match.py. Until it lands, the sweep reports these as expected failures.
-PEFT_MAMBA_TYPES = {"falcon_h1", "mamba", "mamba2", "falcon_mamba", "nemotron_h"}
-
 TYPES = buildable_types() if os.environ.get("LORLINT_SWEEP") == "all" else list(SAMPLE)
 
 
@@ -26,8 +21,6 @@ def test_matcher_equals_peft_on_every_architecture(model_type):
     if model_type not in catalog.raw_index()["types"]:
         pytest.skip(f"{model_type} is not buildable with the catalogued transformers")
     mismatches = sweep_type(model_type)
-    if mismatches and model_type in PEFT_MAMBA_TYPES:
-        pytest.xfail("PEFT's Mamba out_proj/conv1d error is not in the matcher yet")
     assert not mismatches, "\n".join(map(str, mismatches))
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from lorlint.checks import Context, rule
+from lorlint.models import bounded
 from lorlint.models.match import entry_matches
 
 
 def _excluded_by(exclude, names: list[str]) -> list[str]:
     if isinstance(exclude, str):
         try:
-            return [n for n in names if re.fullmatch(exclude, n)]
+            return [n for n in names if bounded.fullmatch(exclude, n)]
         except re.error:
             return []
     return [n for n in names if any(entry_matches(e, n) for e in exclude)]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 
 from lorlint.checks import Context, rule
+from lorlint.models import bounded
 from lorlint.models.match import TASK_HEADS, unmatched_pattern_keys
 
 
 def _saves_nothing(entry: str, names: list[str]) -> bool:
+    pattern = rf"(^|.*\.){entry}($|\..*)"
     try:
-        pattern = re.compile(rf"(^|.*\.){entry}($|\..*)")
+        re.compile(pattern)
     except re.error:
         return True
-    return not any(pattern.match(n) for n in names)
+    return not any(bounded.match(pattern, n) for n in names)
 
 
 @rule(

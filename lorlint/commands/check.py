@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint import config as config_mod
-from lorlint.checks import SEVERITIES, by_name_or_code, load_all
+from lorlint.checks import RULES, SEVERITIES, Diagnostic, by_name_or_code, load_all
 from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
 from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
@@ -22,6 +22,7 @@ from lorlint.frontends.source import SourceError, read_bytes
 from lorlint.models.cache import cache_dir as table_cache_dir
 from lorlint.report import formats
 from lorlint.report.progress import Progress
+from lorlint.site import Span
 from lorlint.sitecache import CACHE_DIRNAME
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
@@ -691,9 +692,24 @@ def _lint_chunk(chunk: list[tuple[Path, bytes | None]], options: Options):
     views = ViewCache(options.online)
     out = []
     for path, data in chunk:
-        found, text = lint_file(path, options, views, data)
+        found, text = lint_isolated(path, options, views, data)
         out.append((path, found, text if found else None))
     return out
+
+
+def lint_isolated(path: Path, options: Options, views: ViewCache, data: bytes | None = None):
+    """One file's findings and text; a crash while linting it is that file's LL900, and the run
+    goes on."""
+    try:
+        return lint_file(path, options, views, data)
+    except Exception as err:  # a bug: say so for this file, lint the others
+        detail = f"{type(err).__name__}: {err}".splitlines()[0]
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        rule = RULES["LL900"]
+        message = f"internal error while linting this file: {detail}; please report it"
+        return [
+            Diagnostic("LL900", rule.name, rule.severity, message, str(path), Span(1, 1, 1, 1))
+        ], None
 
 
 def lint_files(

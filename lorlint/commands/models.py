@@ -336,7 +336,8 @@ def _targets_text(
             "    whether PEFT raises depends on the real config (a local directory, or --online)",
         ]
     if result.error:
-        return [f"  targets {shown}: PEFT raises:", f"    {result.error.message}"]
+        outcome = "not checked" if result.error.kind == "too-costly" else "PEFT raises"
+        return [f"  targets {shown}: {outcome}:", f"    {result.error.message}"]
     n_mod, n_par = len(result.modules), len(result.parameters)
     about = "" if view.exact else "about "
     what = f"{about}{n_mod} modules" + (f" + {n_par} parameters" if n_par else "")

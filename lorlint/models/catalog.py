@@ -47,8 +47,12 @@ def entry_path(key: str, task: str) -> Path:
 
 
 def _read_xz(path: Path):
-    with lzma.open(path, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
+    """A catalog file; a truncated or corrupt one raises ValueError like unreadable JSON does."""
+    try:
+        with lzma.open(path, "rt", encoding="utf-8") as fh:
+            return json.load(fh)
+    except (lzma.LZMAError, EOFError) as err:
+        raise ValueError(f"{path.name}: {err}") from err
 
 
 @lru_cache(maxsize=1)

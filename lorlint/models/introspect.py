@@ -75,6 +75,12 @@ def model_class(task_or_class: str):
         cls = None
     if cls is None:
         raise IntrospectionError(f"transformers {transformers.__version__} has no class {name!r}")
+    # Only model classes: a name read from a file must never instantiate anything else.
+    is_auto = name.startswith("AutoModel")
+    if not is_auto and not (
+        isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel)
+    ):
+        raise IntrospectionError(f"{name!r} is not a transformers model class")
     return cls
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from lorlint.models import methods
+from lorlint.models import bounded, methods
 from lorlint.models.methods import can_wrap
 from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module
 
@@ -182,7 +182,7 @@ def layer_index_of(name: str, layers_pattern: str | Sequence[str] | None) -> int
     else:
         patterns = [layers_pattern] if isinstance(layers_pattern, str) else layers_pattern
         for pattern in patterns:
-            match = re.match(rf"(?:^|.*?\.){pattern}\.(?P<idx>\d+)\.", name)
+            match = bounded.match(rf"(?:^|.*?\.){pattern}\.(?P<idx>\d+)\.", name)
             if match is not None:
                 break
     return int(match.group("idx")) if match else None
@@ -192,20 +192,20 @@ def check_target_module_exists(spec: TargetSpec, key: str):
     """PEFT's ``check_target_module_exists``: truthy on a hit, ``EXCLUDED`` or falsy otherwise."""
     if spec.exclude_modules:
         if isinstance(spec.exclude_modules, str):
-            if re.fullmatch(spec.exclude_modules, key):
+            if bounded.fullmatch(spec.exclude_modules, key):
                 return EXCLUDED
         elif key in spec.exclude_modules or any(
             key.endswith(f".{ex}") for ex in spec.exclude_modules
         ):
             return EXCLUDED
     if spec.modules_to_save and any(
-        re.match(rf"(^|.*\.){m}($|\..*)", key) for m in spec.modules_to_save
+        bounded.match(rf"(^|.*\.){m}($|\..*)", key) for m in spec.modules_to_save
     ):
         return EXCLUDED
     if spec.target_modules is None and spec.target_parameters is not None:
         return False
     if isinstance(spec.target_modules, str):
-        return re.fullmatch(spec.target_modules, key)
+        return bounded.fullmatch(spec.target_modules, key)
     if key in spec.target_modules:
         return True
     found = any(key.endswith(f".{t}") for t in spec.target_modules)
@@ -345,7 +345,7 @@ def _embedding_in_adapter(spec: TargetSpec) -> tuple[bool, bool]:
     to_save = any(m.split(".")[-1] in EMBEDDING_LAYER_NAMES for m in spec.modules_to_save or [])
     raw = spec.target_modules
     if isinstance(raw, str):
-        in_target = any(re.fullmatch(raw, name) for name in EMBEDDING_LAYER_NAMES)
+        in_target = any(bounded.fullmatch(raw, name) for name in EMBEDDING_LAYER_NAMES)
     else:
         in_target = any(m.split(".")[-1] in EMBEDDING_LAYER_NAMES for m in raw or [])
     return to_save, bool(in_target)
@@ -399,7 +399,7 @@ def _drop_first_matches(names: list[str], tied: list[str]) -> None:
     """Per tied key, remove the first entry that names it (``_add_*_to_tie``)."""
     for key in tied:
         for m in names:
-            if re.match(rf"(^|.*\.){m}($|\..*)", key):
+            if bounded.match(rf"(^|.*\.){m}($|\..*)", key):
                 names.remove(m)
                 break
 
@@ -451,7 +451,11 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
     """
     result = MatchResult(modules=[], parameters=[])
     try:
-        _match_into(table, spec, result)
+        with bounded.deadline():
+            _match_into(table, spec, result)
+    except bounded.TooCostly as err:
+        result.error = PeftError("too-costly", too_costly_message(err))
+        result.modules, result.parameters = [], []
     except PeftError as err:
         result.error = err
         result.modules, result.parameters = [], []
@@ -462,6 +466,16 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
         result.error = PeftError("config", str(err))
         result.modules, result.parameters = [], []
     return result
+
+
+def too_costly_message(err: bounded.TooCostly) -> str:
+    """LL103's words when a config's regex cannot be checked in bounded time."""
+    what = f"the regular expression {err.pattern!r}" if err.pattern else "this config"
+    why = err.reason or (
+        f"matching it against the module names takes more than {bounded.CHECK_SECONDS:g} s "
+        "(catastrophic backtracking: PEFT's get_peft_model would be as slow)"
+    )
+    return f"{what} is too costly to check: {why}; lorlint did not check this config"
 
 
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
@@ -651,7 +665,7 @@ def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) ->
 def pattern_key_matches(key: str, name: str) -> bool:
     """``get_pattern_key``: a rank/alpha_pattern key is a regex tried as ``(.*\\.)?(key)$``."""
     try:
-        return re.match(rf"(.*\.)?({key})$", name) is not None
+        return bounded.match(rf"(.*\.)?({key})$", name) is not None
     except re.error:
         return False
 

@@ -89,9 +89,18 @@ def decode_special_floats(value):
     return value
 
 
+MAX_CONFIG_BYTES = 8_000_000  # real config.json files are kilobytes; label maps reach ~1 MB
+
+
+def read_json(path: Path):
+    """A JSON file of bounded size (SourceError, a ValueError, when it is not one)."""
+    from lorlint.frontends.source import read_bytes
+
+    return json.loads(read_bytes(path, MAX_CONFIG_BYTES).decode("utf-8"))
+
+
 def read_config(path: Path) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise ValueError(f"{path} has no model_type")
     return decode_special_floats(data)
@@ -107,7 +116,7 @@ def _from_local(reference: str, base_dirs: list[Path]) -> tuple[Path, dict] | No
             return config, read_config(config)
         adapter = directory / "adapter_config.json"
         if adapter.is_file():  # a saved adapter directory: follow it to its base model
-            return adapter, {"__adapter__": json.loads(adapter.read_text(encoding="utf-8"))}
+            return adapter, {"__adapter__": read_json(adapter)}
     return None
 
 

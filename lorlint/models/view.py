@@ -166,7 +166,7 @@ def choose_task(resolved: ResolvedModel, task: str | None, loader: str | None) -
             return loader
     if task:
         return canonical_task(task)
-    if resolved.config.get("task"):
+    if resolved.config.get("task") in TASK_AUTO_CLASS:  # the bundled index's key, never a class
         return resolved.config["task"]
     natural = catalog.natural_task(resolved.model_type)
     if natural is None and can_introspect():
