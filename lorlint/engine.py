@@ -361,6 +361,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
 
 
 def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
+    setup = ctx.site.kind in SETUP_KINDS
     for code in sorted(options.selected):
         rule = RULES.get(code)
         if rule is None or rule.check is None or rule.setup != setup:

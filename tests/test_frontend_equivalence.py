@@ -23,6 +23,7 @@ from scriptgen import script
 from lorlint.frontends.names import file_kind
 from lorlint.frontends.notebook import load
 from lorlint.frontends.python import PythonSyntaxError, extract_sites
+from lorlint.site import SETUP_KINDS
 
 
 def _python_texts() -> list[tuple[str, str]]:
@@ -57,6 +58,11 @@ def _new(path: str, text: str, reduce: bool = True):
         return "ParserSyntaxError"
 
 
+def _configs(sites):
+    """The PEFT config sites: the libcst front end knew no setup sites (issue #14)."""
+    return [s for s in sites if s.kind not in SETUP_KINDS] if isinstance(sites, list) else sites
+
+
 def _agree(reduced, whole) -> bool:
     """Equal, or the whole file has a syntax error in a statement no site can involve: the
     reduced front end never parses that statement, so the file's findings are still reported."""
@@ -67,7 +73,7 @@ def _agree(reduced, whole) -> bool:
 
 @pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
 def test_same_sites_as_the_libcst_front_end(path, text):
-    assert _agree(_new(path, text), _reference(path, text))
+    assert _agree(_configs(_new(path, text)), _reference(path, text))
 
 
 @pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
@@ -94,7 +100,7 @@ EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz-
 def test_generated_scripts_agree_three_ways(text):
     reduced = _new("gen.py", text)
     assert reduced == _new("gen.py", text, reduce=False)
-    assert reduced == _reference("gen.py", text)
+    assert _configs(reduced) == _reference("gen.py", text)
 
 
 def test_the_corpus_is_not_empty():

@@ -131,10 +131,13 @@ def test_ll404_reads_a_known_mapping():
 
 
 def test_ll404_not_a_transformers_class():
-    assert lint("""\
+    assert (
+        lint("""\
         from mylib import BitsAndBytesConfig
         q = BitsAndBytesConfig(load_in_4bit=True)
-        """) == []
+        """)
+        == []
+    )
 
 
 # --- LL409 ----------------------------------------------------------------------------------
@@ -173,10 +176,13 @@ def test_ll409_fix_uses_the_names_the_file_has():
         from transformers import AutoModel, BitsAndBytesConfig
         model = AutoModel.from_pretrained("m", device_map="auto", load_in_4bit=True)
         """
-    assert fixed(source).splitlines()[1] == (
-        '        model = AutoModel.from_pretrained("m", device_map="auto", '
-        "quantization_config=BitsAndBytesConfig(load_in_4bit=True))"
-    ).strip()
+    assert (
+        fixed(source).splitlines()[1]
+        == (
+            '        model = AutoModel.from_pretrained("m", device_map="auto", '
+            "quantization_config=BitsAndBytesConfig(load_in_4bit=True))"
+        ).strip()
+    )
 
 
 @needs_5
@@ -192,7 +198,9 @@ def test_ll409_fix_merges_into_an_inline_config_and_drops_false():
         b = AutoModelForCausalLM.from_pretrained("m", load_in_8bit=False, device_map="auto")
         """
     text = fixed(source)
-    assert "quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype" in text
+    assert (
+        "quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype" in text
+    )
     assert '\n    "m",\n    quantization_config=' in text
     assert 'from_pretrained("m", device_map="auto")' in text
     assert lint(text, codes=("LL409",)) == []
@@ -231,12 +239,15 @@ def test_ll409_no_fix_that_would_delete_a_comment():
 
 
 def test_ll409_not_on_unsloth_or_other_loaders():
-    assert lint("""\
+    assert (
+        lint("""\
         from unsloth import FastLanguageModel
         from mylib import Loader
         model, tok = FastLanguageModel.from_pretrained("unsloth/llama-3-8b", load_in_4bit=True)
         other = Loader.from_pretrained("m", load_in_4bit=True)
-        """) == []
+        """)
+        == []
+    )
 
 
 def _project(tmp_path: Path, pin: str) -> Path:
