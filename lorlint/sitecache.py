@@ -133,6 +133,10 @@ class SiteCache:
     def store(self, source: str, sites: list[Site]) -> None:
         if self.root is None:
             return
+        try:  # the root is trusted (the project, or --cache-dir's folder, made on first use)
+            os.makedirs(self.root, exist_ok=True)
+        except OSError:
+            return
         top = real_dir(self.root, CACHE_DIRNAME, create=True)
         directory = real_dir(self.root, CACHE_DIRNAME, __version__, create=True)
         if top is None or directory is None:

@@ -74,9 +74,8 @@ def test_a_retired_rule_reports_nothing():
     assert all(RULES[code].check is None for code in RULES if _retired(code))
 
 
-def test_ll209_on_moe_gives_the_experts_and_the_fix_adapts_them(tmp_path):
+def test_ll209_on_moe_gives_the_experts_and_its_advice_adapts_them():
     from lorlint.engine import spec_for
-    from lorlint.fixes import apply
     from lorlint.frontends.python import extract_sites
     from lorlint.models.match import match
     from lorlint.models.view import load_view
@@ -87,15 +86,19 @@ def test_ll209_on_moe_gives_the_experts_and_the_fix_adapts_them(tmp_path):
     )
     found = lint_source("t.py", source, Options(), ViewCache(online=False))
     assert [x.code for x in found] == ["LL201", "LL209"]
-    d = found[1]
-    assert '["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]' in d.message
-    assert '"w1", "w3", "w2"' in d.message  # the names PEFT converts on Mixtral
-    fixed, _ = apply(source, [d.fix])
-    (site,) = extract_sites("t.py", fixed)
+    message = found[1].message
+    assert 'target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]' in message
+    assert 'rank_pattern={".*\\\\.gate_up_proj": 16}' in message
+    assert '"w1", "w3", "w2"' in message  # the names PEFT converts on Mixtral
+    advised = source.replace(
+        '"v_proj"]',
+        '"v_proj"], target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], '
+        'rank_pattern={r".*\\.gate_up_proj": 16}, alpha_pattern={r".*\\.gate_up_proj": 16}',
+    )
+    (site,) = extract_sites("t.py", advised)
     result = match(load_view("mistralai/Mixtral-8x7B-v0.1").table, spec_for(site))
     assert result.ok and len(result.parameters) == 2 * 32  # gate_up_proj and down_proj per layer
-    assert result.rank_pattern == {r".*\.gate_up_proj": 16}
-    assert lint_source("t.py", fixed, Options(), ViewCache(online=False)) == []
+    assert lint_source("t.py", advised, Options(), ViewCache(online=False)) == []
 
 
 @pytest.mark.parametrize("code", sorted(RULES))

@@ -1,15 +1,15 @@
 """Helpers LL201, LL209 and LL210 share: which kinds of block parts PEFT's adapter reaches.
 
-The three rules split the work so that together they never call a config "attention only" when
-experts or hybrid blocks are adapted, and never stay silent when they are not: LL201 speaks about
-the dense MLP, LL209 about routed experts, LL210 about Mamba / linear-attention blocks.
+Together they never call a config "attention only" when experts or hybrid blocks are adapted, and
+never stay silent when they are not: LL201 reports an explicit list that reaches attention only
+(and gives the dense MLP's names), LL209 the routed experts left frozen, LL210 the Mamba /
+linear-attention blocks left frozen — also under "all-linear", which LL201 leaves to them.
 """
 
 from __future__ import annotations
 
 from lorlint import fixes
 from lorlint.checks import Context
-from lorlint.fixes import Edit, Fix
 from lorlint.models.layerkinds import BlockParts, coverage, is_attention
 from lorlint.models.match import MOE_FUSED_TARGETS, MOE_TARGET_MODULE_MAPPING
 from lorlint.site import Span
@@ -93,19 +93,3 @@ def extend_list_fix(ctx: Context, names: list[str], message: str):
     current = [v for v in value.value if isinstance(v, str)]
     wanted = current + [n for n in names if n not in current]
     return fixes.rewrite_list(value, wanted, f"{message}: ", "unsafe")
-
-
-def add_keyword_fix(ctx: Context, keyword: str, literal: str, message: str) -> Fix | None:
-    """Unsafe: insert ``, keyword=literal`` after ``target_modules=[...]`` in the call itself (not
-    through a name, not when the call already passes ``keyword``, PEFT configs in Python only)."""
-    value = ctx.site.keywords.get("target_modules")
-    if (
-        keyword in ctx.site.keywords
-        or "**" in ctx.site.keywords
-        or ctx.site.kind != "peft-config"
-        or not fixes.fixable(value)
-        or value.bound_to is not None
-    ):
-        return None
-    end = Span(value.span.end_row, value.span.end_col, value.span.end_row, value.span.end_col)
-    return Fix("unsafe", message, known_edits=(Edit(end, f", {keyword}={literal}"),))

@@ -10,6 +10,7 @@ from lorlint.checks.targets import (
     entries,
     equivalent,
     expert_parameters_named,
+    expert_suffix,
     expert_weights_text,
     looks_like_pattern,
     prefixed_names,
@@ -40,15 +41,15 @@ def check(ctx: Context):
         other = equivalent(entry, ctx)
         fix = None
         bare = entry.rstrip(",")
-        if params:
+        if bare != entry and modules_matching_entry(ctx.table, bare):
+            hint = (f'"{bare}" with a comma stuck to it: on a command line each word is one entry, '
+                    "so separate the names with spaces only")  # fmt: skip
+        elif params:
             hint = (
                 f"on this model the experts keep it in {expert_weights_text(ctx, params)}, a "
                 "parameter target_modules cannot reach: use target_parameters="
-                + quoted([".".join(params[0].split(".")[-2:])])
+                + quoted([expert_suffix(params[0])])
             )
-        elif bare != entry and modules_matching_entry(ctx.table, bare):
-            hint = (f'"{bare}" with a comma stuck to it: on a command line each word is one entry, '
-                    "so separate the names with spaces only")  # fmt: skip
         elif other:
             hint = f'{ctx.view.model_type} calls it "{other}"'
             fix = _translate(ctx)

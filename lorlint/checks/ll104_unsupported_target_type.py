@@ -8,6 +8,7 @@ from lorlint.checks.targets import (
     converted,
     entries,
     expert_parameters_named,
+    expert_suffix,
     expert_weights_text,
     looks_like_pattern,
     quoted,
@@ -69,13 +70,8 @@ def _parameter_message(ctx: Context, entry: str, params: list[str]) -> str:
     return (
         f'"{entry}" names {expert_weights_text(ctx, params)}, not a module: target_modules '
         f"reaches modules only{outcome}; adapt the experts with "
-        f"target_parameters={quoted([_short(params[0])])}"
+        f"target_parameters={quoted([expert_suffix(params[0])])}"
     )
-
-
-def _short(name: str) -> str:
-    """``mlp.experts.down_proj`` → ``experts.down_proj``: precise enough as a suffix."""
-    return ".".join(name.split(".")[-2:])
 
 
 def _groups_error(ctx: Context):

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from lorlint import fixes
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import quoted
-from lorlint.fixes import Edit
 
 
 @rule(
@@ -14,7 +12,6 @@ from lorlint.fixes import Edit
     "dropout-with-target-parameters",
     "error",
     "lora_dropout with target_parameters",
-    fixes=("unsafe",),
 )
 def check(ctx: Context):
     error = ctx.result.error if ctx.result is not None else None
@@ -27,13 +24,9 @@ def check(ctx: Context):
         params = quoted(sorted(set(ctx.result.converted.values())))
         how = f"target parameters: PEFT converts {names} to target_parameters={params}"
         how += f" on {ctx.view.model_type} (transformers 5 fuses the experts)"
-    fix = None
-    if fixes.fixable(value) and isinstance(value.value, (int, float)):
-        fix = fixes.Fix("unsafe", "Set lora_dropout=0.0", known_edits=(Edit(value.span, "0.0"),))
     yield (
         f"lora_dropout={ctx.spec.lora_dropout:g} with {how}; get_peft_model raises "
         f"'{error.message}' (dropout cannot be factored out of a parameter's LoRA): set "
         "lora_dropout=0",
         value.span if value is not None and value.span is not None else ctx.site.span,
-        fix,
     )

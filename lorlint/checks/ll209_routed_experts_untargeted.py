@@ -7,7 +7,6 @@ from math import prod
 
 from lorlint.checks import Context, rule
 from lorlint.checks.coverage import (
-    add_keyword_fix,
     conversion_family,
     converted_names,
     fused_rank_patterns,
@@ -32,7 +31,6 @@ def shape_text(shape: tuple[int, ...]) -> str:
     "routed-experts-untargeted",
     "warning",
     "the routed experts are not adapted",
-    fixes=("unsafe",),
 )
 def check(ctx: Context):
     if ctx.site.peft_type != "LORA":
@@ -70,7 +68,6 @@ def check(ctx: Context):
         f"{found.layers} layers, {human(frozen)} of {human(ctx.table.total_params)} parameters"
         f"{counts_note(ctx)}{_reach(ctx, found)}; {advice}",
         target_span(ctx),
-        _fix(ctx, names, ranks, alphas) if dropout == 0 else None,
     )
 
 
@@ -85,12 +82,3 @@ def _reach(ctx: Context, found) -> str:
     if "mlp" not in kinds_reached(ctx, found):
         return "; no MLP weight is adapted at all"
     return ""
-
-
-def _fix(ctx: Context, names: list[str], ranks: dict, alphas: dict):
-    if any(k in ctx.site.keywords for k in ("rank_pattern", "alpha_pattern")):
-        return None
-    text = quoted(names)
-    if ranks:
-        text += f", rank_pattern={literal(ranks)}, alpha_pattern={literal(alphas)}"
-    return add_keyword_fix(ctx, "target_parameters", text, f"Adapt the experts: {text}")

@@ -5,7 +5,6 @@ are then trained apart."""
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.coverage import add_keyword_fix
 from lorlint.models.match import EMBEDDING_LAYER_NAMES, tied_with_embedding
 from lorlint.versions import installed, older_than
 
@@ -17,7 +16,6 @@ ENSURE_SINCE = "0.18.0"  # peft#2803: LoraConfig(ensure_weight_tying=...)
     "tied-weights-without-ensure-weight-tying",
     "warning",
     "a tied embedding or LM head adapted without ensure_weight_tying",
-    fixes=("unsafe",),
 )
 def check(ctx: Context):
     result = ctx.adapted
@@ -27,7 +25,6 @@ def check(ctx: Context):
     tied = ", ".join(tied_with_embedding(ctx.table))
     what = f'"{element.value}" in {keyword}' if element is not None else f"the {keyword}"
     peft = installed("peft")
-    fix = None
     if ctx.site.peft_type not in ("LORA", "ADALORA"):
         advice = (
             "only LoraConfig can keep the adapters tied (ensure_weight_tying); load the model "
@@ -41,13 +38,11 @@ def check(ctx: Context):
         )
     else:
         advice = "set ensure_weight_tying=True (PEFT then ties the two adapters)"
-        fix = add_keyword_fix(ctx, "ensure_weight_tying", "True", "Set ensure_weight_tying=True")
     yield (
         f"{ctx.model_label()} ties {tied} to the input embedding (tie_word_embeddings) and "
         f"{what} puts a tied layer in the adapter: PEFT warns '{_first(result.tied_warning)}', "
         f"and the two layers are trained apart; {advice}",
         element.span if element is not None else ctx.site.span,
-        fix,
     )
 
 

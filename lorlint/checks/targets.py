@@ -108,7 +108,7 @@ def counts_note(ctx: Context) -> str:
     """Said after counts read from a default config: the names are exact, the numbers not."""
     if ctx.view is None or ctx.view.exact:
         return ""
-    return f" (counts from {ctx.view.model_type}'s default config: about)"
+    return f" (layer counts from {ctx.view.model_type}'s default config)"
 
 
 def stable(ctx: Context, names) -> set[str]:
@@ -136,6 +136,12 @@ FUSED_EXPERT_NAMES = {
     for old, new in family.items()
     if old != "gate"
 }
+
+
+def expert_suffix(name: str) -> str:
+    """``model.layers.0.mlp.experts.down_proj`` → ``experts.down_proj``: a target_parameters entry
+    precise enough as a suffix."""
+    return ".".join(name.split(".")[-2:])
 
 
 def expert_weights_text(ctx: Context, params: list[str]) -> str:

@@ -28,6 +28,8 @@ def _quiet_transformers():
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
+    # transformers imports bitsandbytes where installed; on CPU it logs a missing optional kernel
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     return transformers
 
 
@@ -101,8 +103,30 @@ def _no_torch_init():
             setattr(torch.nn.init, name, fn)
 
 
+MAX_LAYERS = 1024  # the deepest released models have ~200 blocks; a build is linear in them
+
+
+def _too_deep(config, path: str = "") -> str | None:
+    """The first ``*layers*`` count above MAX_LAYERS, nested configs included: building such a
+    model would take minutes and gigabytes, and no real checkpoint has one."""
+    if not isinstance(config, dict):
+        return None
+    for key, value in config.items():
+        name = f"{path}{key}"
+        if isinstance(value, dict):
+            found = _too_deep(value, f"{name}.")
+            if found:
+                return found
+        elif "layer" in key and type(value) is int and value > MAX_LAYERS:
+            return f"{name}={value}"
+    return None
+
+
 def build_model(config: dict, task_or_class: str):
     """Instantiate the model on the meta device (no memory, no weights)."""
+    deep = _too_deep(config)
+    if deep:
+        raise IntrospectionError(f"not built: {deep} is more than {MAX_LAYERS} layers")
     import torch
 
     _quiet_transformers()

@@ -413,7 +413,11 @@ def rank_for(name: str, r: int, rank_pattern: dict[str, int] | None) -> int:
 
 
 def conv_groups(module: Module) -> int:
-    """``groups`` of a Conv1d/2d/3d: in_channels over the weight's second dimension."""
+    """``groups`` of a Conv1d/2d/3d: as the layer table recorded it, else in_channels over the
+    weight's second dimension (a parametrized conv, e.g. wav2vec2's weight-normed ``pos_conv``,
+    has no plain ``weight`` to read it from)."""
+    if module.groups != 1:
+        return module.groups
     weight = dict(module.own_params).get("weight")
     if module.kind not in ("conv1d", "conv2d", "conv3d") or not weight or len(weight) < 2:
         return 1
