@@ -117,7 +117,7 @@ def _too_deep(config, path: str = "") -> str | None:
             found = _too_deep(value, f"{name}.")
             if found:
                 return found
-        elif "layer" in key and type(value) is int and value > MAX_LAYERS:
+        elif isinstance(key, str) and "layer" in key and type(value) is int and value > MAX_LAYERS:
             return f"{name}={value}"
     return None
 
