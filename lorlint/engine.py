@@ -182,8 +182,13 @@ def _check_sites(
     sites: list[Site], text: str, options: Options, views: ViewCache
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    seen: set[tuple] = set()  # sites on one model see the same flow: a finding once
     for site in sites[:MAX_SITES]:
-        out.extend(check_site(site, options, views))
+        for found in check_site(site, options, views):
+            key = (found.code, found.span, found.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(found)
     if len(sites) > MAX_SITES:  # a bound on the work one file can cause
         rest = sites[MAX_SITES]
         message = (
@@ -362,10 +367,10 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
 
 
 def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
-    setup = ctx.site.kind in SETUP_KINDS
+    kind = "setup" if ctx.site.kind in SETUP_KINDS else "config"
     for code in sorted(options.selected):
         rule = RULES.get(code)
-        if rule is None or rule.check is None or rule.setup != setup:
+        if rule is None or rule.check is None or rule.sites not in (kind, "both"):
             continue
         for found in rule.check(ctx):
             message, span = found[0], found[1]

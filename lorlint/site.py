@@ -26,8 +26,8 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 # Sites that are not PEFT configs but calls around them that decide whether anything trains
-# (issue #14): only the rules registered with ``setup=True`` see them, and they need no model.
-SETUP_KINDS = frozenset({"load", "quant-config"})
+# (issue #14): only the rules registered with ``sites="setup"`` or "both" see them; no model view.
+SETUP_KINDS = frozenset({"load", "quant-config", "adapter-load"})
 
 
 @dataclass(frozen=True)

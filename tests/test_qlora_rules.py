@@ -7,6 +7,7 @@ tests/test_qlora_proofs.py; these tests hold the rules to those facts on written
 from __future__ import annotations
 
 import ast
+import json
 import textwrap
 from pathlib import Path
 
@@ -27,9 +28,9 @@ def lint(source: str, path: str = "train.py", codes=("LL404", "LL409")):
     return lint_source(path, textwrap.dedent(source), options, ViewCache(online=False))
 
 
-def fixed(source: str, path: str = "train.py") -> str:
+def fixed(source: str, path: str = "train.py", codes=("LL404", "LL409")) -> str:
     source = textwrap.dedent(source)
-    fixes = [d.fix for d in lint(source, path) if d.fix is not None]
+    fixes = [d.fix for d in lint(source, path, codes) if d.fix is not None]
     text, _ = apply(source, fixes)
     ast.parse(text)
     return text
@@ -269,3 +270,210 @@ def test_ll409_a_transformers_5_pin_is_an_error(tmp_path):
     path = _project(tmp_path, "transformers>=5.0\n")
     (found,) = lint(LOAD, str(path))
     assert found.severity == "error"
+
+
+# --- the rules on a model's flow: LL401, LL303, LL305, LL402, LL601 -------------------------
+FLOW_HEAD = """\
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, Trainer
+    from trl import SFTTrainer
+    q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                           bnb_4bit_compute_dtype=torch.bfloat16)
+    cfg = LoraConfig(target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    """
+FLOW_CODES = ("LL303", "LL305", "LL401", "LL402", "LL601")
+
+
+def flow_lint(body: str, path: str = "train.py"):
+    source = textwrap.dedent(FLOW_HEAD) + textwrap.dedent(body)
+    return [(d.code, d.span.row, d.severity) for d in lint(source, path, FLOW_CODES)]
+
+
+QUANTIZED = 'model = AutoModelForCausalLM.from_pretrained("m", quantization_config=q)\n'
+
+
+def test_ll401_prepare_after_get_peft_model():
+    found = flow_lint(f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        model = prepare_model_for_kbit_training(model)
+        """)
+    assert found == [("LL401", 11, "error")]
+
+
+def test_ll401_silent_in_the_right_order_and_after_a_merge():
+    assert (
+        flow_lint(f"""\
+        {QUANTIZED}
+        model = prepare_model_for_kbit_training(model)
+        model = get_peft_model(model, cfg)
+        """)
+        == []
+    )
+    assert (
+        flow_lint(f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        model = model.merge_and_unload()
+        model = prepare_model_for_kbit_training(model)
+        model = get_peft_model(model, cfg)
+        """)
+        == []
+    )
+
+
+def test_ll401_after_an_adapter_loaded_for_training():
+    found = flow_lint(f"""\
+        {QUANTIZED}
+        model = PeftModel.from_pretrained(model, "out", is_trainable=True)
+        model = prepare_model_for_kbit_training(model)
+        """)
+    assert found == [("LL401", 11, "error")]
+
+
+def _trl_project(tmp_path: Path, pin: str | None) -> str:
+    (tmp_path / ".git").mkdir()
+    if pin:
+        (tmp_path / "requirements.txt").write_text(pin)
+    return str(tmp_path / "train.py")
+
+
+@pytest.mark.skipif(versions.installed("trl") is not None, reason="TRL installed: it is in force")
+@pytest.mark.parametrize(
+    ("pin", "severity", "text"),
+    [
+        (None, "error", "TRL 0.27 and later raise ValueError"),
+        ("trl==0.26.2\n", "warning", "TRL 0.26.2 in requirements.txt merges, re-wraps or ignores"),
+        ("trl>=0.27\n", "error", "TRL>=0.27 in requirements.txt raises ValueError"),
+    ],
+)
+def test_ll303_wrapped_model_and_peft_config_by_trl_version(tmp_path, pin, severity, text):
+    source = textwrap.dedent(FLOW_HEAD) + textwrap.dedent(f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        trainer = SFTTrainer(model=model, peft_config=cfg, train_dataset=data)
+        """)
+    (found,) = lint(source, _trl_project(tmp_path, pin), FLOW_CODES)
+    assert (found.code, found.span.row, found.severity) == ("LL303", 11, severity)
+    assert text in found.message
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    ["SFTTrainer(model=model, train_dataset=data)", "SFTTrainer(model=base, peft_config=cfg)"],
+)
+def test_ll303_silent_without_both(trainer):
+    assert flow_lint(f"""\
+        base = AutoModelForCausalLM.from_pretrained("m")
+        model = get_peft_model(base, cfg)
+        trainer = {trainer}
+        """) in ([], [("LL303", 10, "error")])
+    if "peft_config" not in trainer:
+        return
+    # ``base`` is the model get_peft_model wrapped in place: PEFT injects into it
+    assert (
+        flow_lint(f"""\
+        base = AutoModelForCausalLM.from_pretrained("m")
+        trainer = {trainer}
+        """)
+        == []
+    )
+
+
+ADAPTER = """\
+    base = AutoModelForCausalLM.from_pretrained("m", dtype=torch.bfloat16)
+    model = PeftModel.from_pretrained(base, "out/adapter"{keywords})
+    {use}
+    """
+
+
+@pytest.mark.parametrize(
+    ("keywords", "use", "expected"),
+    [
+        ("", "Trainer(model=model, args=args).train()", [("LL305", 9, "error")]),
+        (", is_trainable=False", "SFTTrainer(model=model)", [("LL305", 9, "error")]),
+        ("", "opt = torch.optim.AdamW(model.parameters(), lr=1e-4)", [("LL305", 9, "error")]),
+        (", is_trainable=True", "Trainer(model=model, args=args).train()", []),
+        ("", "model.generate(ids)", []),  # inference: frozen is right
+        ("", "SFTTrainer(model=model, peft_config=cfg)", [("LL303", 10, "error")]),
+        (", is_trainable=flag", "Trainer(model=model, args=args).train()", []),  # unknown
+    ],
+)
+def test_ll305_adapter_loaded_frozen_then_trained(keywords, use, expected, tmp_path):
+    adapter = textwrap.dedent(ADAPTER).format(keywords=keywords, use=use)
+    body = "import sys\nflag = sys.argv[1] == 't'\n" + adapter
+    found = flow_lint(body, _trl_project(tmp_path, None))
+    assert [f for f in found if f[0] != "LL303" or expected] == [
+        (code, row + 2, severity) for code, row, severity in expected
+    ]
+
+
+def test_ll305_fix_passes_is_trainable():
+    source = textwrap.dedent(FLOW_HEAD) + textwrap.dedent(
+        ADAPTER.format(keywords="", use="Trainer(model=model, args=args).train()")
+    )
+    text = 'PeftModel.from_pretrained(base, "out/adapter", is_trainable=True)'
+    assert text in fixed(source, codes=FLOW_CODES)
+    source = source.replace('"out/adapter"', '"out/adapter", is_trainable=False')
+    assert text in fixed(source, codes=FLOW_CODES)
+
+
+@pytest.mark.parametrize(
+    ("load", "fires"),
+    [
+        ('from_pretrained("m", dtype=torch.bfloat16)', True),
+        ('from_pretrained("m", torch_dtype="float16")', True),
+        ('from_pretrained("m", dtype=torch.float32)', False),
+        ('from_pretrained("m", quantization_config=q)', False),
+        ('from_pretrained("m", load_in_8bit=True, dtype=torch.float16)', False),
+        ('from_pretrained("m")', False),  # the checkpoint's dtype: unknown model
+        ('from_pretrained("m", **kwargs)', False),
+    ],
+)
+def test_ll402_prepare_on_an_unquantized_half_precision_model(load, fires):
+    found = flow_lint(f"""\
+        kwargs = {{}}
+        model = AutoModelForCausalLM.{load}
+        model = prepare_model_for_kbit_training(model)
+        model = get_peft_model(model, cfg)
+        """)
+    assert [f[0] for f in found] == (["LL402"] if fires else [])
+
+
+@needs_5
+@pytest.mark.parametrize(("stored", "fires"), [("bfloat16", True), ("float32", False)])
+def test_ll402_default_dtype_is_the_checkpoints_on_transformers_5(tmp_path, stored, fires):
+    """transformers 5 loads dtype="auto" by default: the dtype the checkpoint's config names."""
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+              "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 4, "vocab_size": 256, "torch_dtype": stored}  # fmt: skip
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    found = flow_lint(
+        """\
+        model = AutoModelForCausalLM.from_pretrained("./m")
+        model = prepare_model_for_kbit_training(model)
+        model = get_peft_model(model, cfg)
+        """,
+        _trl_project(tmp_path, None),
+    )
+    assert found == ([("LL402", 9, "warning")] if fires else [])
+
+
+@pytest.mark.parametrize(
+    ("load", "fires"),
+    [
+        ('AutoModelForCausalLM.from_pretrained("m", quantization_config=q)', True),
+        ('AutoModelForCausalLM.from_pretrained("m", dtype=torch.bfloat16)', False),
+        ('AutoModelForCausalLM.from_pretrained("m", quantization_config=GPTQConfig(bits=4))', True),
+    ],
+)
+def test_ll601_merge_into_a_quantized_model(load, fires):
+    found = flow_lint(f"""\
+        from transformers import GPTQConfig
+        base = {load}
+        model = PeftModel.from_pretrained(base, "out")
+        merged = model.merge_and_unload()
+        """)
+    assert [f[0] for f in found] == (["LL601"] if fires else [])

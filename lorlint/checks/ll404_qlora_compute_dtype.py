@@ -22,7 +22,7 @@ COMPUTE = "bnb_4bit_compute_dtype"
     "qlora-compute-dtype",
     "warning",
     "a 4-bit BitsAndBytesConfig computing in float32 (no compute dtype) or float16 under bf16",
-    setup=True,
+    sites="setup",
 )
 def check(ctx: Context):
     site = ctx.site

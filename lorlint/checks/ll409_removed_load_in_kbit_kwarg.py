@@ -18,7 +18,7 @@ REMOVED_IN = "5.0"  # transformers 5.0.0's from_pretrained no longer pops them (
     "error",
     "from_pretrained(load_in_4bit=/load_in_8bit=): removed in transformers 5",
     fixes=("safe",),
-    setup=True,
+    sites="setup",
 )
 def check(ctx: Context):
     site = ctx.site

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from lorlint.frontends.python import PythonFile
 
 KBIT_KWARGS = ("load_in_4bit", "load_in_8bit")
+# PEFT classes whose from_pretrained loads a saved adapter (an *adapter* site; LL305).
+ADAPTER_CLASSES = ("PeftModel", "PeftModelForCausalLM", "PeftModelForSeq2SeqLM",
+                   "AutoPeftModel", "AutoPeftModelForCausalLM", "AutoPeftModelForSeq2SeqLM",
+                   "AutoPeftModelForSequenceClassification", "AutoPeftModelForTokenClassification",
+                   "AutoPeftModelForQuestionAnswering", "AutoPeftModelForFeatureExtraction")  # fmt: skip
 BNB = "transformers.BitsAndBytesConfig"
 DTYPES = ("float32", "float16", "bfloat16", "float", "half")
 # Training-argument classes whose bf16= / fp16= set the run's precision.
@@ -26,7 +31,7 @@ TRL_CONFIGS = ("SFTConfig", "DPOConfig", "GRPOConfig", "ORPOConfig", "KTOConfig"
                "CPOConfig", "PPOConfig", "RLOOConfig")  # fmt: skip
 # Setup-relevant words: statements holding one are parsed (frontends/reduce.py ROOT_NAMES).
 ROOT_WORDS = frozenset({"load_in_4bit", "load_in_8bit", "BitsAndBytesConfig", *TRAINING_ARGS,
-                        *TRL_CONFIGS})  # fmt: skip
+                        *TRL_CONFIGS, *ADAPTER_CLASSES})  # fmt: skip
 
 
 def setup_sites(file: PythonFile, named: list[tuple[ast.Call, str]]) -> list[Site]:
@@ -45,6 +50,17 @@ def setup_sites(file: PythonFile, named: list[tuple[ast.Call, str]]) -> list[Sit
         if site.kind == "quant-config":
             site.facts["train_precision"] = None if precision is False else precision
     return out
+
+
+def is_adapter_load(name: str) -> bool:
+    """``peft.PeftModel.from_pretrained``, ``peft.AutoPeftModelForCausalLM.from_pretrained``..."""
+    parts = name.split(".")
+    return (
+        len(parts) == 3
+        and parts[0] == "peft"
+        and parts[1] in ADAPTER_CLASSES
+        and (parts[2] == "from_pretrained")
+    )
 
 
 def _is_transformers_load(name: str) -> bool:
@@ -68,7 +84,7 @@ def _passes_kbit(call: ast.Call) -> bool:
 
 def _site(file: PythonFile, call: ast.Call, name: str, kind: str) -> Site:
     site = file.config_site(call, name, kind)
-    site.arguments = _arguments(file, call)
+    site.arguments = arguments(file, call)
     if kind == "quant-config":
         site.facts["compute_dtype"] = _compute_dtype(file, call, site)
     return site
@@ -104,7 +120,7 @@ def _load_site(file: PythonFile, call: ast.Call, name: str) -> Site:
             },
             "insert_at": list(_first_argument_position(file, behind)),
             "args": bool(behind.args or behind.keywords),
-            "clean": not behind.keywords or all(a.clean for a in _arguments(file, behind)),
+            "clean": not behind.keywords or all(a.clean for a in arguments(file, behind)),
         }
     elif inline is not None:
         site.facts["quantization_config"] = None  # something else: no fix merges into it
@@ -115,7 +131,7 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _arguments(file: PythonFile, call: ast.Call) -> list[Argument]:
+def arguments(file: PythonFile, call: ast.Call) -> list[Argument]:
     """Every argument in source order, with whether the text before it holds a comment."""
     nodes: list[tuple[str | None, ast.AST]] = [(None, a) for a in call.args]
     nodes += [(k.arg, k) for k in call.keywords]
@@ -224,3 +240,67 @@ def _precision(file: PythonFile, call: ast.Call) -> str | None:
             return None
         flags[key] = value
     return "bf16" if flags["bf16"] else "fp16" if flags["fp16"] else "fp32"
+
+
+# Quantization configs other than bitsandbytes, by the method name a loaded model reports.
+QUANT_METHODS = {"GPTQConfig": "gptq", "AwqConfig": "awq", "HqqConfig": "hqq",
+                 "TorchAoConfig": "torchao", "QuantoConfig": "quanto", "EetqConfig": "eetq",
+                 "AqlmConfig": "aqlm", "FbgemmFp8Config": "fp8", "BitNetConfig": "bitnet",
+                 "CompressedTensorsConfig": "compressed-tensors", "HiggsConfig": "higgs",
+                 "VptqConfig": "vptq", "SpQRConfig": "spqr", "FineGrainedFP8Config": "fp8"}  # fmt: skip
+
+
+def load_facts(file: PythonFile, call: ast.Call) -> dict:
+    """What the flow rules need of a loading call (``Step`` "load" ``detail``): ``quantization``
+    ("4bit", "8bit", a method such as "gptq", "" when none is asked for, None when unknown) and
+    ``dtype`` (a dtype name, "auto", "" when not passed, None when unknown)."""
+    name = file.qualified(call.func) or ""
+    known = name.startswith(("transformers.", "peft.")) and name.endswith(
+        (".from_pretrained", ".from_config")
+    )
+    if not known:
+        return {"quantization": None, "dtype": None}
+    dtype_expr = _keyword(call, "dtype") or _keyword(call, "torch_dtype")
+    if dtype_expr is None:
+        unknown = any(k.arg is None for k in call.keywords)
+        # from_config builds random weights in torch's default dtype unless told otherwise
+        dtype = None if unknown else "float32" if name.endswith(".from_config") else ""
+    elif isinstance(dtype_expr, ast.Constant) and dtype_expr.value == "auto":
+        dtype = "auto"
+    else:
+        dtype = dtype_name(file, dtype_expr)
+    return {"quantization": _quantization(file, call), "dtype": dtype}
+
+
+def _quantization(file: PythonFile, call: ast.Call) -> str | None:
+    if any(k.arg is None for k in call.keywords):
+        return None
+    mode: str | None = ""
+    for keyword in KBIT_KWARGS:
+        node = _keyword(call, keyword)
+        if node is None:
+            continue
+        value = file.evaluator.value(node).value
+        if value is True:
+            return keyword.removeprefix("load_in_")
+        if value is not False:
+            mode = None
+    config = _keyword(call, "quantization_config")
+    if config is None or (isinstance(config, ast.Constant) and config.value is None):
+        return mode
+    behind = file.evaluator.call_behind(config)
+    if behind is None:
+        return None
+    kind = (file.qualified(behind.func) or "").rpartition(".")[2]
+    if kind != "BitsAndBytesConfig":
+        return QUANT_METHODS.get(kind)
+    if any(k.arg is None for k in behind.keywords):
+        return None
+    for keyword in KBIT_KWARGS:
+        node = _keyword(behind, keyword)
+        value = file.evaluator.value(node).value if node is not None else False
+        if value is True:
+            return keyword.removeprefix("load_in_")
+        if value is not False:
+            return None
+    return mode
