@@ -331,7 +331,15 @@ def test_the_flow_of_calls_on_the_model():
         """
     )
     assert [(s.call, s.detail) for s in site.flow] == [
-        ("load", {"loader": "AutoModelForCausalLM", "quantized": "4bit"}),
+        (
+            "load",
+            {
+                "loader": "AutoModelForCausalLM",
+                "quantized": "4bit",
+                "quantization": "4bit",
+                "dtype": "",
+            },
+        ),
         ("gradient_checkpointing_enable", {}),
         ("get_peft_model", {}),
         ("prepare_model_for_kbit_training", {"use_gradient_checkpointing": True}),

@@ -7,7 +7,7 @@ turn it back on."""
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.flow import ADAPTERS, after
+from lorlint.checks.flow import ADAPTERS, TRAINED, after
 from lorlint.fixes import Edit, Fix
 from lorlint.site import Span
 
@@ -31,7 +31,7 @@ def check(ctx: Context):
             return  # another adapter on it: not this rule's question
         if step.call == "trainer" and step.detail.get("peft_config") is not False:
             return  # a trainer given a peft_config too: LL303
-        if step.call in ("trainer", "optimizer"):
+        if step.call in TRAINED:
             what = step.detail.get("class") or step.call
             yield (
                 f"the adapter is loaded without is_trainable=True, so PEFT loads it in inference "
