@@ -12,7 +12,7 @@ from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.table import LayerTable
 from lorlint.models.view import ModelView, load_view
-from lorlint.site import UNKNOWN, Site, Span
+from lorlint.site import SETUP_KINDS, UNKNOWN, Site, Span
 from lorlint.sitecache import SiteCache
 from lorlint.textpos import split_lines
 
@@ -182,13 +182,18 @@ def _check_sites(
     sites: list[Site], text: str, options: Options, views: ViewCache
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    seen: set[tuple] = set()  # sites on one model see the same flow: a finding once
     for site in sites[:MAX_SITES]:
-        out.extend(check_site(site, options, views))
+        for found in check_site(site, options, views):
+            key = (found.code, found.span, found.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(found)
     if len(sites) > MAX_SITES:  # a bound on the work one file can cause
         rest = sites[MAX_SITES]
         message = (
-            f"this file has {len(sites):,} PEFT configs; lorlint checks the first {MAX_SITES} "
-            f"of a file and stopped here ({len(sites) - MAX_SITES:,} not checked)"
+            f"this file has {len(sites):,} PEFT configs and setup calls; lorlint checks the first "
+            f"{MAX_SITES} of a file and stopped here ({len(sites) - MAX_SITES:,} not checked)"
         )
         out.append(_diag("LL900", message, rest.path, rest.span))
     bind_fixes(out, text)
@@ -307,16 +312,21 @@ def sites_of(path: Path, options: Options) -> list[Site]:
         return []
     if isinstance(sites, Diagnostic):
         return []
+    sites = [s for s in sites if s.kind not in SETUP_KINDS]  # verify runs PEFT configs
     for site in sites:
         _override_model(site, options)
     return sites
 
 
 def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnostic]:
-    _override_model(site, options)
+    setup = site.kind in SETUP_KINDS
+    if not setup:
+        _override_model(site, options)
     ctx = Context(site)
     diagnostics: list[Diagnostic] = []
-    if site.model:
+    if setup:
+        pass  # setup rules read the calls themselves; no model, no LL901
+    elif site.model:
         view = views.get(site.model, site.task, Path(site.path).resolve().parent, site.loader)
         if isinstance(view, ModelNotFound):
             diagnostics.append(
@@ -357,9 +367,10 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
 
 
 def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
+    kind = "setup" if ctx.site.kind in SETUP_KINDS else "config"
     for code in sorted(options.selected):
         rule = RULES.get(code)
-        if rule is None or rule.check is None:
+        if rule is None or rule.check is None or rule.sites not in (kind, "both"):
             continue
         for found in rule.check(ctx):
             message, span = found[0], found[1]

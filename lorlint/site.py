@@ -25,6 +25,10 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 
+# Sites that are not PEFT configs but calls around them that decide whether anything trains
+# (issue #14): only the rules registered with ``sites="setup"`` or "both" see them; no model view.
+SETUP_KINDS = frozenset({"load", "quant-config", "adapter-load"})
+
 
 @dataclass(frozen=True)
 class Span:
@@ -51,6 +55,17 @@ class Value:
     @property
     def known(self) -> bool:
         return self.value is not UNKNOWN
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a setup call as written: its keyword (None: positional) and the span of
+    the whole ``name=value``. ``clean`` says the text from the previous argument's end (or the
+    opening parenthesis) to this one holds no comment, so a fix may delete across it."""
+
+    keyword: str | None
+    span: Span
+    clean: bool = True
 
 
 @dataclass
@@ -85,7 +100,7 @@ class Site:
     """One PEFT config: where it is, what it says, and which base model it is applied to."""
 
     path: str
-    kind: str  # "peft-config", "unsloth", "trl"
+    kind: str  # "peft-config", "unsloth", "trl", ...; setup sites: SETUP_KINDS
     callee: str  # qualified name, e.g. "peft.LoraConfig"
     span: Span
     keywords: dict[str, Value] = field(default_factory=dict)
@@ -100,6 +115,10 @@ class Site:
     statement_rows: tuple[int, int] = (0, 0)  # first and last row of the enclosing statement
     depends_on: list[str] = field(default_factory=list)  # other files its values came from
     flow: list[Step] = field(default_factory=list)  # calls on its model, in order (see Step)
+    # Setup sites (kind "load", "quant-config"; issue #14): the call's arguments as
+    # written, and what the front end found around it (JSON values only: the site cache keeps them).
+    arguments: list[Argument] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def peft_type(self) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from lorlint import __version__
 from lorlint.safeio import read_regular, real_dir, write_atomically
-from lorlint.site import UNKNOWN, Site, Span, Step, Value
+from lorlint.site import UNKNOWN, Argument, Site, Span, Step, Value
 
 CACHE_DIRNAME = ".lorlint_cache"
-FORMAT = 2  # of an entry: {"format", "key", "checksum", "sites"}
+FORMAT = 5  # of an entry: {"format", "key", "checksum", "sites"}; 3: setup sites, 4: flows, 5: conditional steps
 MAX_ENTRY_BYTES = 4_000_000
 _UNKNOWN = {"__unknown__": True}
 
@@ -88,6 +88,9 @@ def site_from_json(data: dict, path: str) -> Site:
     data["keywords"] = {k: _value_from_json(v) for k, v in data["keywords"].items()}
     data["statement_rows"] = tuple(data["statement_rows"])
     data["flow"] = [Step(**step) for step in data.get("flow", [])]
+    data["arguments"] = [
+        Argument(a["keyword"], Span(**a["span"]), a["clean"]) for a in data.get("arguments", [])
+    ]
     return Site(**data)
 
 

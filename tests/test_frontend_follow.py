@@ -9,7 +9,7 @@ from helpers import run_cli, write
 
 from lorlint.frontends import python
 from lorlint.frontends.python import extract_sites
-from lorlint.site import UNKNOWN
+from lorlint.site import SETUP_KINDS, UNKNOWN
 from lorlint.sitecache import CACHE_DIRNAME
 
 HEAD = """
@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 
 def sites(code: str, path: str = "t.py"):
-    return extract_sites(path, textwrap.dedent(HEAD) + textwrap.dedent(code))
+    """The PEFT config sites (setup sites, issue #14, are tested in test_qlora_rules.py)."""
+    found = extract_sites(path, textwrap.dedent(HEAD) + textwrap.dedent(code))
+    return [s for s in found if s.kind not in SETUP_KINDS]
 
 
 def one(code: str, path: str = "t.py"):
@@ -394,7 +396,15 @@ def test_the_flow_of_calls_on_the_model():
         """
     )
     assert [(s.call, s.detail) for s in site.flow] == [
-        ("load", {"loader": "AutoModelForCausalLM", "quantized": "4bit"}),
+        (
+            "load",
+            {
+                "loader": "AutoModelForCausalLM",
+                "quantized": "4bit",
+                "quantization": "4bit",
+                "dtype": "",
+            },
+        ),
         ("gradient_checkpointing_enable", {}),
         ("get_peft_model", {}),
         ("prepare_model_for_kbit_training", {"use_gradient_checkpointing": True}),

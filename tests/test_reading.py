@@ -76,7 +76,9 @@ def test_prefilter_never_skips_a_file_that_can_hold_a_site(text):
 
 def test_prefilter_skips_what_cannot_hold_one():
     assert not might_have_sites(b"import os\nprint('peft is great')\n")
-    assert not might_have_sites(b"from peft import PeftModel\nPeftModel.from_pretrained(m, p)\n")
+    assert not might_have_sites(b"from peft import PeftConfig\nPeftConfig.from_pretrained(p)\n")
+    # an adapter loaded for training is a site (LL305)
+    assert might_have_sites(b"from peft import PeftModel\nPeftModel.from_pretrained(m, p)\n")
 
 
 def test_decode_as_python_does():

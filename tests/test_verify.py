@@ -162,3 +162,30 @@ def test_real_weights_from_a_local_directory(tmp_path, capsys):
     assert code == 0, site["reason"]
     assert "real weights" in site["notes"] and site["source"].startswith("local config.json")
     assert site["quantization"] == "nf4" and len(site["attached"]) == 2 * 7
+
+
+def test_prepare_after_get_peft_model_is_replayed_with_ll401s_verdict(tmp_path, capsys):
+    """verify calls prepare_model_for_kbit_training where the script does: after get_peft_model
+    it freezes the adapter (0 trainable parameters, fail), before it the run trains (pass);
+    `lorlint check` says LL401 on exactly the first."""
+    from lorlint.engine import Options, ViewCache, lint_source
+
+    good = script(*GOOD["llama"]).replace(
+        "import LoraConfig, get_peft_model", "import LoraConfig, get_peft_model, prepare_model_for_kbit_training"
+    )  # fmt: skip
+    prepare = "model = prepare_model_for_kbit_training(model)\n"
+    scripts = {
+        "after": good + prepare,
+        "before": good.replace("model = get_peft_model", prepare + "model = get_peft_model"),
+    }
+    for name, text in scripts.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    code, data = verify(capsys, str(tmp_path))
+    by_file = {s["filename"].rsplit("/", 1)[1][:-3]: s for s in data["sites"]}
+    assert code == 1
+    assert by_file["after"]["status"] == "fail" and by_file["after"]["trainable_params"] == 0
+    assert "froze every parameter" in by_file["after"]["reason"]
+    assert by_file["before"]["status"] == "pass" and by_file["before"]["trainable_params"] > 0
+    for name, text in scripts.items():
+        codes = {d.code for d in lint_source("t.py", text, Options(), ViewCache(online=False))}
+        assert ("LL401" in codes) == (name == "after")

@@ -56,6 +56,13 @@ class Context:
     def model_label(self) -> str:
         return self.view.describe() if self.view is not None else "the model"
 
+    def version(self, package: str):
+        """The version of ``package`` in force for this site's file (lorlint.versions.InForce),
+        or None when neither the environment nor the project's pins say."""
+        from lorlint.versions import in_force
+
+        return in_force(package, self.site.path)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -68,6 +75,8 @@ class Rule:
     # Rule pages' headers are generated from it (scripts/gen_rule_headers.py).
     fixes: tuple[str, ...] = ()
     retired: bool = False  # kept registered so selectors and noqa comments keep working
+    # The sites it sees: "config" (PEFT configs), "setup" (lorlint.site.SETUP_KINDS) or "both".
+    sites: str = "config"
 
     @property
     def url(self) -> str:
@@ -84,18 +93,23 @@ def rule(
     summary: str,
     fixes: tuple[str, ...] = (),
     retired: bool = False,
+    sites: str = "config",
 ):
     """Register a rule; the decorated generator yields (message, span), (message, span, fix) or
     (message, span, fix, severity) for a finding milder than the rule's own severity.
 
     ``fixes`` names the applicabilities of the fixes it may yield (``("safe",)``,
-    ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it."""
+    ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it. ``sites``
+    says which sites it sees: PEFT configs ("config"), the setup calls around them
+    (``lorlint.site.SETUP_KINDS``: "setup") or both; a setup site has no model view."""
     unknown = set(fixes) - {"safe", "unsafe"}
     if unknown:
         raise ValueError(f"{code}: unknown fix applicability {sorted(unknown)}")
+    if sites not in ("config", "setup", "both"):
+        raise ValueError(f"{code}: unknown sites {sites!r}")
 
     def register(fn):
-        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes), retired)
+        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes), retired, sites)
         return fn
 
     return register

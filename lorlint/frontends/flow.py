@@ -45,6 +45,7 @@ from lorlint.frontends.follow import (
     _last_name,
 )
 from lorlint.frontends.reaching import conditional, exclusive, path_to
+from lorlint.frontends.setup import load_facts
 from lorlint.site import Step
 
 if TYPE_CHECKING:
@@ -96,6 +97,10 @@ class Flow:
                     continue
                 step.conditional = conditional(path, where)
             steps.append(step)
+        if self.load is not None and self.load.call is not None and self.load.file is self.file:
+            load = self.load.call
+            if not any(s.call == "load" and (s.row, s.col) == self._at(load) for s in steps):
+                steps.append(Step("load", *self._at(load), self._load_detail()))
         return sorted(steps, key=lambda s: (s.row, s.col))
 
     def caller(self) -> tuple[ast.Call, ast.expr | None] | None:
@@ -209,10 +214,19 @@ class Flow:
         if name.endswith(OPTIMIZERS) and any(self._parameters_of(arg) for arg in call.args):
             return Step("optimizer", *self._at(call), {"class": name})
         if name in ("from_pretrained", "from_config") and self._assignment_of(call) in self.holders:
-            load = self.load
-            detail = {"loader": load.loader, "quantized": load.quantized} if load else {}
-            return Step("load", *self._at(call), detail)
+            return Step("load", *self._at(call), self._load_detail())
         return None
+
+    def _load_detail(self) -> dict:
+        """``loader`` and ``quantized``; with the loading call in hand, also ``quantization``
+        and ``dtype`` as issue #14's rules need them (frontends/setup.py ``load_facts``)."""
+        load = self.load
+        if load is None:
+            return {}
+        detail = {"loader": load.loader, "quantized": load.quantized}
+        if load.call is not None and load.file is not None:
+            detail.update(load_facts(load.file, load.call))
+        return detail
 
     def _at(self, node: ast.AST) -> tuple[int, int]:
         span = self.file.span(node)

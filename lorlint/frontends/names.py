@@ -18,14 +18,25 @@ TRAINERS = frozenset(
     {"SFTTrainer", "DPOTrainer", "ORPOTrainer", "KTOTrainer", "GRPOTrainer", "RewardTrainer"}
 )
 
-# A site is a call that resolves to peft.<Config> or unsloth.<Class>.get_peft_model: the file must
-# import peft or unsloth, and name one of those somewhere (the import or the call). Each test is a
+# A site is a call that resolves to peft.<Config> or unsloth.<Class>.get_peft_model, or a setup
+# call around one (lorlint/frontends/setup.py: ``load_in_4bit=``, ``BitsAndBytesConfig``, an
+# adapter's ``PeftModel`` / ``AutoPeftModelFor*.from_pretrained``): the file
+# must import peft, unsloth or transformers, and name one of those somewhere. Each test is a
 # necessary condition on the bytes wherever they sit: a BOM, CR-only line endings, ``import os,
 # peft`` or ``import torch; from peft import *`` cannot hide a file.
 _IMPORT = re.compile(rb"\bimport\b")
-_MODULE = re.compile(rb"\b(?:peft|unsloth)\b")
+_MODULE = re.compile(rb"\b(?:peft|unsloth|transformers)\b")
+SETUP_NAMES = (
+    "load_in_4bit",
+    "load_in_8bit",
+    "BitsAndBytesConfig",
+    "PeftModel",
+    "AutoPeftModel\\w*",
+)
 _NAME = re.compile(
-    rb"\b(?:" + b"|".join(n.encode() for n in sorted(PEFT_CONFIGS)) + rb"|get_peft_model)\b"
+    rb"\b(?:"
+    + b"|".join(n.encode() for n in sorted(PEFT_CONFIGS) + list(SETUP_NAMES))  # regexes
+    + rb"|get_peft_model)\b"
 )
 
 

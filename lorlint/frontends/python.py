@@ -26,9 +26,10 @@ from lorlint.frontends.pyscan import ScanError, logical_lines
 from lorlint.frontends.reaching import dominates, kills, path_to
 from lorlint.frontends.reduce import Needs, Reducer, Reduction
 from lorlint.frontends.scopes import Binding, Scopes
+from lorlint.frontends.setup import arguments, is_adapter_load, load_facts, setup_sites
 from lorlint.frontends.siblings import Siblings
 from lorlint.frontends.values import Evaluator
-from lorlint.site import UNKNOWN, Site, Span, Value
+from lorlint.site import UNKNOWN, Site, Span, Step, Value
 from lorlint.textpos import line_starts
 
 APPLIERS = {
@@ -300,17 +301,43 @@ class PythonFile:
         for call, name in named:
             parts = name.split(".")
             if parts[0] == "peft" and parts[-1] in PEFT_CONFIGS:
-                sites[call] = self._site(call, name, "peft-config")
+                sites[call] = self.config_site(call, name, "peft-config")
             elif parts[0] == "unsloth" and len(parts) >= 3 and parts[-1] == "get_peft_model":
-                site = self._site(call, name, "unsloth")
+                site = self.config_site(call, name, "unsloth")
                 self._link_model(site, call, self._arg(call, 0, "model"))
                 site.applied_with = "get_peft_model"
                 sites[call] = site
         for call, name in named:
             self._link_applier(call, name, sites)
-        return sorted(sites.values(), key=lambda s: (s.span.row, s.span.col))
+        found = list(sites.values()) + setup_sites(self, named)
+        found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
+        return sorted(found, key=lambda s: (s.span.row, s.span.col))
 
-    def _site(self, call: ast.Call, name: str, kind: str) -> Site:
+    def _adapter_site(self, call: ast.Call, name: str) -> Site:
+        """A saved adapter loaded onto a model (issue #14's LL305): its keywords, arguments and
+        the flow of the model it returns. ``AutoPeftModelFor*`` loads the base itself: that load
+        heads the flow."""
+        site = self.config_site(call, name, "adapter-load")
+        site.arguments = arguments(self, call)
+        auto = name.split(".")[1].startswith("AutoPeftModel")
+        model_expr = None if auto else self._arg(call, 0, "model")
+        load = self.follower.load_behind(model_expr) if model_expr is not None else None
+        site.flow = model_flow(self, call, model_expr, load)
+        if auto:
+            facts = {"loader": name.split(".")[1], "quantized": None, **load_facts(self, call)}
+            here = (site.span.row, site.span.col)
+            site.flow = [s for s in site.flow if (s.call, s.row, s.col) != ("load", *here)]
+            site.flow.insert(0, Step("load", *here, facts))
+        return site
+
+    def source_between(self, start: tuple[int, int], end: tuple[int, int]) -> str:
+        """The text between two ast positions (1-based rows, UTF-8 byte columns)."""
+        return self.text[self._offset(*start) : self._offset(*end)]
+
+    def line_text(self, row: int) -> str:
+        return self.text[self._starts[row - 1] : self._starts[row]]
+
+    def config_site(self, call: ast.Call, name: str, kind: str) -> Site:
         keywords: dict[str, Value] = {}
         for keyword in call.keywords:
             if keyword.arg is not None:

@@ -30,10 +30,14 @@ from dataclasses import dataclass, field
 from lorlint.frontends.lineshape import FIRST_WORD, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.pyscan import Lines
+from lorlint.frontends.setup import ROOT_WORDS as SETUP_WORDS
 
 # Words whose statements are sites or apply one.
 ROOT_NAMES = frozenset(
-    PEFT_CONFIGS | TRAINERS | {"get_peft_model", "inject_adapter_in_model", "PeftModel"}
+    PEFT_CONFIGS
+    | TRAINERS
+    | {"get_peft_model", "inject_adapter_in_model", "PeftModel"}
+    | SETUP_WORDS
 )
 _CLAUSES = ("elif", "else", "except", "finally")
 _IMPORTS = ("import", "from")

@@ -22,7 +22,7 @@ from lorlint.models.introspect import build_config, introspect, model_class
 from lorlint.models.match import match
 from lorlint.models.summary import trainable_params
 from lorlint.models.view import ModelView
-from lorlint.site import UNKNOWN, Site
+from lorlint.site import UNKNOWN, Site, Step
 from lorlint.verify.tiny import shrink
 
 UNSLOTH_DEFAULTS = {
@@ -265,7 +265,7 @@ def _quiet_imports(progress) -> None:
 def _run(site, view, task, opts, result, progress) -> None:
     _quiet_imports(progress)
     import torch
-    from peft import get_peft_model
+    from peft import get_peft_model, prepare_model_for_kbit_training
     from peft.tuners.lora import LoraLayer, ParamWrapper
 
     if view.resolved.remote_code and not opts.trust_remote_code:
@@ -307,9 +307,12 @@ def _run(site, view, task, opts, result, progress) -> None:
     result.predicted = sorted(predicted.modules)
 
     progress("applying the PEFT config")
+    before, after = replayed_prepare(site)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if before:  # the script's own call, in its place: it casts and freezes the base
+                model = prepare_model_for_kbit_training(model)
             peft_model = get_peft_model(model, peft_config)
         except Exception as err:
             result.status = "fail"
@@ -332,15 +335,48 @@ def _run(site, view, task, opts, result, progress) -> None:
         and set(predicted.parameters) == params
     )
     result.missing_targets = _missing_targets(site, attached | params, predicted.converted)
+    if after is not None:
+        prepare_model_for_kbit_training(peft_model)
+        result.notes.append(
+            f"replayed prepare_model_for_kbit_training after get_peft_model (line {after.row})"
+        )
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
     result.trainable_params = sum(p.numel() for p in trainable)
     result.total_params = sum(p.numel() for p in peft_model.parameters())
     result.predicted_trainable_params = trainable_params(
         table, predicted.modules, predicted.parameters, spec.r, predicted.rank_pattern
     )
+    if not trainable:  # nothing to step: the optimizer would refuse an empty list
+        result.status = "fail"
+        result.reason = "no trainable parameters" + (
+            f": prepare_model_for_kbit_training after get_peft_model (line {after.row}) froze "
+            f"every parameter, the adapter included"
+            if after is not None
+            else ""
+        )
+        return
     _step(peft_model, task, device, opts.steps, result, progress)
     result.peak_memory_bytes = _peak_memory(device)
     _judge(result, predicted)
+
+
+def replayed_prepare(site: Site) -> tuple[bool, Step | None]:
+    """The script's ``prepare_model_for_kbit_training`` calls around ``get_peft_model``, from its
+    model's flow: (one before it, the first after it), so verify trains what the script trains
+    and reaches LL401's verdict by running it."""
+    from lorlint.checks.flow import ADAPTERS, PREPARE
+
+    wrapped, before = False, False
+    for step in site.flow:
+        if step.call in ADAPTERS:
+            wrapped = True
+        elif step.call == "merge_and_unload":
+            return before, None
+        elif step.call in PREPARE:
+            if wrapped:
+                return before, step
+            before = True
+    return before, None
 
 
 def _count_quantized(model, result: SiteResult) -> set[str]:

@@ -1,0 +1,36 @@
+"""What the issue #14 rules read in a model's flow (``Site.flow``, lorlint/frontends/flow.py)."""
+
+from __future__ import annotations
+
+from lorlint.site import Span, Step
+
+ADAPTERS = ("get_peft_model", "PeftModel.from_pretrained")  # calls that add a LoRA adapter
+PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
+TRAINED = ("trainer", "optimizer")
+
+
+def step_span(step: Step) -> Span:
+    """Where a step's call starts (the flow records no end: the span is empty there)."""
+    return Span(step.row, step.col, step.row, step.col)
+
+
+def load_step(flow: list[Step]) -> Step | None:
+    return next((s for s in flow if s.call == "load"), None)
+
+
+def after(site, anchor) -> list[Step]:
+    """The steps of ``site.flow`` that start after ``anchor`` (a Step or a Span)."""
+    key = (anchor.row, anchor.col)
+    return [s for s in site.flow if (s.row, s.col) > key]
+
+
+def steps(site) -> list[Step]:
+    """``site.flow`` with, for an adapter site, its own ``PeftModel.from_pretrained`` step (the
+    flow records it only when it can follow the base model the adapter is loaded onto)."""
+    if site.kind != "adapter-load":
+        return site.flow
+    here = (site.span.row, site.span.col)
+    flow = [s for s in site.flow if not (s.call in ADAPTERS and (s.row, s.col) == here)]
+    trainable = site.get("is_trainable", False) if "**" not in site.keywords else None
+    own = Step("PeftModel.from_pretrained", *here, {"is_trainable": trainable})
+    return sorted([*flow, own], key=lambda s: (s.row, s.col))
