@@ -97,10 +97,6 @@ class Flow:
                     continue
                 step.conditional = conditional(path, where)
             steps.append(step)
-        if self.load is not None and self.load.call is not None and self.load.file is self.file:
-            load = self.load.call
-            if not any(s.call == "load" and (s.row, s.col) == self._at(load) for s in steps):
-                steps.append(Step("load", *self._at(load), self._load_detail()))
         return sorted(steps, key=lambda s: (s.row, s.col))
 
     def caller(self) -> tuple[ast.Call, ast.expr | None] | None:
@@ -271,8 +267,7 @@ def model_flow(file: PythonFile, applier: ast.Call, model: ast.expr, load: Load 
     if load is not None and load.call is not None and load.file is file:
         at = flow._at(load.call)
         if not any(s.call == "load" and (s.row, s.col) == at for s in steps):
-            detail = {"loader": load.loader, "quantized": load.quantized}
-            steps.append(Step("load", *at, detail))
+            steps.append(Step("load", *at, flow._load_detail()))
     # the load runs first wherever it is (in another function), the others in the code's order
     return [s for s in steps if s.call == "load"] + [s for s in steps if s.call != "load"]
 
