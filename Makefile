@@ -31,9 +31,11 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q
 
-# the fix property test with thousands of generated scripts (CI runs a few hundred in `make test`)
+# the fix property test and the front-end equivalence test with thousands of generated scripts
+# (CI runs a few hundred and 60 in `make test`)
 fuzz: install
 	LORLINT_FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q tests/test_fix_properties.py
+	LORLINT_FRONTEND_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/test_frontend_equivalence.py -k generated
 
 catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py

@@ -212,7 +212,8 @@ def _python_sites(path: str, source: str, options: Options) -> list[Site] | Diag
     sites = cache.load(source, path)
     if sites is None:
         sites = _parse(path, source)
-        if not isinstance(sites, Diagnostic):
+        # the cache is keyed by this file's text: values read from a sibling module are not
+        if not isinstance(sites, Diagnostic) and not any(site.depends_on for site in sites):
             cache.store(source, sites)
     return sites
 

@@ -54,6 +54,31 @@ class Value:
 
 
 @dataclass
+class Step:
+    """One call in the life of the model a site is applied to, in the order the code runs them
+    (``Site.flow``). ``call`` is one of:
+
+    - ``load``: ``from_pretrained`` / ``from_config`` of the base model (``detail``: ``loader``,
+      ``quantized`` "4bit" / "8bit" / None);
+    - ``prepare_model_for_kbit_training`` (``detail``: ``use_gradient_checkpointing`` when
+      passed), ``prepare_model_for_int8_training``, ``get_peft_model``;
+    - ``gradient_checkpointing_enable``, ``enable_input_require_grads``, ``merge_and_unload``;
+    - ``PeftModel.from_pretrained`` (``detail``: ``is_trainable``: True / False / None unknown;
+      PEFT's default is False);
+    - ``trainer``: a ``*Trainer(model=...)`` (``detail``: ``class``, ``peft_config``: True when
+      the trainer is given one);
+    - ``optimizer``: an optimizer built over ``model.parameters()`` (``detail``: ``class``).
+
+    Values in ``detail`` are plain (literals) or None where the code does not say. Steps come
+    from the function (or module) that applies the config, plus the load wherever it is."""
+
+    call: str
+    row: int
+    col: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Site:
     """One PEFT config: where it is, what it says, and which base model it is applied to."""
 
@@ -71,6 +96,8 @@ class Site:
     quant_skip_modules: list[str] | None = None  # BitsAndBytesConfig(llm_int8_skip_modules=...)
     applied_with: str | None = None  # "get_peft_model", "SFTTrainer", ...
     statement_rows: tuple[int, int] = (0, 0)  # first and last row of the enclosing statement
+    depends_on: list[str] = field(default_factory=list)  # other files its values came from
+    flow: list[Step] = field(default_factory=list)  # calls on its model, in order (see Step)
 
     @property
     def peft_type(self) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lorlint import __version__
 from lorlint.safeio import read_regular, real_dir, write_atomically
-from lorlint.site import UNKNOWN, Site, Span, Value
+from lorlint.site import UNKNOWN, Site, Span, Step, Value
 
 CACHE_DIRNAME = ".lorlint_cache"
 FORMAT = 2  # of an entry: {"format", "key", "checksum", "sites"}
@@ -87,6 +87,7 @@ def site_from_json(data: dict, path: str) -> Site:
     data["model_span"] = Span(**data["model_span"]) if data["model_span"] else None
     data["keywords"] = {k: _value_from_json(v) for k, v in data["keywords"].items()}
     data["statement_rows"] = tuple(data["statement_rows"])
+    data["flow"] = [Step(**step) for step in data.get("flow", [])]
     return Site(**data)
 
 

@@ -77,6 +77,26 @@ STATEMENTS = [
     "# cfg = LoraConfig(target_modules=['commented'])",
     's = "model = LoraConfig(T)"',
     "import os, peft",
+    # models and values through functions, methods, wrappers and classes (issue #11)
+    "def setup_model(name=MODEL_ID):\n    m = AutoModelForCausalLM.from_pretrained(name)\n"
+    "    return m, None",
+    "model, tok = setup_model()",
+    'model, tok = setup_model("Qwen/Qwen2.5-7B")',
+    "def setup_lora(model, targets=T):\n    cfg = LoraConfig(target_modules=targets)\n"
+    "    return get_peft_model(model, cfg)",
+    "model = setup_lora(model)",
+    "base = setup_lora(base, U)",
+    'model = AutoModelForCausalLM.from_pretrained("gpt2").to("cpu")',
+    "model = model.cuda()",
+    "model.config.use_cache = False",
+    "model.eval()",
+    "class Runner:\n    def __init__(self):\n"
+    '        self.model = AutoModelForCausalLM.from_pretrained("gpt2", load_in_4bit=True)\n'
+    "    def lora(self):\n"
+    "        self.model = get_peft_model(self.model, LoraConfig(target_modules=T))",
+    'class Settings:\n    TARGETS = ["q_proj", "dwn_proj"]\n    R = 8',
+    "cfg = LoraConfig(target_modules=Settings.TARGETS, r=Settings.R)",
+    "model = None",
 ]
 
 BLOCKS = [

@@ -65,9 +65,55 @@ def _agree(reduced, whole) -> bool:
     return reduced == whole
 
 
+LINK_FIELDS = ("model", "model_span", "model_origin", "loader", "task", "quantized")
+LINK_FIELDS += ("quant_skip_modules", "applied_with")
+
+
+def _lost(old, new, ambiguous: bool = False) -> list[str]:
+    """What the libcst front end resolved that the new one does not: the same sites at the same
+    spans, every keyword it knew equal (or, with ``ambiguous``, unknown: assigned differently in
+    branches), every model link it made the same. Gains (a model followed through a function,
+    a value through a parameter) are not losses."""
+    if not isinstance(old, list):
+        return []  # it could not parse the file
+    if not isinstance(new, list):
+        return [f"no sites: {new}"]
+    lost = []
+    by_span = {(s.span, s.callee): s for s in new}
+    for site in old:
+        mine = by_span.get((site.span, site.callee))
+        if mine is None:
+            lost.append(f"site {site.callee} at {site.span}")
+            continue
+        for key, value in site.keywords.items():
+            now = mine.keywords.get(key)
+            if value.known and not _same(value, now) and not (ambiguous and not now.known):
+                lost.append(f"{site.span.row}: {key}={value.value!r} is now {now}")
+        for name in LINK_FIELDS:
+            before, after = getattr(site, name), getattr(mine, name)
+            if (
+                before not in (None, "")
+                and before != after
+                and not (ambiguous and after in (None, ""))
+            ):
+                lost.append(f"{site.span.row}: {name} {before!r} is now {after!r}")
+    return lost
+
+
+def _same(old, new) -> bool:
+    """The same value at the same spans (a fix may now be refused where several assignments
+    reach: being more careful is not a loss)."""
+    if new is None or old.value != new.value or old.span != new.span:
+        return False
+    if new.editable and not old.editable:
+        return False
+    pairs = zip(old.elements or [], new.elements or [], strict=False)
+    return len(old.elements or []) == len(new.elements or []) and all(_same(a, b) for a, b in pairs)
+
+
 @pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
-def test_same_sites_as_the_libcst_front_end(path, text):
-    assert _agree(_new(path, text), _reference(path, text))
+def test_everything_the_libcst_front_end_resolved_still_resolves(path, text):
+    assert _lost(_reference(path, text), _new(path, text)) == []
 
 
 @pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
@@ -86,7 +132,7 @@ def test_syntax_error_outside_the_configs_statements_is_not_read():
     assert site.get("target_modules") == ["q_proj"]
 
 
-EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz-frontend`: more
+EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz`: 2,000
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,7 +140,8 @@ EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz-
 def test_generated_scripts_agree_three_ways(text):
     reduced = _new("gen.py", text)
     assert reduced == _new("gen.py", text, reduce=False)
-    assert reduced == _reference("gen.py", text)
+    branches = any(word in text for word in ("if ", "else:", "try:", "for ", "with "))
+    assert _lost(_reference("gen.py", text), reduced, ambiguous=branches) == []
 
 
 def test_the_corpus_is_not_empty():

@@ -112,14 +112,21 @@ def by_name_or_code(token: str) -> list[Rule]:
     ]
 
 
+_imported = False
+
+
 def load_all() -> dict[str, Rule]:
-    """Import every rule module (registration happens on import)."""
-    import importlib
-    import pkgutil
+    """Import every rule module (registration happens on import); the package is listed once
+    per process (linting calls this for every file)."""
+    global _imported
+    if not _imported:
+        import importlib
+        import pkgutil
 
-    import lorlint.checks as package
+        import lorlint.checks as package
 
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("ll"):
-            importlib.import_module(f"lorlint.checks.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name.startswith("ll"):
+                importlib.import_module(f"lorlint.checks.{info.name}")
+        _imported = True
     return dict(sorted(RULES.items()))

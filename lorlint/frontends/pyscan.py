@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from itertools import count
 
-_FAST_DEPTH = 6  # bracket nesting the one-regex path handles; deeper lines take the slow path
+_FAST_DEPTH = 4  # bracket nesting the one-regex path handles; deeper lines take the slow path
 _counter = count()
 
 

@@ -17,12 +17,16 @@ import ast
 import gc
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from collections.abc import Callable
 
+from lorlint.frontends.flow import model_flow
+from lorlint.frontends.follow import Follower
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
 from lorlint.frontends.pyscan import ScanError, logical_lines
-from lorlint.frontends.reduce import Reducer, Reduction
-from lorlint.frontends.scopes import Scopes
+from lorlint.frontends.reaching import dominates, kills, path_to
+from lorlint.frontends.reduce import Needs, Reducer, Reduction
+from lorlint.frontends.scopes import Binding, Scopes
+from lorlint.frontends.siblings import Siblings
 from lorlint.frontends.values import Evaluator
 from lorlint.site import UNKNOWN, Site, Span, Value
 from lorlint.textpos import line_starts
@@ -62,17 +66,6 @@ class TooComplex(ValueError):
     """Python's own parser gave up (nesting or expression chains too deep)."""
 
 
-@dataclass
-class _Load:
-    """A ``from_pretrained`` / ``from_config`` call that produces a model."""
-
-    ref: Value
-    loader: str
-    task: str | None
-    quantized: str | None
-    skip_modules: list[str] | None = None
-
-
 def _last(name: str) -> str:
     return name.rpartition(".")[2]
 
@@ -98,16 +91,18 @@ class PythonFile:
         tree: ast.Module,
         bom: int = 0,
         extra_reads: dict[str, int] | None = None,
+        siblings: Siblings | None = None,
     ):
         self.path = path
+        self.siblings = siblings if siblings is not None else Siblings(path)
         self.text = text
         self.bom = bom
         self.extra_reads = extra_reads or {}  # reads hidden in neutralized f-strings
         self.scopes = Scopes(tree)
         self.references: dict[ast.Name, int] = {}  # use → reads of the binding it sees
         self.evaluator = Evaluator(self)
-        self.value_names: set[str] = set()  # names whose bindings and uses were consulted
-        self.bound_names: set[str] = set()  # names whose bindings decided a qualified name
+        self.needs = Needs()  # what the analysis consulted: a reduction must have kept it
+        self.follower = Follower(self)
         self._starts = line_starts(text)
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
@@ -176,35 +171,80 @@ class PythonFile:
             while isinstance(root, ast.Attribute):
                 root = root.value
             if isinstance(root, ast.Name):
-                self.bound_names.add(root.id)
+                self.needs.bindings.add(root.id)
         return self.scopes.qualified(node)
 
-    def binding(self, name: ast.Name) -> tuple[ast.expr, int | None] | None:
-        """The value assigned to ``name`` by the last plain assignment before this use.
+    def reaching(self, name: ast.Name, params: bool = False) -> list[Binding] | None:
+        """The plain assignments of ``name`` that can reach this use, in source order: the
+        last one before it, or several when branches assign it (``if``/``else``, ``try``).
+        With ``params``, a parameter of the enclosing function counts as assigned on entry.
 
-        None when the name is also a parameter, import, loop variable or the like, or is only
-        assigned later in the same scope."""
-        self.value_names.add(name.id)
+        None when the name is also bound otherwise (import, loop variable, ``+=``, ...), or is
+        only assigned later in the same scope. A read from an inner scope sees the last
+        assignment of the outer one, whenever it runs."""
+        self.needs.bindings.add(name.id)
         owner, found = self.scopes.bindings_of(name)
-        if owner is None or not found or any(b.kind != "assign" for b in found):
+        allowed = ("assign", "param") if params else ("assign",)
+        if owner is None or not found or any(b.kind not in allowed for b in found):
             self.references[name] = 0
             return None
         use = (name.lineno, name.col_offset)
         same_scope = owner is self.scopes.scope_of.get(name)
-        best, best_pos = None, None
-        for b in found:
-            assert b.value is not None
-            pos = (b.value.end_lineno, b.value.end_col_offset)  # takes effect once computed
-            if same_scope and pos > use:
-                continue
-            if best_pos is None or pos > best_pos:
-                best, best_pos = b, pos
-        if best is None:
+        before = [b for b in found if not same_scope or _effect(b) <= use]
+        if not before:
             self.references[name] = 0
             return None
-        reads = self.scopes.read_count(owner, name.id, best) + self.extra_reads.get(name.id, 0)
-        self.references[name] = reads
-        return best.value, best.index
+        before.sort(key=_effect)
+        if not same_scope or len(before) == 1 or owner.node is None:
+            reaching = before[-1:]
+        else:
+            use_path = path_to(owner.node, use)
+            paths = [
+                path_to(owner.node, _start(b.statement)) if b.kind == "assign" else []
+                for b in before
+            ]
+            reaching = [
+                b
+                for i, b in enumerate(before)
+                if not any(
+                    dominates(paths[j], use_path) or kills(paths[i], paths[j], use_path)
+                    for j in range(i + 1, len(before))
+                )
+            ]
+        reads = self.scopes.read_count(owner, name.id, reaching[-1])
+        self.references[name] = reads + self.extra_reads.get(name.id, 0)
+        return reaching
+
+    def module_value(self, name: str) -> Value:
+        """The value the module gives ``name`` once it has run (what ``from it import name``
+        gets): the module-level assignments that reach its end."""
+        after = len(self._starts) + 1  # a row past every statement
+        end = ast.Name(id=name, ctx=ast.Load(), lineno=after, col_offset=0)
+        self.scopes.scope_of[end] = self.scopes.module
+        return self.evaluator.name_value(end)
+
+    def enclosing_function(self, node: ast.expr) -> ast.AST | None:
+        scope = self.scopes.scope_of.get(node)
+        while scope is not None and scope.kind == "comprehension":
+            scope = scope.parent
+        return scope.node if scope is not None and scope.kind == "function" else None
+
+    def method_class(self, function: ast.AST) -> ast.ClassDef | None:
+        """The class a function is a method of."""
+        scope = self.scopes.scope_for.get(function)
+        parent = scope.parent if scope is not None else None
+        return parent.node if parent is not None and parent.kind == "class" else None
+
+    def enclosing_class(self, node: ast.expr) -> ast.ClassDef | None:
+        function = self.enclosing_function(node)
+        return self.method_class(function) if function is not None else None
+
+    def binding(self, name: ast.Name) -> tuple[ast.expr, int | None] | None:
+        """The value assigned to ``name``, when exactly one assignment reaches this use."""
+        reaching = self.reaching(name)
+        if reaching is None or len(reaching) != 1:
+            return None
+        return reaching[0].value, reaching[0].index
 
     def statement_rows(self, span: Span) -> tuple[int, int]:
         """First and last row of the simple statement line (``a; b`` is one) holding ``span``."""
@@ -236,7 +276,7 @@ class PythonFile:
                 sites[call] = self._site(call, name, "peft-config")
             elif parts[0] == "unsloth" and len(parts) >= 3 and parts[-1] == "get_peft_model":
                 site = self._site(call, name, "unsloth")
-                self._link_model(site, self._arg(call, 0, "model"))
+                self._link_model(site, call, self._arg(call, 0, "model"))
                 site.applied_with = "get_peft_model"
                 sites[call] = site
         for call, name in named:
@@ -265,13 +305,6 @@ class PythonFile:
         positional = [a for a in call.args if not isinstance(a, ast.Starred)]
         return positional[index] if index < len(positional) else None
 
-    @staticmethod
-    def _first_arg(call: ast.Call) -> ast.expr | None:
-        if call.args:
-            first = call.args[0]
-            return first.value if isinstance(first, ast.Starred) else first
-        return call.keywords[0].value if call.keywords else None
-
     def _link_applier(self, call: ast.Call, name: str, sites: dict[ast.Call, Site]) -> None:
         if name in APPLIERS:
             applied, model_pos, cfg_pos, model_kw, cfg_kw = APPLIERS[name]
@@ -286,69 +319,38 @@ class PythonFile:
         else:
             return
         config_expr = self._arg(call, cfg_pos, cfg_kw)
-        config_call = self.evaluator.call_behind(config_expr) if config_expr is not None else None
-        site = sites.get(config_call) if config_call is not None else None
-        if site is None or site.kind != "peft-config":
-            return
-        site.applied_with = applied
-        self._link_model(site, self._arg(call, model_pos, model_kw))
+        for config_call in self.evaluator.calls_behind(config_expr):
+            site = sites.get(config_call)
+            if site is not None and site.kind == "peft-config":
+                site.applied_with = applied
+                self._link_model(site, call, self._arg(call, model_pos, model_kw))
 
-    def _link_model(self, site: Site, model_expr: ast.expr | None) -> None:
+    def _link_model(self, site: Site, applier: ast.Call, model_expr: ast.expr | None) -> None:
         if model_expr is None:
             return
         value = self.evaluator.value(model_expr)
-        if isinstance(value.value, str):  # SFTTrainer(model="org/name")
+        if isinstance(value.value, str) and value.value:  # SFTTrainer(model="org/name")
             site.model, site.model_span, site.model_origin = value.value, value.span, "code"
             return
-        load = self._load_behind(model_expr)
+        load = self.follower.load_behind(model_expr)
+        site.flow = model_flow(self, applier, model_expr, load)
         if load is None:
             return
         site.loader, site.task, site.quantized = load.loader, load.task, load.quantized
         site.quant_skip_modules = load.skip_modules
-        if isinstance(load.ref.value, str):
+        if isinstance(load.ref.value, str) and load.ref.value:  # "": a required CLI argument
             site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
 
-    def _load_behind(self, expr: ast.expr, depth: int = 0) -> _Load | None:
-        """Follow names and wrappers (prepare_model_for_kbit_training) back to from_pretrained."""
-        if depth > 8:
-            return None
-        call = self.evaluator.call_behind(expr)
-        if call is None:
-            return None
-        name = self.qualified(call.func) or ""
-        method = _last(name)
-        if method in ("from_pretrained", "from_config"):
-            owner = _last(name.rpartition(".")[0])
-            ref_expr = self._arg(call, 0, "model_name" if owner in UNSLOTH_CLASSES else "")
-            if ref_expr is None:
-                ref_expr = self._arg(call, 0, "pretrained_model_name_or_path")
-            ref = self.evaluator.value(ref_expr) if ref_expr is not None else Value(UNKNOWN)
-            if method == "from_config":
-                ref = Value(UNKNOWN)
-            quantized, skip = self._quantized(call)
-            return _Load(ref, owner, task_for_loader(owner), quantized, skip)
-        first = self._first_arg(call)
-        if first is not None and method in ("prepare_model_for_kbit_training", "get_peft_model"):
-            return self._load_behind(first, depth + 1)
-        return None
 
-    def _quantized(self, call: ast.Call, depth: int = 0) -> tuple[str | None, list[str] | None]:
-        """("4bit" / "8bit" / None, llm_int8_skip_modules) from the loading call's keywords."""
-        mode, skip = None, None
-        for keyword in call.keywords:
-            key = keyword.arg
-            if key in ("load_in_4bit", "load_in_8bit"):
-                if self.evaluator.value(keyword.value).value is True:
-                    mode = key.removeprefix("load_in_")
-            elif key == "llm_int8_skip_modules":
-                value = self.evaluator.value(keyword.value).value
-                if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-                    skip = list(value)
-            elif key == "quantization_config" and depth < 4:
-                inner = self.evaluator.call_behind(keyword.value)
-                if inner is not None:
-                    return self._quantized(inner, depth + 1)
-        return mode, skip
+def _effect(binding: Binding) -> tuple[int, int]:
+    """Where an assignment takes effect: once its value is computed (a parameter: on entry)."""
+    node = binding.value if binding.value is not None else binding.node
+    return (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
+
+
+def _start(node: ast.AST | None) -> tuple[int, int]:
+    assert node is not None
+    return (node.lineno, node.col_offset)
 
 
 def _parse(text: str, bom: int) -> ast.Module:
@@ -369,9 +371,9 @@ def _parse(text: str, bom: int) -> ast.Module:
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 
-def _reduced_sites(path: str, reducer: Reducer, bom: int) -> list[Site] | None:
-    """Sites from the reduced text, widened until it covers every name the analysis resolved;
-    None when it does not parse or does not settle (the caller parses the whole text)."""
+def _reduced(reducer: Reducer, make: Callable[[str, ast.Module, dict], PythonFile], query):
+    """``query`` answered on the reduced text, widened until it covers everything the analysis
+    consulted; None when it does not parse or does not settle (parse the whole text then)."""
     reducer.grow()
     for _ in range(MAX_ROUNDS):
         reduction: Reduction = reducer.render()
@@ -379,22 +381,30 @@ def _reduced_sites(path: str, reducer: Reducer, bom: int) -> list[Site] | None:
             tree = ast.parse(reduction.text)
         except _PARSE_ERRORS:
             return None
-        parsed = PythonFile(path, reduction.text, tree, bom, reduction.extra_reads)
-        sites = parsed.sites()
-        if reduction.covers(parsed.value_names, parsed.bound_names):
-            return sites
-        reducer.grow(parsed.value_names, parsed.bound_names)
+        parsed = make(reduction.text, tree, reduction.extra_reads)
+        answer = query(parsed)
+        if parsed.needs <= reduction.covered:
+            return parsed, answer
+        reducer.grow(parsed.needs)
     return None
 
 
-def _sites(path: str, text: str, bom: int, reduce: bool) -> list[Site]:
+def analyse(path: str, text: str, bom: int, query, reduce: bool = True, siblings=None):
+    """Parse (the statements that matter of) one module and answer ``query(PythonFile)``.
+
+    Raises PythonSyntaxError / TooComplex when Python cannot parse what matters."""
+    siblings = siblings if siblings is not None else Siblings(path)
+
+    def make(parsed_text: str, tree: ast.Module, extra_reads: dict) -> PythonFile:
+        return PythonFile(path, parsed_text, tree, bom, extra_reads, siblings)
+
     try:
         lines = logical_lines(text)
     except ScanError:
         lines = None
     if lines is not None:
         reducer = Reducer(lines)
-        found = _reduced_sites(path, reducer, bom) if reduce else None
+        found = _reduced(reducer, make, query) if reduce else None
         if found is not None:
             return found
         whole = reducer.render(full=True)  # the f-strings this Python cannot parse neutralized
@@ -404,8 +414,10 @@ def _sites(path: str, text: str, bom: int, reduce: bool) -> list[Site]:
             except _PARSE_ERRORS:
                 pass
             else:
-                return PythonFile(path, whole.text, tree, bom, whole.extra_reads).sites()
-    return PythonFile(path, text, _parse(text, bom), bom).sites()
+                parsed = make(whole.text, tree, whole.extra_reads)
+                return parsed, query(parsed)
+    parsed = make(text, _parse(text, bom), {})
+    return parsed, query(parsed)
 
 
 def extract_sites(path: str, source: str, reduce: bool = True) -> list[Site]:
@@ -418,10 +430,13 @@ def extract_sites(path: str, source: str, reduce: bool = True) -> list[Site]:
     enabled = gc.isenabled()
     gc.disable()  # the cyclic GC costs ~2x on big trees and finds nothing to free here
     try:
-        sites = _sites(path, text, bom, reduce)
+        parsed, sites = analyse(path, text, bom, PythonFile.sites, reduce)
     finally:
         if enabled:
             gc.enable()
+    if parsed.siblings.used:  # values from another file: the site cache must not keep them
+        for site in sites:
+            site.depends_on = sorted(parsed.siblings.used)
     comment = MODEL_COMMENT.search(text)
     if comment:
         for site in sites:

@@ -21,55 +21,76 @@ whole text.
 
 from __future__ import annotations
 
-import keyword
 import re
 import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from lorlint.frontends.lineshape import FIRST_WORD, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.pyscan import Lines
 
-# Words whose statements are sites or feed one wholesale (argparse defaults, dataclass fields).
+# Words whose statements are sites or apply one.
 ROOT_NAMES = frozenset(
-    PEFT_CONFIGS
-    | TRAINERS
-    | {"get_peft_model", "inject_adapter_in_model", "PeftModel", "add_argument", "dataclass"}
+    PEFT_CONFIGS | TRAINERS | {"get_peft_model", "inject_adapter_in_model", "PeftModel"}
 )
 _CLAUSES = ("elif", "else", "except", "finally")
-_KEYWORDS = frozenset(keyword.kwlist) | {"match", "case", "type", "_"}
 _IMPORTS = ("import", "from")
-_AFTER_NAME = re.compile(r"\s*([.(\[]?)")
-_DEF = re.compile(r"\b(?:def|class)[ \t]+$")
-_ALIAS = re.compile(r"([^\W\d][\w]*)\s+as\s+([^\W\d]\w*)")
-_WORD = re.compile(r"(?<![.\w])([^\W\d]\w*)(\s*[.(]?)")
-_STRING = re.compile(
-    r"(?<![fF])(?<![fF][rRbB])(?:[rRbBuU]{0,2})"
-    r"""(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:[^"\\\r\n]|\\[\s\S])*"|'(?:[^'\\\r\n]|\\[\s\S])*')"""
-)
-_INNERMOST = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
-_ASSIGN = re.compile(r"(?<![=!<>:+\-*/%&|^@~])=(?!=)")
-_FIRST_WORD = re.compile(r"@|[^\W\d]\w*")
-_NAME_READ = re.compile(r"(?<![.\w])[^\W\d]\w*")
+_USE = re.compile(r"[ \t]*[.(\[]")
+# The calls a model's flow is made of (``flow.py``): lines with one are kept from the start.
+FLOW_WORDS = (
+    "gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload",
+    "prepare_model_for_kbit_training", "prepare_model_for_int8_training", "from_pretrained",
+    "from_config", "Trainer", "parameters",
+)  # fmt: skip
+_FLOW_LINE = re.compile("|".join(FLOW_WORDS))
+_ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
+_STAR = re.compile(r"\bimport\s*\*")
+_ALIAS = re.compile(r"([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
 _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass
+class Needs:
+    """What an analysis consulted, so what a reduction must have kept for it: every use of
+    ``values``, every possible binding of ``bindings``, the argparse options and dataclass
+    fields named ``attributes``, the bodies of ``functions``, the assignments to
+    ``self.<members>``, the calls on the models held by ``flows``."""
+
+    values: set[str] = field(default_factory=set)
+    bindings: set[str] = field(default_factory=set)
+    attributes: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)
+    members: set[str] = field(default_factory=set)
+    flows: set[str] = field(default_factory=set)
+
+    def __le__(self, covered: Needs) -> bool:
+        return (
+            self.values <= covered.values
+            and self.bindings <= covered.values | covered.bindings
+            and self.attributes <= covered.attributes
+            and self.functions <= covered.functions
+            and self.members <= covered.members
+            and (ALL in covered.flows or self.flows <= covered.flows | covered.values)
+        )
+
+    def copy(self) -> Needs:
+        return Needs(*(set(getattr(self, f)) for f in _NEEDS))
+
+
+_NEEDS = ("values", "bindings", "attributes", "functions", "members", "flows")
+ALL = "*"  # in ``Needs.flows``: every line a flow can be made of is kept
+
+
+@dataclass
 class Reduction:
-    """What a reduced text holds: the kept logical lines and the names they were kept for."""
+    """A reduced text and what it covers (``full``: the whole text, it covers everything)."""
 
     text: str
-    values: set[str] = field(default_factory=set)  # every mention kept
-    bindings: set[str] = field(default_factory=set)  # every possible binding kept
-    full: bool = False  # the whole text (no reduction)
+    covered: Needs
     extra_reads: dict[str, int] = field(default_factory=dict)  # reads in neutralized f-strings
-
-    def covers(self, value_names: set[str], bound_names: set[str]) -> bool:
-        if self.full:
-            return True
-        return value_names <= self.values and bound_names <= self.values | self.bindings
 
 
 class Reducer:
@@ -79,10 +100,10 @@ class Reducer:
         self.lines = lines
         self.text = lines.text
         self.kept: set[int] = set()
-        self.values: set[str] = set()
-        self.bindings: set[str] = set()
+        self.covered = Needs()
         self._widths: dict[int, int] = {}
         self._parents: dict[int, int | None] = {}
+        self._shapes: dict[int, Shape] = {}
         self._roots_set: set[int] = set()
         self._root_names = set(ROOT_NAMES)
 
@@ -100,7 +121,7 @@ class Reducer:
         return w
 
     def _word(self, i: int) -> str:
-        m = _FIRST_WORD.match(self.text, self.lines.code[i])
+        m = FIRST_WORD.match(self.text, self.lines.code[i])
         return m.group() if m else ""
 
     def _next_code(self, i: int) -> int | None:
@@ -123,10 +144,9 @@ class Reducer:
 
     # --- growing ----------------------------------------------------------------------------
     def _occurrences(self, name: str, kind: str) -> Iterator[int]:
-        """Offsets of ``name`` as a whole word: anywhere (``root``), not as an attribute
-        (``value``), or where it can be bound (``binding``: not followed by ``.``, ``(`` or
-        ``[`` unless after ``def`` / ``class``). ``str.find`` runs at memchr speed; a regex
-        starting with a look-behind would try every position."""
+        """Offsets of ``name`` as a whole word, anywhere (``root``) or not as an attribute.
+        ``str.find`` runs at memchr speed; a regex starting with a look-behind would try every
+        position."""
         text = self.text
         size = len(name)
         i = text.find(name)
@@ -134,35 +154,61 @@ class Reducer:
             before = text[i - 1] if i else " "
             after = text[i + size : i + size + 1]
             if not (before.isalnum() or before == "_" or after.isalnum() or after == "_") and (
-                kind == "root"
-                or (before != "." and (kind == "value" or self._may_bind(i, i + size)))
+                kind == "root" or before != "."
             ):
                 yield i
             i = text.find(name, i + size)
 
-    def _may_bind(self, start: int, end: int) -> bool:
-        text = self.text
-        return _AFTER_NAME.match(text, end).group(1) == "" or bool(
-            _DEF.search(text, max(0, start - 12), start)
-        )
-
     def _lines_of(self, names, kind: str) -> list[int]:
-        """The code lines holding an occurrence of any of ``names``."""
+        """The code lines holding an occurrence of any of ``names`` (``binding``: only where
+        the line can bind it)."""
         found = set()
         for name in names:
             for offset in self._occurrences(name, kind):
-                found.add(self._line_at(offset))
-        return sorted(i for i in found if self.lines.is_code(i))
+                i = self._line_at(offset)
+                if i in found or not self.lines.is_code(i):
+                    continue
+                if kind != "binding" or self._binds_at(i, offset, len(name)):
+                    found.add(i)
+        return sorted(found)
 
-    def grow(self, values: set[str] = frozenset(), bindings: set[str] = frozenset()) -> None:
-        """Keep the roots (first call) and everything the given names need, to a fixed point."""
+    def _binds_at(self, i: int, offset: int, size: int) -> bool:
+        # ``name.x``, ``name(...)``, ``name[...]`` never bind ``name`` (``def name(`` does):
+        # decided without shaping the line, which most uses are
+        if _USE.match(self.text, offset + size) and self._word(i) not in ("def", "class"):
+            return False
+        return self._shape(i).binds_at(offset)
+
+    def _shape(self, i: int) -> Shape:
+        shape = self._shapes.get(i)
+        if shape is None:
+            shape = self._shapes[i] = Shape.of(self.text, self.lines.code[i], self.lines.ends[i])
+        return shape
+
+    def grow(self, needs: Needs | None = None) -> None:
+        """Keep the roots (first call) and everything ``needs`` asks for, to a fixed point."""
+        covered = self.covered
+        needs = needs or Needs()
         new: list[int] = []
-        if not self.kept and not self.values:
+        if not self.kept:
             new = self._roots()
-        values, bindings = set(values) - self.values, set(bindings) - self.values - self.bindings
+        for attribute in needs.attributes - covered.attributes:
+            covered.attributes.add(attribute)
+            new.extend(self._option_lines(attribute))
+        for function in needs.functions - covered.functions:
+            covered.functions.add(function)
+            new.extend(self._function_bodies(function))
+        for member in needs.members - covered.members:
+            covered.members.add(member)
+            new.extend(self._member_assignments(member))
+        for name in needs.flows - covered.flows:
+            covered.flows.add(name)
+            new.extend(self._flow_calls(name))
+        values = needs.values - covered.values
+        bindings = needs.bindings - covered.values - covered.bindings
         while new or values or bindings:
-            self.values |= values
-            self.bindings |= bindings
+            covered.values |= values
+            covered.bindings |= bindings
             new.extend(self._lines_of(values, "value"))
             new.extend(self._lines_of(bindings, "binding"))
             values, bindings = set(), set()
@@ -170,68 +216,106 @@ class Reducer:
                 if i in self.kept:
                     continue
                 self.kept.add(i)
-                feeds, reads, calls = self._analyse(i)
-                if feeds:
-                    values |= reads - self.values
-                    bindings |= calls - self.values - self.bindings
+                names_read, literal_targets = self._analyse(i)
+                values |= literal_targets - covered.values
+                bindings |= names_read - covered.values - covered.bindings
             new = []
 
+    def _function_bodies(self, name: str) -> list[int]:
+        """Every line of the functions named ``name`` (a call's result is what they return)."""
+        out = []
+        for i in self._lines_of([name], "binding"):
+            if self._word(i) not in ("def", "async"):
+                continue
+            out.append(i)
+            width = self._width(i)
+            j = self._next_code(i)
+            while j is not None and self._width(j) > width:
+                out.append(j)
+                j = self._next_code(j)
+        return out
+
+    def _flow_calls(self, name: str) -> list[int]:
+        """Lines that may call something on a model held by ``name`` (``model.merge_and_unload()``,
+        ``SFTTrainer(model=model)``, ``AdamW(model.parameters())``); what they read is not
+        followed."""
+        found = {self._line_at(offset) for offset in self._occurrences(name, "value")}
+        return [
+            i
+            for i in sorted(found)
+            if self.lines.is_code(i) and _FLOW_LINE.search(self._segment(i)) is not None
+        ]
+
+    def _member_assignments(self, name: str) -> list[int]:
+        """Lines assigning ``<something>.name = ...`` (``self.model = ...``); what they assign
+        is followed."""
+        out = []
+        for offset in self._occurrences(name, "root"):
+            if offset == 0 or self.text[offset - 1] != ".":
+                continue
+            i = self._line_at(offset)
+            if self.lines.is_code(i) and offset - self.lines.code[i] < self._shape(i).last_assign:
+                out.append(i)
+                self._roots_set.add(i)
+        return out
+
     def _roots(self) -> list[int]:
-        """Statements naming a site, imports (and their aliases of root names), dataclass bodies."""
+        """Statements naming a site or applying one (also as an import alias: ``LoraConfig as
+        LC``), and star imports."""
         imports = [i for i in self._lines_of(["import"], "root") if self._word(i) in _IMPORTS]
         for i in imports:
-            for name, alias in _ALIAS.findall(self._segment(i)):
+            segment = self._segment(i)
+            for name, alias in _ALIAS.findall(segment):
                 if name in ROOT_NAMES:
                     self._root_names.add(alias)
-        self.kept.update(imports)
+            if _STAR.search(segment):
+                self.kept.add(i)
         roots = self._lines_of(self._root_names, "root")
+        # Anticipated, to spare a second parse: the loads (``from_pretrained`` lines feed the
+        # model a site is linked to), the lines a model's flow is made of (all of them: any
+        # name's flow is covered), the argparse options / dataclass fields of the ``args.x``
+        # those read.
+        roots += self._lines_of(("from_pretrained", "from_config"), "root")
+        self._roots_set.update(roots)
+        flows = sorted(
+            {i for i in map(self._line_at, (m.start() for m in _FLOW_LINE.finditer(self.text)))}
+        )  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
+        flows = [i for i in flows if self.lines.is_code(i)]
+        self.covered.flows.add(ALL)
         for i in list(roots):
-            if self._word(i) == "@" and "dataclass" in self._segment(i):
-                roots.extend(self._dataclass_fields(i))
-        self._roots_set = set(roots)
-        return roots
+            for attribute in _ATTRIBUTE.findall(self._segment(i)):
+                if attribute not in self.covered.attributes:
+                    self.covered.attributes.add(attribute)
+                    roots.extend(self._option_lines(attribute))
+        return roots + flows
 
-    def _dataclass_fields(self, decorator: int) -> list[int]:
-        i = decorator
-        while i is not None and self._word(i) == "@":
-            i = self._next_code(i)
-        if i is None or self._word(i) != "class":
-            return []
-        body = self._body(i)
-        if body is None:
-            return []
-        width, fields = self._width(body), []
-        j: int | None = body
-        while j is not None and self._width(j) >= width:
-            if self._width(j) == width and self._word(j) != "@" and self._body(j) is None:
-                fields.append(j)
-            j = self._next_code(j)
-        return fields
+    def _option_lines(self, attribute: str) -> list[int]:
+        """Lines that can define ``args.<attribute>``: argparse options (``--lora-r``,
+        ``dest="lora_r"``) and dataclass fields (``lora_r: int = 8``), with their classes."""
+        found = set(self._lines_of([attribute], "value"))
+        dashed = attribute.replace("_", "-")
+        if dashed != attribute:
+            found.update(self._lines_of([dashed], "root"))
+        options = []
+        for i in found:
+            shape = self._shape(i)
+            if "add_argument" in self._segment(i) or shape.annotated or shape.last_assign >= 0:
+                options.append(i)
+                self._roots_set.add(i)
+        return sorted(found)
 
-    def _analyse(self, i: int) -> tuple[bool, set[str], set[str]]:
-        """(does this line feed a value, names it reads as values, names it reads as callees).
+    def _analyse(self, i: int) -> tuple[set[str], set[str]]:
+        """What a kept line brings: (the names it reads, if it feeds a value; the names it
+        assigns a literal-looking value to, whose every use must be kept too).
 
         A line feeds a value when it is a root or assigns one of the names being followed."""
-        code = _STRING.sub('""', self._segment(i))
-        reads: set[str] = set()
-        calls: set[str] = set()
-        for word, after in _WORD.findall(code):
-            if word in _KEYWORDS:
-                continue
-            (calls if after.strip() else reads).add(word)
-        if i in self._roots_set:
-            return True, reads, calls
-        flat = code
-        while True:
-            inner = _INNERMOST.sub("", flat)
-            if inner == flat:
-                break
-            flat = inner
-        pieces = _ASSIGN.split(flat)
-        if len(pieces) < 2:
-            return False, reads, calls
-        targets = {w for w, _ in _WORD.findall(" ".join(pieces[:-1]))}
-        return bool(targets & self.values), reads, calls
+        shape = self._shape(i)
+        followed = self.covered.values | self.covered.bindings
+        targets = shape.targets()
+        if i not in self._roots_set and not targets & followed:
+            return set(), set()
+        literal = targets & followed if shape.literal_value() else set()
+        return reads(self._segment(i)), literal
 
     # --- rendering --------------------------------------------------------------------------
     def _close(self) -> tuple[list[int], set[int]]:
@@ -331,7 +415,7 @@ class Reducer:
                 indent = text[lines.starts[body] : lines.code[body]]
                 chunks.append(indent + "pass" + _breaks(text[lines.code[body] : lines.ends[body]]))
                 pos = lines.ends[body]
-        return Reduction("".join(chunks), set(self.values), set(self.bindings), full, extra)
+        return Reduction("".join(chunks), self.covered.copy(), extra)
 
 
 def _newer_fstrings(lines: Lines) -> list[tuple[int, int]]:
@@ -347,7 +431,7 @@ def _neutralize(segment: str, offset: int, spans, extra: dict[str, int]) -> str:
     inside = [(s - offset, e - offset) for s, e in spans if offset <= s and e <= end]
     for start, stop in reversed(inside):
         original = segment[start:stop]
-        for name in _NAME_READ.findall(original):
+        for name in WORD.findall(original):
             extra[name] = extra.get(name, 0) + 1
         filler = _unknown_filler(original)
         if filler is None:

@@ -21,7 +21,7 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 @dataclass(eq=False)
 class Binding:
-    """One binding of a name: ``kind`` is "assign", "import", "def" or "other"."""
+    """One binding of a name: ``kind`` is "assign", "import", "def", "param" or "other"."""
 
     kind: str
     node: ast.AST  # the statement or target that binds
@@ -29,12 +29,15 @@ class Binding:
     index: int | None = None  # assign: position in a tuple target
     qualified: str = ""  # import: the dotted name it binds to
     end: tuple[int, int] = (0, 0)  # where it takes effect: the end of its statement (row, col)
+    statement: ast.stmt | None = None  # assign: the assignment statement
+    function: ast.AST | None = None  # param: the function (or lambda) it is a parameter of
 
 
 @dataclass(eq=False)
 class Scope:
     kind: str  # "module", "class", "function", "comprehension"
     parent: Scope | None
+    node: ast.AST | None = None  # the Module, ClassDef, FunctionDef, Lambda or comprehension
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     globals: set[str] = field(default_factory=set)
     nonlocals: set[str] = field(default_factory=set)
@@ -55,13 +58,15 @@ class Scopes:
     """Name resolution for one module tree."""
 
     def __init__(self, tree: ast.Module):
-        self.module = Scope("module", None)
+        self.module = Scope("module", None, tree)
         self.scope_of: dict[ast.Name, Scope] = {}  # every Name read → the scope it is read in
         self.reads: dict[str, list[tuple[Scope, int, int]]] = {}  # name → (scope, row, col)
         self.calls: list[ast.Call] = []  # in source order
+        self.call_scope: dict[ast.Call, Scope] = {}
         self.classes: list[ast.ClassDef] = []
         self.statements: list[ast.stmt] = []  # simple statements, in source order
         self.star_imports: list[str] = []  # modules of module-level ``from M import *``
+        self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
         self._resolved: dict[tuple[int, str], Scope | None] = {}
         _Walker(self).run(tree)
 
@@ -144,41 +149,60 @@ class _Walker:
     def run(self, tree: ast.Module) -> None:
         # (node, scope) pairs; children pushed in reverse so they pop in source order
         stack: list[tuple[ast.AST, Scope]] = [(tree, self.s.module)]
+        pop, extend = stack.pop, stack.extend
+        handlers: dict[type, object] = {}
         while stack:
-            node, scope = stack.pop()
-            children = self.visit(node, scope)
-            stack.extend(reversed(children))
+            node, scope = pop()
+            kind = type(node)
+            handler = handlers.get(kind)
+            if handler is None:
+                handler = handlers[kind] = getattr(self, "visit_" + kind.__name__, self.generic)
+            children = handler(node, scope)
+            if children:
+                extend(reversed(children))
 
-    def visit(self, node: ast.AST, scope: Scope) -> list[tuple[ast.AST, Scope]]:
-        s = self.s
-        if isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Store):  # ``del x`` reads x, as libcst counts it
-                s.scope_of[node] = scope
-                s.reads.setdefault(node.id, []).append((scope, node.lineno, node.col_offset))
-            return []
-        if isinstance(node, ast.Call):
-            s.calls.append(node)
+    def generic(self, node: ast.AST, scope: Scope) -> list[tuple[ast.AST, Scope]]:
         if isinstance(node, ast.stmt) and not isinstance(node, _COMPOUND):
-            s.statements.append(node)
-        method = getattr(self, "visit_" + type(node).__name__, None)
-        if method is not None:
-            return method(node, scope)
-        return [(child, scope) for child in ast.iter_child_nodes(node)]
+            self.s.statements.append(node)
+        return [(child, scope) for child in _children(node)]
+
+    def visit_Name(self, node: ast.Name, scope: Scope):
+        if not isinstance(node.ctx, ast.Store):  # ``del x`` reads x, as libcst counts it
+            self.s.scope_of[node] = scope
+            self.s.reads.setdefault(node.id, []).append((scope, node.lineno, node.col_offset))
+
+    def visit_Constant(self, node, scope):
+        return None
+
+    def visit_Call(self, node: ast.Call, scope: Scope):
+        self.s.calls.append(node)
+        self.s.call_scope[node] = scope
+        children = [(node.func, scope)]
+        children += [(arg, scope) for arg in node.args]
+        children += [(keyword.value, scope) for keyword in node.keywords]
+        return children
+
+    def visit_Attribute(self, node: ast.Attribute, scope: Scope):
+        return [(node.value, scope)]
 
     # --- statements that bind ----------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign, scope: Scope):
+        self.s.statements.append(node)
         for target in node.targets:
-            self._target(target, scope, node.value, _end(node))
+            self._target(target, scope, node)
         return [(t, scope) for t in node.targets] + [(node.value, scope)]
 
     def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope):
+        self.s.statements.append(node)
         if isinstance(node.target, ast.Name):
             kind = "assign" if node.value is not None else "other"
-            scope.bind(node.target.id, Binding(kind, node.target, node.value, end=_end(node)))
+            binding = Binding(kind, node.target, node.value, end=_end(node), statement=node)
+            scope.bind(node.target.id, binding)
         children = [(node.target, scope), (node.annotation, scope)]
         return children + ([(node.value, scope)] if node.value is not None else [])
 
     def visit_AugAssign(self, node: ast.AugAssign, scope: Scope):
+        self.s.statements.append(node)
         self._other(node.target, scope)
         return [(node.target, scope), (node.value, scope)]
 
@@ -191,21 +215,22 @@ class _Walker:
 
     def visit_For(self, node, scope: Scope):
         self._other(node.target, scope)
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     visit_AsyncFor = visit_For
 
     def visit_withitem(self, node: ast.withitem, scope: Scope):
         if node.optional_vars is not None:
             self._other(node.optional_vars, scope)
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, scope: Scope):
         if node.name:
             scope.bind(node.name, Binding("other", node))
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     def visit_Import(self, node: ast.Import, scope: Scope):
+        self.s.statements.append(node)
         for alias in node.names:
             if alias.asname:
                 scope.bind(alias.asname, Binding("import", node, qualified=alias.name))
@@ -215,6 +240,7 @@ class _Walker:
         return []
 
     def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope):
+        self.s.statements.append(node)
         module = "." * node.level + (node.module or "")
         for alias in node.names:
             if alias.name == "*":
@@ -230,28 +256,31 @@ class _Walker:
     def visit_MatchAs(self, node, scope: Scope):
         if node.name:
             scope.bind(node.name, Binding("other", node))
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     visit_MatchStar = visit_MatchAs
 
     def visit_MatchMapping(self, node, scope: Scope):
         if node.rest:
             scope.bind(node.rest, Binding("other", node))
-        return [(c, scope) for c in ast.iter_child_nodes(node)]
+        return [(c, scope) for c in _children(node)]
 
     def visit_Global(self, node: ast.Global, scope: Scope):
+        self.s.statements.append(node)
         scope.globals.update(node.names)
         return []
 
     def visit_Nonlocal(self, node: ast.Nonlocal, scope: Scope):
+        self.s.statements.append(node)
         scope.nonlocals.update(node.names)
         return []
 
     # --- scopes -----------------------------------------------------------------------------
     def visit_FunctionDef(self, node, scope: Scope):
         scope.bind(node.name, Binding("def", node))
-        inner = Scope("function", scope)
-        self._parameters(node.args, inner)
+        inner = Scope("function", scope, node)
+        self.s.scope_for[node] = inner
+        self._parameters(node, inner)
         outer = [*node.decorator_list, *self._defaults(node.args)]
         outer += self._annotations(node.args)
         if node.returns is not None:
@@ -261,19 +290,22 @@ class _Walker:
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Lambda(self, node: ast.Lambda, scope: Scope):
-        inner = Scope("function", scope)
-        self._parameters(node.args, inner)
+        inner = Scope("function", scope, node)
+        self.s.scope_for[node] = inner
+        self._parameters(node, inner)
         return [(n, scope) for n in self._defaults(node.args)] + [(node.body, inner)]
 
     def visit_ClassDef(self, node: ast.ClassDef, scope: Scope):
         scope.bind(node.name, Binding("def", node))
         self.s.classes.append(node)
-        inner = Scope("class", scope)
+        inner = Scope("class", scope, node)
+        self.s.scope_for[node] = inner
         outer = [*node.decorator_list, *node.bases, *node.keywords]
         return [(n, scope) for n in outer] + [(n, inner) for n in node.body]
 
     def visit_comprehension_node(self, node, scope: Scope):
-        inner = Scope("comprehension", scope)
+        inner = Scope("comprehension", scope, node)
+        self.s.scope_for[node] = inner
         children: list[tuple[ast.AST, Scope]] = []
         for i, generator in enumerate(node.generators):
             self._other(generator.target, inner)
@@ -288,13 +320,15 @@ class _Walker:
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_comprehension_node
 
     # --- helpers ----------------------------------------------------------------------------
-    def _target(self, target: ast.expr, scope: Scope, value: ast.expr, end) -> None:
+    def _target(self, target: ast.expr, scope: Scope, statement: ast.stmt) -> None:
+        value, end = statement.value, _end(statement)
         if isinstance(target, ast.Name):
-            scope.bind(target.id, Binding("assign", target, value, end=end))
+            scope.bind(target.id, Binding("assign", target, value, end=end, statement=statement))
         elif isinstance(target, (ast.Tuple, ast.List)):
             for i, element in enumerate(target.elts):
                 if isinstance(element, ast.Name):
-                    scope.bind(element.id, Binding("assign", element, value, i, end=end))
+                    binding = Binding("assign", element, value, i, end=end, statement=statement)
+                    scope.bind(element.id, binding)
                 else:
                     self._other(element, scope)
 
@@ -309,11 +343,13 @@ class _Walker:
             self._other(target.value, scope)
 
     @staticmethod
-    def _parameters(args: ast.arguments, scope: Scope) -> None:
-        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-        every += [a for a in (args.vararg, args.kwarg) if a is not None]
-        for arg in every:
-            scope.bind(arg.arg, Binding("other", arg))
+    def _parameters(function: ast.AST, scope: Scope) -> None:
+        args = function.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            scope.bind(arg.arg, Binding("param", arg, function=function))
+        for arg in (args.vararg, args.kwarg):
+            if arg is not None:
+                scope.bind(arg.arg, Binding("other", arg))
 
     @staticmethod
     def _defaults(args: ast.arguments) -> list[ast.expr]:
@@ -324,6 +360,27 @@ class _Walker:
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         every += [a for a in (args.vararg, args.kwarg) if a is not None]
         return [a.annotation for a in every if a.annotation is not None]
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The child nodes that can hold a name, a call or a scope (not contexts, operators or
+    constants)."""
+    kind = type(node)
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _FIELDS[kind] = kind._fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _LEAVES))
+        elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+            out.append(value)
+    return out
 
 
 def _end(node: ast.AST) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from lorlint.frontends.siblings import from_elsewhere
 from lorlint.site import UNKNOWN, Value
 
 if TYPE_CHECKING:
@@ -45,21 +46,30 @@ class Evaluator:
         return result
 
     def call_behind(self, expr: ast.expr | None, depth: int = 0) -> ast.Call | None:
-        """The call an expression evaluates to, following plain name bindings."""
-        while expr is not None and depth < MAX_DEPTH:
-            if isinstance(expr, ast.Call):
-                return expr
-            if isinstance(expr, ast.Name):
-                bound = self.file.binding(expr)
-                if bound is None:
-                    return None
-                expr, index = bound
-                if index is not None and isinstance(expr, (ast.Tuple, ast.List)):
-                    expr = _element(expr, index)  # else ``model, tok = load(...)``: the call
-                depth += 1
-                continue
-            return None
-        return None
+        """The call an expression evaluates to, following plain name bindings (one call, or
+        None when branches assign different things)."""
+        calls = self.calls_behind(expr, depth)
+        return calls[0] if len(calls) == 1 else None
+
+    def calls_behind(self, expr: ast.expr | None, depth: int = 0) -> list[ast.Call]:
+        """Every call an expression can evaluate to, through every assignment that reaches it
+        (``cfg = LoraConfig(...) if peft else None``-style branches give one call)."""
+        if expr is None or depth >= MAX_DEPTH:
+            return []
+        if isinstance(expr, ast.Call):
+            return [expr]
+        if not isinstance(expr, ast.Name):
+            return []
+        reaching = self.file.reaching(expr)
+        if not reaching:
+            return []
+        out: list[ast.Call] = []
+        for binding in reaching:
+            value = binding.value
+            if binding.index is not None and isinstance(value, (ast.Tuple, ast.List)):
+                value = _element(value, binding.index)  # else ``model, tok = load(...)``: the call
+            out.extend(c for c in self.calls_behind(value, depth + 1) if c not in out)
+        return out
 
     def mapping(self, expr: ast.expr, depth: int = 0) -> dict[str, Value] | None:
         """``**{...}`` / ``**dict(...)`` / ``**NAME`` expanded into keyword values."""
@@ -120,22 +130,50 @@ class Evaluator:
             return self._attribute(expr, depth)
         return Value(UNKNOWN)
 
+    def name_value(self, expr: ast.Name) -> Value:
+        """The value of a name (no span of its own: for a use the parser never saw)."""
+        return self._name(expr, 0)
+
     def _name(self, expr: ast.Name, depth: int) -> Value:
-        bound = self.file.binding(expr)
-        if bound is None:
+        imported = self.file.follower.imported(expr)
+        if imported is not None:  # ``from config import TARGETS``: a sibling module's value
+            value = self.file.siblings.value(*imported)
+            return from_elsewhere(value, self.file.span(expr), expr.id) if value.known else value
+        sources = self.file.follower.sources(expr)
+        if not sources:
             return Value(UNKNOWN)
-        node, index = bound
-        if index is not None:
-            node = _element(node, index)
+        results = []
+        for node, index, _ in sources:
+            node = node if index is None else _element(node, index)
             if node is None:
                 return Value(UNKNOWN)
-        inner = self.value(node, depth + 1)
+            results.append(self.value(node, depth + 1))
+        inner = self._agreed(results)
+        if not inner.known and not inner.elements:
+            return inner
         # Keep the binding's spans: a fix or finding on ``TARGETS`` points at the literal; record
-        # how often the name is used, since a fix there changes every use.
+        # how often the name is used, since a fix there changes every use (so every use of it
+        # must have been parsed: the reduction keeps them for names with a known value).
+        if inner.known or inner.elements:
+            self.file.needs.values.add(expr.id)
         uses = self.file.references.get(expr, 0)
         for part in [inner, *(inner.elements or [])]:
             if part.bound_to is None:
                 part.bound_to, part.bound_uses = expr.id, uses
+        return inner
+
+    @staticmethod
+    def _agreed(results: list[Value], editable: bool = True) -> Value:
+        """One value from several sources (branches, call sites, methods): known only when they
+        all agree; then not editable by a fix if more than one, as a fix edits one of them."""
+        if not results:
+            return Value(UNKNOWN)
+        inner = results[-1]
+        if len(results) > 1 and any(not r.known or r.value != inner.value for r in results):
+            return Value(UNKNOWN)
+        if len(results) > 1 or not editable:
+            for part in [inner, *(inner.elements or [])]:
+                part.editable = False
         return inner
 
     def _sequence(self, expr: ast.List | ast.Tuple | ast.Set, depth: int) -> Value:
@@ -233,6 +271,23 @@ class Evaluator:
         owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
         if owner_name == "TaskType":  # peft.TaskType.SEQ_CLS is the string "SEQ_CLS"
             return Value(name)
+        follower = self.file.follower
+        module = follower.imported_module(owner)
+        if module is not None:  # ``import config`` ... ``config.TARGETS``
+            value = self.file.siblings.value(module[0], module[1], name)
+            return from_elsewhere(value, self.file.span(expr), name) if value.known else value
+        cls = follower.class_of(owner)
+        if cls is not None:  # ``Config.TARGETS``, ``cfg.lora.target_modules``: its class says
+            field = follower.class_field(cls, name)
+            default = _field_default(getattr(field, "value", None)) if field is not None else None
+            return self.value(default, depth + 1) if default is not None else Value(UNKNOWN)
+        members = follower.members(expr)
+        if members is not None:  # ``self.targets``: what the class's methods assign to it
+            return self._agreed(
+                [self.value(v if i is None else _element(v, i), depth + 1) for v, i in members],
+                editable=False,
+            )
+        self.file.needs.attributes.add(name)
         default = self._argparse_defaults().get(name)
         if default is None:
             default = self._dataclass_defaults().get(name)

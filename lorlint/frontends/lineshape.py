@@ -1,0 +1,110 @@
+"""What one logical line does with names, read from its text with a few compiled regexes.
+
+The reducer (``reduce.py``) asks three questions of the lines it considers, and each answer may
+over-approximate (keeping a line too many only costs parse time; the analysis afterwards checks
+that nothing it needed was left out):
+
+- which names can this line *bind*: assignment targets (left of the last ``=`` or ``+=`` at
+  bracket depth 0), anything on a line that binds by keyword (``for``, ``with``, ``except``,
+  ``def``, ``class``, ``global``, ``del``, ``case``, imports), a walrus, an annotation;
+- which names does it *read* (every word outside non-f strings and comments);
+- does it assign a literal-looking value (anything but a call's result), which a fix could edit.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+
+KEYWORDS = frozenset(keyword.kwlist) | {"match", "case", "type", "_"}
+_BINDING_KEYWORDS = frozenset(
+    {"for", "async", "with", "except", "def", "class", "global", "nonlocal", "del", "case"}
+    | {"import", "from"}
+)
+WORD = re.compile(r"(?<![.\w])[^\W\d]\w*")
+_READ = re.compile(r"(?<![.\w])[^\W\d]\w*(?!\w|\s*=(?!=))")
+FIRST_WORD = re.compile(r"@|[^\W\d]\w*")
+# Non-f string literals (an f-string's fields are code that reads names).
+_PLAIN_STRING = re.compile(
+    r"(?<![fF])(?<![fF][rRbB])(?:[rRbBuU]{0,2})"
+    r"""(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:[^"\\\r\n]|\\[\s\S])*"|'(?:[^'\\\r\n]|\\[\s\S])*')"""
+)
+_ANY_STRING = re.compile(
+    r"(?:[rRbBuUfF]{0,2})"
+    r"""(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:[^"\\\r\n]|\\[\s\S])*"|'(?:[^'\\\r\n]|\\[\s\S])*')"""
+)
+_COMMENT = re.compile(r"#[^\r\n]*")
+_INNERMOST = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
+_ASSIGN = re.compile(r"(?<![=!<>:])=(?!=)")  # also the = of +=, -=, ... (an other binding)
+_ANNOTATION = re.compile(r"\s*[^\W\d][\w.]*\s*:(?!=)")
+_INTO = re.compile(r"\s*[.\x00]")  # an attribute or subscript follows the name
+# The value is a call's result: ``f(...)``, ``a.b(...)[...]``, ``await f(...)``.
+_CALL = re.compile(r"\s*(?:await\s+)?[^\W\d][\w.\s]*\x00(?:\x00|\s*\.\s*\w+)*\s*$")
+
+
+def _spaces(m: re.Match[str]) -> str:
+    return " " * len(m.group())
+
+
+def _marks(m: re.Match[str]) -> str:
+    return "\x00" * len(m.group())
+
+
+@dataclass
+class Shape:
+    """A logical line with strings and comments blanked and every bracketed group turned into
+    ``\\x00`` marks: the same length, so offsets stay those of the text (``start`` + index)."""
+
+    start: int
+    flat: str
+    binds_by_keyword: bool
+    last_assign: int  # index in ``flat`` of the last ``=`` at depth 0, or -1
+    annotated: bool
+
+    @classmethod
+    def of(cls, text: str, start: int, end: int) -> Shape:
+        masked = _COMMENT.sub(_spaces, _ANY_STRING.sub(_spaces, text[start:end]))
+        flat = masked
+        while True:
+            inner = _INNERMOST.sub(_marks, flat)
+            if inner == flat:
+                break
+            flat = inner
+        word = FIRST_WORD.match(flat)
+        by_keyword = word is not None and word.group() in _BINDING_KEYWORDS
+        assigns = [m.start() for m in _ASSIGN.finditer(flat)]
+        last = assigns[-1] if assigns else -1
+        annotated = last < 0 and _ANNOTATION.match(flat) is not None
+        return cls(start, flat, by_keyword or ":=" in masked, last, annotated)
+
+    def binds_at(self, offset: int) -> bool:
+        """Can the name at text ``offset`` be bound here? (Not ``name.attr = ...`` nor
+        ``name[i] = ...``: those assign into the object.)"""
+        if self.binds_by_keyword:
+            return True
+        at = offset - self.start
+        if not (self.annotated or at < self.last_assign):
+            return False
+        name = WORD.match(self.flat, at)
+        return name is None or _INTO.match(self.flat, name.end()) is None
+
+    def targets(self) -> set[str]:
+        """The names left of the last ``=`` at depth 0 (not those assigned into)."""
+        if self.last_assign < 0:
+            return set()
+        return {
+            m.group()
+            for m in WORD.finditer(self.flat, 0, self.last_assign)
+            if _INTO.match(self.flat, m.end()) is None
+        }
+
+    def literal_value(self) -> bool:
+        """It assigns something other than a call's result."""
+        return self.last_assign >= 0 and not _CALL.match(self.flat, self.last_assign + 1)
+
+
+def reads(segment: str) -> set[str]:
+    """The names a line's text reads (f-string fields included; not ``kw`` of ``kw=...``)."""
+    code = _COMMENT.sub("", _PLAIN_STRING.sub('""', segment))
+    return {word for word in _READ.findall(code) if word not in KEYWORDS}
