@@ -70,12 +70,14 @@ class Step:
     - ``optimizer``: an optimizer built over ``model.parameters()`` (``detail``: ``class``).
 
     Values in ``detail`` are plain (literals) or None where the code does not say. Steps come
-    from the function (or module) that applies the config, plus the load wherever it is."""
+    from the function (or module) that applies the config and its one caller, plus the load
+    wherever it is (``lorlint/frontends/flow.py``)."""
 
     call: str
     row: int
     col: int
     detail: dict[str, Any] = field(default_factory=dict)
+    conditional: bool = False  # may not run when the config is applied (a branch, loop, try)
 
 
 @dataclass

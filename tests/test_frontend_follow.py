@@ -7,6 +7,7 @@ import textwrap
 
 from helpers import run_cli, write
 
+from lorlint.frontends import python
 from lorlint.frontends.python import extract_sites
 from lorlint.site import UNKNOWN
 from lorlint.sitecache import CACHE_DIRNAME
@@ -140,6 +141,30 @@ def test_branches_that_agree_keep_the_model_and_branches_that_disagree_lose_what
         """
     )
     assert site.model is None and site.loader == "AutoModelForCausalLM"
+
+
+def test_an_if_arm_a_constant_flag_rules_out_assigns_nothing():
+    code = """
+        use_flash_attention = False
+        model = AutoModelForCausalLM.from_pretrained("gpt2")
+        if use_flash_attention:
+            model = upcast_layer_for_flash_attention(model)
+        if not use_flash_attention:
+            pass
+        else:
+            model = patch(model)
+        model = get_peft_model(model, LoraConfig(target_modules=["c_attn"]))
+        """
+    assert one(code).model == "gpt2"
+    # a flag a run can change (a CLI default, a flag assigned twice) rules nothing out
+    for flag in ("args.use_flash_attention", "use_flash_attention"):
+        changed = code.replace("if use_flash_attention:", f"if {flag}:")
+        changed = changed.replace(
+            "use_flash_attention = False",
+            "use_flash_attention = False\n"
+            "        if again:\n            use_flash_attention = True",
+        )
+        assert one(changed).model is None, flag
 
 
 def test_values_assigned_in_branches():
@@ -300,6 +325,46 @@ def test_constants_imported_from_a_sibling_module(tmp_path):
     assert not list((tmp_path / CACHE_DIRNAME).rglob("*.json"))  # depends on config.py
 
 
+def test_a_sibling_module_is_parsed_once_per_run_and_read_as_it_ends(tmp_path, monkeypatch):
+    write(
+        tmp_path / "config.py",
+        """
+        TARGETS = ["q_proj"]
+        TARGETS = ["q_proj", "v_proj"]  # the module's last word
+        if wide:
+            RANK = 16
+        else:
+            RANK = 8
+        from defaults import ALPHA
+        """,
+    )
+    write(tmp_path / "defaults.py", "ALPHA = 32\n")
+    code = """
+        from peft import LoraConfig
+        from config import TARGETS, RANK, ALPHA
+        LoraConfig(target_modules=TARGETS, r=RANK, lora_alpha=ALPHA)
+        """
+    scripts = [write(tmp_path / f"train{i}.py", code) for i in range(3)]
+    parsed = []
+    original = python.analyse
+    monkeypatch.setattr(
+        python, "analyse", lambda path, *a, **k: parsed.append(path) or original(path, *a, **k)
+    )
+    for script in scripts:
+        (site,) = extract_sites(str(script), script.read_text())
+        assert site.get("target_modules") == ["q_proj", "v_proj"]
+        assert site.get("r") is UNKNOWN  # branches disagree
+        assert site.get("lora_alpha") == 32  # through config.py's own import
+        assert sorted(site.depends_on) == [str(tmp_path / n) for n in ("config.py", "defaults.py")]
+    for name in ("config.py", "defaults.py"):
+        assert parsed.count(str(tmp_path / name)) == 1
+    write(tmp_path / "config.py", 'TARGETS = ["k_proj"]\n')  # edited (the language server)
+    (site,) = extract_sites(str(scripts[0]), scripts[0].read_text())
+    assert (
+        site.get("target_modules") == ["k_proj"] and parsed.count(str(tmp_path / "config.py")) == 2
+    )
+
+
 def test_modules_outside_the_scripts_directory_are_not_read(tmp_path):
     write(tmp_path / "config.py", 'TARGETS = ["q_proj"]\n')
     script = write(
@@ -353,3 +418,82 @@ def test_the_flow_of_an_adapter_loaded_for_training():
     assert [s.call for s in site.flow][:2] == ["load", "PeftModel.from_pretrained"]
     peft_step = next(s for s in site.flow if s.call == "PeftModel.from_pretrained")
     assert peft_step.detail == {"is_trainable": False}
+
+
+def test_the_flow_of_a_model_passed_to_the_function_that_applies_the_config():
+    site = one(
+        """
+        def add_lora(model):
+            model = prepare_model_for_kbit_training(model)
+            model.gradient_checkpointing_enable()
+            return get_peft_model(model, LoraConfig(target_modules=["c_attn"]))
+
+        model = AutoModelForCausalLM.from_pretrained("gpt2", load_in_4bit=True)
+        model = add_lora(model)
+        """
+    )
+    # the load runs first although it sits below the function that applies the config
+    assert [s.call for s in site.flow] == [
+        "load",
+        "prepare_model_for_kbit_training",
+        "gradient_checkpointing_enable",
+        "get_peft_model",
+    ]
+
+
+def test_the_flow_goes_on_in_the_one_caller_of_the_function_that_applies_the_config():
+    code = """
+        def load():
+            return AutoModelForCausalLM.from_pretrained("gpt2", load_in_4bit=True)
+
+        def add_lora(model):
+            model = prepare_model_for_kbit_training(model)
+            return get_peft_model(model, LoraConfig(target_modules=["c_attn"]))
+
+        def main():
+            model = load()
+            model.gradient_checkpointing_enable()
+            model = add_lora(model)
+            model.enable_input_require_grads()
+            SFTTrainer(model=model, train_dataset=data)
+        """
+    assert [s.call for s in one(code).flow] == [
+        "load",
+        "gradient_checkpointing_enable",
+        "prepare_model_for_kbit_training",
+        "get_peft_model",
+        "enable_input_require_grads",
+        "trainer",
+    ]
+    # called twice: which call's model goes on is not one answer, so the flow stops there
+    twice = code + "\n        def again():\n            add_lora(load())\n"
+    assert [s.call for s in one(twice).flow] == [
+        "load",
+        "prepare_model_for_kbit_training",
+        "get_peft_model",
+    ]
+
+
+def test_the_flow_leaves_out_other_arms_and_marks_what_may_not_run():
+    (site, _) = sites(
+        """
+        model = AutoModelForCausalLM.from_pretrained("gpt2")
+        if method == "lora":
+            model = get_peft_model(model, LoraConfig(target_modules=["c_attn"]))
+        elif method == "other":
+            model = get_peft_model(model, LoraConfig(target_modules=["c_proj"]))
+        with context():
+            model.enable_input_require_grads()
+        if mask_loss:
+            trainer = SFTTrainer(model=model, train_dataset=data)
+        else:
+            trainer = SFTTrainer(model=model, train_dataset=other)
+        """
+    )
+    assert [(s.call, s.row, s.conditional) for s in site.flow] == [
+        ("load", 7, False),
+        ("get_peft_model", 9, False),  # the applier; the elif arm's get_peft_model is not here
+        ("enable_input_require_grads", 13, False),
+        ("trainer", 15, True),
+        ("trainer", 17, True),
+    ]

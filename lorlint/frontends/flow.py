@@ -9,16 +9,26 @@ variable later is another model, and its calls are not this one's. Issue #14's r
 order (``prepare_model_for_kbit_training`` after ``get_peft_model``, gradient checkpointing
 without input gradients, ``PeftModel.from_pretrained`` without ``is_trainable`` then trained).
 
-API (stable; issue #14's rules build on it): ``Site.flow`` is a ``list[Step]`` sorted by
-``(row, col)`` of each call (1-based, code points, like ``Span``). ``Step.call`` names the call:
+When the function that applies the config returns the model (``return get_peft_model(model,
+cfg)``, ``return model, tokenizer``) and the file calls it exactly once (``model =
+add_lora(model)`` in ``main()``), the flow goes on in that caller: its calls on the model before
+that call, then the function's, then the caller's after it (up to ``MAX_CALLERS`` levels).
+
+API (stable; issue #14's rules build on it): ``Site.flow`` is a ``list[Step]`` in the order the
+code runs them: the load first (it may sit in another function), then the calls described above;
+``row``/``col`` are each call's start (1-based, code points, like ``Span``). ``Step.call`` names
+the call:
 ``load``, ``prepare_model_for_kbit_training``, ``prepare_model_for_int8_training``,
 ``get_peft_model``, ``gradient_checkpointing_enable``, ``enable_input_require_grads``,
 ``merge_and_unload``, ``PeftModel.from_pretrained``, ``trainer``, ``optimizer``; ``Step.detail``
 holds what each one's docstring in ``lorlint/site.py::Step`` lists, a value the code does not
-state being None. The flow is empty when the config is not applied to a model in code (a site
-with no applier, ``SFTTrainer(model="org/name")``). Steps come from the scope that applies the
-config (plus the load, wherever it is): calls made on the model inside other functions are not
-in it, so a rule must read a missing step as "not seen here", never as "not done".
+state being None. A call in an ``if`` arm other than the applier's is left out (the other arm's
+run); ``Step.conditional`` is True for a call that may not run when the applier does (inside a
+branch, loop or ``try`` the applier is not in): two trainers in ``if``/``else`` both appear,
+both conditional. The flow is empty when the config is not applied to a model in code (a site
+with no applier, ``SFTTrainer(model="org/name")``). Calls made on the model in other functions (a
+helper called with it, a caller when there are several) are not in it, so a rule must read a
+missing step as "not seen here", never as "not done".
 """
 
 from __future__ import annotations
@@ -26,7 +36,15 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from lorlint.frontends.follow import IDENTITY_METHODS, WRAPPERS, Load, _argument_at, _last_name
+from lorlint.frontends.follow import (
+    IDENTITY_METHODS,
+    WRAPPERS,
+    Load,
+    _argument,
+    _argument_at,
+    _last_name,
+)
+from lorlint.frontends.reaching import conditional, exclusive, path_to
 from lorlint.site import Step
 
 if TYPE_CHECKING:
@@ -42,11 +60,15 @@ OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adafactor", "Lion", "Adagrad", "RMSprop",
 
 
 class Flow:
-    def __init__(self, file: PythonFile, applier: ast.Call, model: ast.expr, load: Load | None):
+    """The calls on one model in one scope: the scope of ``applier``, whose model argument (or,
+    in a caller, whose result) is the model."""
+
+    def __init__(self, file: PythonFile, applier: ast.Call, model: ast.expr | None, load=None):
         self.file = file
         self.applier = applier
+        self.load: Load | None = load
         self.scope = file.scopes.call_scope.get(applier)
-        self.holders: set[ast.stmt] = set()  # the assignments that hold this model
+        self.holders: set[ast.AST] = set()  # the assignments (and parameter) holding the model
         self._assigned: dict[int, ast.stmt] = {}  # id(value) → the assignment of it, in scope
         for bindings in self.scope.bindings.values() if self.scope else ():
             for binding in bindings:
@@ -54,22 +76,49 @@ class Flow:
                     self._assigned[id(binding.value)] = binding.statement
         self._backward(model, 0)
         self._forward()
-        self.load = load
 
     def steps(self) -> list[Step]:
+        """This scope's steps, in source order, but for those in an arm of an ``if`` the
+        applier is not in (another run's model)."""
+        root = self.scope.node if self.scope is not None else None
+        structured = isinstance(root, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef)
+        where = path_to(root, _start(self.applier)) if structured else []
         steps = []
         for call in self.file.scopes.calls:
             if self.file.scopes.call_scope.get(call) is not self.scope:
                 continue
             step = self._step(call)
-            if step is not None:
-                steps.append(step)
-        if self.load is not None and self.load.call is not None and self.load.file is self.file:
-            load = self.load.call
-            if not any(s.call == "load" and (s.row, s.col) == self._at(load) for s in steps):
-                detail = {"loader": self.load.loader, "quantized": self.load.quantized}
-                steps.append(Step("load", *self._at(load), detail))
+            if step is None:
+                continue
+            if structured:
+                path = path_to(root, _start(call))
+                if exclusive(path, where):
+                    continue
+                step.conditional = conditional(path, where)
+            steps.append(step)
         return sorted(steps, key=lambda s: (s.row, s.col))
+
+    def caller(self) -> tuple[ast.Call, ast.expr | None] | None:
+        """When this scope is a function that returns the model and the file calls it once:
+        that call, and the argument it passes for the parameter that held the model."""
+        function = self.scope.node if self.scope is not None else None
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            return None
+        follower = self.file.follower
+        if not any(self._is_model(value) for value in follower.returns(function)):
+            return None
+        calls = follower.calls_to(function)
+        if len(calls) != 1:
+            return None
+        params = [holder for holder in self.holders if isinstance(holder, ast.arg)]
+        argument = _argument(calls[0], function, params[0]) if len(params) == 1 else None
+        return calls[0], argument
+
+    def _is_model(self, value: ast.expr) -> bool:
+        """``return model`` / ``return model, tokenizer`` (the model first)."""
+        if isinstance(value, ast.Tuple) and value.elts:
+            value = value.elts[0]
+        return self._holds(value)
 
     # --- which assignments hold the model ---------------------------------------------------
     def _backward(self, expr: ast.expr | None, depth: int) -> None:
@@ -78,8 +127,11 @@ class Flow:
         if isinstance(expr, ast.Call):
             self._backward(_model_argument(expr), depth + 1)
         elif isinstance(expr, ast.Name):
-            for binding in self.file.reaching(expr) or ():
-                if binding.statement is not None and binding.statement not in self.holders:
+            for binding in self.file.reaching(expr, params=True) or ():
+                if binding.kind == "param":  # the model was passed in: the parameter holds it
+                    self.holders.add(binding.node)
+                    self.file.needs.flows.add(expr.id)
+                elif binding.statement is not None and binding.statement not in self.holders:
                     self._hold(binding.statement)
                     self._backward(binding.value, depth + 1)
 
@@ -111,15 +163,20 @@ class Flow:
         return self._assigned.get(id(call))
 
     def _holds(self, expr: ast.expr | None) -> bool:
-        """Is ``expr`` this model (a name a holding assignment reaches, or ``.to()`` of one)?"""
+        """Is ``expr`` this model (the applier's result, a name a holding assignment reaches, or
+        ``.to()`` of one)?"""
+        if expr is self.applier:
+            return True
         while isinstance(expr, ast.Call) and _last_name(expr.func) in IDENTITY_METHODS:
             func = expr.func
             expr = func.value if isinstance(func, ast.Attribute) else None
         if not isinstance(expr, ast.Name):
             return False
         self.file.needs.flows.add(expr.id)  # its calls must be parsed
-        reaching = self.file.reaching(expr)
-        return bool(reaching) and any(b.statement in self.holders for b in reaching)
+        reaching = self.file.reaching(expr, params=True)
+        return bool(reaching) and any(
+            (b.node if b.kind == "param" else b.statement) in self.holders for b in reaching
+        )
 
     # --- what each call does to it ----------------------------------------------------------
     def _step(self, call: ast.Call) -> Step | None:
@@ -174,9 +231,40 @@ class Flow:
         return False
 
 
+MAX_CALLERS = 4
+
+
 def model_flow(file: PythonFile, applier: ast.Call, model: ast.expr, load: Load | None):
-    """The steps of the model ``applier`` applies a config to (``model`` is its argument)."""
-    return Flow(file, applier, model, load).steps()
+    """The steps of the model ``applier`` applies a config to (``model`` is its argument): the
+    load, then the calls in the applier's scope, and, while that scope is a function returning
+    the model to its one caller, the caller's calls around that call."""
+    flow = Flow(file, applier, model, load)
+    steps = flow.steps()
+    seen = {flow.scope}
+    for _ in range(MAX_CALLERS):
+        found = flow.caller()
+        if found is None:
+            break
+        call, argument = found
+        flow = Flow(file, call, argument, load)
+        if flow.scope in seen:  # recursion
+            break
+        seen.add(flow.scope)
+        at = flow._at(call)
+        around = flow.steps()
+        steps = [s for s in around if (s.row, s.col) < at] + steps
+        steps += [s for s in around if (s.row, s.col) > at]
+    if load is not None and load.call is not None and load.file is file:
+        at = flow._at(load.call)
+        if not any(s.call == "load" and (s.row, s.col) == at for s in steps):
+            detail = {"loader": load.loader, "quantized": load.quantized}
+            steps.append(Step("load", *at, detail))
+    # the load runs first wherever it is (in another function), the others in the code's order
+    return [s for s in steps if s.call == "load"] + [s for s in steps if s.call != "load"]
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset
 
 
 def _model_argument(call: ast.Call) -> ast.expr | None:

@@ -79,8 +79,8 @@ def merge(loads: list) -> Load | _Cycle | None:
     if any(load is None for load in real):
         return None
     first = real[0]
-    if len(real) == 1:
-        return first
+    if len(real) == 1 or (first.call is not None and all(ld.call is first.call for ld in real)):
+        return first  # one load, or one loading call reached along several paths
     refs = {repr(load.ref.value) for load in real}
     return Load(
         first.ref if len(refs) == 1 and first.ref.known else Value(UNKNOWN),

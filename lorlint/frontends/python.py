@@ -112,7 +112,12 @@ class PythonFile:
         """ast's UTF-8 byte offset → 0-based code point column."""
         cached = self._rows.get(row)
         if cached is None:
-            line = self.text[self._starts[row - 1] : self._starts[row]]
+            # a row past the text: ``module_value``'s use of a name once the module has run
+            line = (
+                self.text[self._starts[row - 1] : self._starts[row]]
+                if row < len(self._starts)
+                else ""
+            )
             cached = self._rows[row] = (line, None if line.isascii() else line.encode())
         if cached[1] is None:
             col = byte_col
@@ -210,16 +215,38 @@ class PythonFile:
                     dominates(paths[j], use_path) or kills(paths[i], paths[j], use_path)
                     for j in range(i + 1, len(before))
                 )
-            ]
+                and not self._never_runs(paths[i])
+            ] or before[-1:]
         reads = self.scopes.read_count(owner, name.id, reaching[-1])
         self.references[name] = reads + self.extra_reads.get(name.id, 0)
         return reaching
+
+    def _never_runs(self, path: list) -> bool:
+        """Is a statement inside an ``if`` arm its condition rules out, the condition being a
+        name bound once, to a literal (``use_flash_attention = False`` ... ``if
+        use_flash_attention:``)? Not an argparse default or anything else a run may change."""
+        for owner, field, _ in path:
+            if not isinstance(owner, ast.If) or field not in ("body", "orelse"):
+                continue
+            test, negated = owner.test, False
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                test, negated = test.operand, True
+            if not isinstance(test, ast.Name):
+                continue
+            bound = self.binding(test)
+            if bound is None or bound[1] is not None or not isinstance(bound[0], ast.Constant):
+                continue
+            holds = bool(bound[0].value) != negated
+            if holds != (field == "body"):
+                return True
+        return False
 
     def module_value(self, name: str) -> Value:
         """The value the module gives ``name`` once it has run (what ``from it import name``
         gets): the module-level assignments that reach its end."""
         after = len(self._starts) + 1  # a row past every statement
-        end = ast.Name(id=name, ctx=ast.Load(), lineno=after, col_offset=0)
+        end = ast.Name(name, ast.Load(), lineno=after, col_offset=0)
+        end.end_lineno, end.end_col_offset = after, 0
         self.scopes.scope_of[end] = self.scopes.module
         return self.evaluator.name_value(end)
 

@@ -37,7 +37,7 @@ def _bodies(stmt: ast.stmt) -> list[tuple[ast.AST, str, list[ast.stmt]]]:
 
 def path_to(root: ast.AST, position: tuple[int, int]) -> list[tuple[ast.AST, str, int]]:
     """The statements around ``position`` from ``root``'s body inwards: (owner, field, index)
-    at each level."""
+    at each level (a position after the last top-level statement: one past it)."""
     out: list[tuple[ast.AST, str, int]] = []
     lists = [(root, "body", root.body)]
     while lists:
@@ -50,6 +50,8 @@ def path_to(root: ast.AST, position: tuple[int, int]) -> list[tuple[ast.AST, str
                     out.append((owner, field, i))
                     lists = _bodies(stmt)
                     break
+                if owner is root:  # past the module's statements: its end, once it has run
+                    out.append((owner, field, i + 1))
         else:
             break
     return out
@@ -112,3 +114,34 @@ def kills(
         if b_owner is l_owner and b_field == l_field and b_index < l_index:
             return all(isinstance(level[0], _TRANSPARENT) for level in later[k + 1 :])
     return False
+
+
+def exclusive(path: list[tuple[ast.AST, str, int]], other: list[tuple[ast.AST, str, int]]) -> bool:
+    """Are the statements at ``path`` and ``other`` in different arms of one ``if`` / ``match``
+    / ``try`` handler list, so that no run executes both?"""
+    for mine, theirs in zip(path, other, strict=False):
+        if mine == theirs:
+            continue
+        (m_owner, m_field, _), (t_owner, t_field, _) = mine, theirs
+        if m_owner is t_owner:
+            return isinstance(m_owner, ast.If) and m_field != t_field
+        arms = (ast.ExceptHandler, ast.match_case)
+        return any(isinstance(m_owner, a) and isinstance(t_owner, a) for a in arms)
+    return False
+
+
+def conditional(
+    path: list[tuple[ast.AST, str, int]], other: list[tuple[ast.AST, str, int]]
+) -> bool:
+    """May the statement at ``path`` not run in a run that executes the one at ``other``? It
+    sits, below what the two share, inside a branch, loop or ``try`` (``with`` blocks do not
+    count)."""
+    k = next((d for d, (a, b) in enumerate(zip(path, other, strict=False)) if a != b), None)
+    if k is None:
+        k = min(len(path), len(other))
+        below = path[k:]
+    elif path[k][0] is other[k][0] and path[k][1] == other[k][1]:
+        below = path[k + 1 :]  # siblings in one list: what is inside the step's statement
+    else:
+        below = path[k:]
+    return any(not isinstance(level[0], _TRANSPARENT) for level in below)
