@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +132,13 @@ class _Ignored:
 
 class Protocol(LanguageServerProtocol):
     """pygls drops a request whose params do not fit the LSP types (a negative position, missing
-    params) without a response, and the client waits forever: answer it with the error."""
+    params) without a response, and the client waits forever: answer it with the error.
+
+    The ``initialize`` request may have been answered before pygls was imported
+    (:mod:`lorlint.server_start`): pygls's own answer to it is then not sent again, and otherwise
+    it is kept for the next start."""
+
+    initialize = None  # lorlint.server_start.Initialize: the first message, when it is that
 
     def structure_message(self, data):
         try:
@@ -144,6 +151,32 @@ class Protocol(LanguageServerProtocol):
                 )
                 return _Ignored()
             raise
+
+    def _send_response(self, msg_id, result=None, error=None):
+        request = self.initialize
+        if request is None or msg_id != request.id:
+            return super()._send_response(msg_id, result, error)
+        self.initialize = None
+        from lorlint import server_start
+
+        answer = None
+        if error is None:
+            answer = json.loads(json.dumps(result, default=self._serialize_message))
+        if not request.answered:
+            super()._send_response(msg_id, result, error)
+            if answer is not None:
+                server_start.remember(request.key, answer)
+            return
+        self._result_types.pop(msg_id, None)  # answered already: nothing is sent
+        if answer != server_start.cached_answer(request.key):  # not expected: forget it
+            server_start.forget(request.key)
+            self._server.window_log_message(
+                types.LogMessageParams(
+                    types.MessageType.Warning,
+                    "lorlint: the server's early initialize answer was out of date; "
+                    "restart the server to get its current capabilities",
+                )
+            )
 
 
 class LorlintServer(LanguageServer):
@@ -615,6 +648,9 @@ def _release_memory() -> None:
         pass
 
 
-def main() -> int:
-    server.start_io()
+def main(stdin=None, initialize=None) -> int:
+    """Serve over stdio. ``stdin`` replays the first message when lorlint.server_start read it;
+    ``initialize`` is that message when it is an ``initialize`` request."""
+    server.protocol.initialize = initialize
+    server.start_io(stdin)
     return 0

@@ -24,6 +24,10 @@ PLACED = [
     ("google/gemma-3-1b-it", "gemma3_text"),
     ("google/gemma-3-4b-it", "gemma3"),
     ("google/gemma-3-12b-it", "gemma3"),
+    ("google/txgemma-2b-predict", "gemma2"),
+    ("google/txgemma-27b-chat", "gemma2"),
+    ("google/medgemma-4b-it", "gemma3"),
+    ("google/medgemma-1.5-4b-it", "gemma3"),
     ("google/gemma-3n-E4B-it", "gemma3n"),
     ("google/gemma-3n-E2B", "gemma3n"),
     ("Qwen/Qwen3-VL-8B-Instruct", "qwen3_vl"),
@@ -92,6 +96,7 @@ PLACED = [
 ]
 
 UNKNOWN = [
+    "google/medgemma-27b-text-it",  # text-only: not the 4B vision-language layout
     "acme/zzz-unknown",
     "someone/my-llama-finetune-v2",  # what "finetune" changed is anyone's guess
     "mistralai/Mamba-Codestral-7B-v0.1",  # mamba2, not mamba

@@ -123,3 +123,35 @@ def test_the_server_path_is_bounded_too():
         assert time.perf_counter() - start < 30
         assert [d.code for d in found] == ["LL900"], found
         assert expected.split(" ", 1)[1] in found[0].message
+
+
+def test_notebook_nesting_check_is_a_character_walk_at_c_speed():
+    """The JSON depth guard cuts strings out with a regex: same answer as walking every
+    character (escapes, unterminated strings), without a Python loop over megabytes."""
+    import random
+
+    from lorlint.frontends.jsontext import depth as _depth
+
+    def walk(text: str) -> int:
+        depth = peak = 0
+        in_string = escaped = False
+        for ch in text:
+            if in_string:
+                escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+            elif ch == '"':
+                in_string = True
+            elif ch in "[{":
+                depth += 1
+                peak = max(peak, depth)
+            elif ch in "]}":
+                depth -= 1
+        return peak
+
+    rnd = random.Random(12)
+    for _ in range(20_000):
+        text = "".join(rnd.choice('[]{}"\\ab') for _ in range(rnd.randint(0, 14)))
+        assert _depth(text) == walk(text), text
+    big = '{"cells": [' + ",".join(['{"source": ["x = [1, {2: 3}]\\n"]}'] * 100_000) + "]}"
+    start = time.perf_counter()
+    assert _depth(big) == 4
+    assert time.perf_counter() - start < 5

@@ -267,29 +267,49 @@ def load_settings(args, start: Path) -> config_mod.Settings:
 
 
 class Reporter:
-    """Where output goes: the report to standard output (or --output-file), the summary and
-    messages to stderr; -q keeps the report only, -s prints nothing but fatal errors."""
+    """Where output goes, as ruff does it: the report and its summary to standard output (or
+    --output-file); with a machine-readable format the summary goes to stderr, so standard output
+    stays parsable; when standard output carries fixed source (``check - --fix``) the whole
+    report goes to stderr. -q keeps the report only, -s prints nothing but fatal errors."""
 
     def __init__(self, args):
         self.args = args
         self.silent = args.silent
         self.quiet = args.quiet or args.silent
+        self.source_on_stdout = False  # set by ``check - --fix``
+        self._file_started = False
 
     def color(self) -> bool:
         if self.args.color == "never" or self.args.output_file:
             return False
         return self.args.color == "always" or formats.use_color(sys.stdout)
 
+    def _to_file(self, text: str) -> None:
+        mode = "a" if self._file_started else "w"
+        self._file_started = True
+        with open(self.args.output_file, mode, encoding="utf-8") as fh:
+            fh.write(text + "\n" if text else "")
+
     def write(self, text: str) -> None:
         if self.silent:
             return
         if self.args.output_file:
-            with open(self.args.output_file, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n" if text else "")
+            self._to_file(text)
         elif text:
             print(text)
 
     def info(self, text: str) -> None:
+        if not text or self.quiet:
+            return
+        if self.source_on_stdout or self.args.output_format in formats.MACHINE:
+            print(text, file=sys.stderr)
+        elif self.args.output_file:
+            self._to_file(text)
+        else:
+            print(text)
+
+    def note(self, text: str) -> None:
+        """A message beside output that must stay exactly what it is (a --diff patch)."""
         if text and not self.quiet:
             print(text, file=sys.stderr)
 
@@ -394,7 +414,7 @@ def _check_paths(args, paths, settings, options: Options, report: Reporter) -> i
         print(f"lorlint check: {problem}", file=sys.stderr)
     if args.diff:
         report.write("".join(diffs).rstrip("\n"))
-        report.info(formats.would_fix(fixed))
+        report.note(formats.would_fix(fixed))
         return 2 if missing else (1 if diffs else 0)
     code = _finish(args, settings, report, diagnostics, sources, fixed, bool(missing))
     return 2 if unwritten else code  # asked to fix a file that cannot be written
@@ -414,7 +434,9 @@ def _finish(args, settings, report, diagnostics, sources, fixed, missing: bool) 
     if args.fix and args.show_fixes:
         report.info(formats.fixed_listing(fixed))
     if not (missing and not diagnostics):  # a missing path is not "All checks passed!"
-        report.info(formats.summary(diagnostics, formats.count(fixed) if args.fix else None))
+        summary = formats.summary(diagnostics, formats.count(fixed) if args.fix else None)
+        gap = "\n" if text and args.output_format == "full" else ""  # ruff's blank line
+        report.info(gap + summary)
     shown = [d for d in diagnostics if not (args.fix and _wanted(d, args))]
     report.info(formats.fix_hint(shown, args.unsafe_fixes))
     return 2 if missing else exit_code(args, settings, diagnostics, fixed)
@@ -462,10 +484,11 @@ def _check_stdin(args, settings, options: Options, report: Reporter) -> int:
             else:
                 text, found = outcome.text, outcome.remaining
     if args.diff:
-        report.info(formats.would_fix(fixed))
+        report.note(formats.would_fix(fixed))
         return 1 if fixed else 0
     if args.fix:
         sys.stdout.write(text)  # the (fixed) source; the report goes to stderr
+        report.source_on_stdout = True
         if not report.silent:
             rendered = _render(args, found, {display: text}, False)
             if rendered:

@@ -10,22 +10,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from lorlint.cachedir import cache_dir
 from lorlint.models.table import LayerTable
 from lorlint.safeio import gunzip, read_regular, real_dir, write_atomically
 
 TABLE_FORMAT = 3  # an entry: {"format", "key", "checksum", "table"}; tables carry conv groups
 MAX_GZ_BYTES = 16_000_000
 MAX_JSON_BYTES = 128_000_000
-
-
-def cache_dir() -> Path:
-    if os.environ.get("LORLINT_CACHE_DIR"):
-        return Path(os.environ["LORLINT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lorlint"
 
 
 def table_key(config: dict, task_or_class: str, transformers_version: str) -> str:

@@ -122,8 +122,12 @@ def _pack(model_type: str) -> dict | None:
         return None
 
 
+@lru_cache(maxsize=64)
 def type_table(model_type: str, task: str) -> LayerTable | None:
-    """The table of ``model_type`` built from its default config and loaded through ``task``."""
+    """The table of ``model_type`` built from its default config and loaded through ``task``.
+
+    One object per process for each (type, task): the sites of every file that loads it share
+    it, and with it what is computed once per table (``layerkinds.block_parts``). Read-only."""
     info = type_tasks(model_type).get(task)
     pack = _pack(model_type)
     if info is None or pack is None:
@@ -149,7 +153,6 @@ def entry_tasks(key: str) -> list[str]:
     return list(raw_index()["entries"].get(key, ()))
 
 
-@lru_cache(maxsize=64)
 def _entry_raw(key: str, task: str) -> dict | None:
     if task not in entry_tasks(key):
         return None
@@ -159,11 +162,14 @@ def _entry_raw(key: str, task: str) -> dict | None:
         return None
 
 
+@lru_cache(maxsize=64)
 def entry_table(key: str, task: str) -> LayerTable | None:
+    """The exact table of a bundled-index entry; one shared, read-only object per process."""
     data = _entry_raw(key, task)
     return LayerTable.from_json(data) if data else None
 
 
-def leaf_names_by_model_type() -> dict[str, set[str]]:
+@lru_cache(maxsize=1)
+def leaf_names_by_model_type() -> dict[str, frozenset[str]]:
     """Every module leaf name each catalogued architecture has (for checks with no model known)."""
-    return {model_type: set(leaves) for model_type, leaves in raw_leaves().items()}
+    return {model_type: frozenset(leaves) for model_type, leaves in raw_leaves().items()}

@@ -9,10 +9,12 @@ labels it. Routed experts are modules LoRA cannot wrap whose own weights are 3-D
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from lorlint.models.match import conv_groups
 from lorlint.models.summary import split_block
@@ -23,10 +25,13 @@ TOWER_MARKERS = ("visual", "vision_tower", "vision_model", "multi_modal_projecto
 # Display order of the kinds.
 KINDS = ("attention", "linear-attn", "mamba", "conv", "mlp", "experts")
 HYBRID_KINDS = ("linear-attn", "mamba", "conv")
+T = TypeVar("T")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def tower_of(name: str) -> str | None:
-    """The vision tower or projector a module belongs to (``model.visual``), if any."""
+    """The vision tower or projector a module belongs to (``model.visual``), if any (cached: the
+    rules ask about the same names for every site)."""
     parts = name.split(".")
     for i, part in enumerate(parts):
         if part in TOWER_MARKERS:
@@ -118,12 +123,35 @@ def is_attention(table: LayerTable, name: str) -> bool:
         if block and not owner.startswith(f"{block[0]}.{block[1]}."):
             break
         module = table.get(owner)
-        if module is not None and re.search(r"Attention|Attn", module.cls):
+        if module is not None and _attention_class(module.cls):
             return True
     return False
 
 
-def routers(table: LayerTable) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _attention_class(cls: str) -> bool:
+    return re.search(r"Attention|Attn", cls) is not None
+
+
+def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
+    """``compute(table)`` computed once per table object (the rules ask for every site of every
+    file that loads the model, and tables are shared); callers must not change the result."""
+    results: dict[int, tuple[weakref.ref, T]] = {}
+
+    def cached(table: LayerTable) -> T:
+        found = results.get(id(table))
+        if found is not None and found[0]() is table:
+            return found[1]
+        value = compute(table)
+        key = id(table)
+        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
+        return value
+
+    return functools.wraps(compute)(cached)
+
+
+@once_per_table
+def routers(table: LayerTable) -> frozenset[str]:
     """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
     names = {m.name for m in table.modules}
     out = set()
@@ -133,26 +161,12 @@ def routers(table: LayerTable) -> set[str]:
             m.leaf in ("gate", "router") and f"{parent}.experts" in names
         ):
             out.add(m.name)
-    return out
+    return frozenset(out)
 
 
-_PARTS: dict[int, tuple[weakref.ref, BlockParts | None]] = {}
-
-
+@once_per_table
 def block_parts(table: LayerTable) -> BlockParts | None:
-    """The parts of the model's largest block stack outside vision towers; None without blocks.
-
-    Computed once per table (rules ask for every site of a file); do not change the result."""
-    cached = _PARTS.get(id(table))
-    if cached is not None and cached[0]() is table:
-        return cached[1]
-    found = _block_parts(table)
-    key = id(table)
-    _PARTS[key] = (weakref.ref(table, lambda _, key=key: _PARTS.pop(key, None)), found)
-    return found
-
-
-def _block_parts(table: LayerTable) -> BlockParts | None:
+    """The parts of the model's largest block stack outside vision towers; None without blocks."""
     stacks: dict[str, set[int]] = {}
     for m in table.modules:
         block = split_block(m.name)
@@ -179,7 +193,7 @@ def _block_parts(table: LayerTable) -> BlockParts | None:
         if not block or block[0] != stack or m.name in router_names:
             continue
         _, index, rel = block
-        mixer = next((a for a in _ancestors(m.name) if a in mixers), None)
+        mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
         if mixer is not None and m.kind:
             part = add(mixers[mixer], index, rel, m.name, table.get(mixer).cls)
             part.modules.setdefault(rel, m.kind)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lorlint.models import bounded, methods
 from lorlint.models.methods import can_wrap
@@ -208,7 +209,7 @@ def check_target_module_exists(spec: TargetSpec, key: str):
         return bounded.fullmatch(spec.target_modules, key)
     if key in spec.target_modules:
         return True
-    found = any(key.endswith(f".{t}") for t in spec.target_modules)
+    found = key.endswith(_dot_suffixes(tuple(spec.target_modules)))
     lt = spec.layers_to_transform
     using_layers = lt is not None and (len(lt) != 0 if isinstance(lt, list) else True)
     if using_layers and found:
@@ -217,6 +218,20 @@ def check_target_module_exists(spec: TargetSpec, key: str):
             return False
         return idx == lt if isinstance(lt, int) else idx in lt
     return found
+
+
+def _dot_suffixes(targets: tuple) -> tuple[str, ...]:
+    """``(".q_proj", ...)``: ``key.endswith`` of it is PEFT's ``any(key.endswith(f".{t}"))``, in
+    one call per module name (cached per target list; entries that cannot be hashed are rare)."""
+    try:
+        return _cached_dot_suffixes(targets)
+    except TypeError:
+        return tuple(f".{t}" for t in targets)
+
+
+@lru_cache(maxsize=256)
+def _cached_dot_suffixes(targets: tuple) -> tuple[str, ...]:
+    return tuple(f".{t}" for t in targets)
 
 
 def entry_matches(entry: str, name: str) -> bool:
@@ -680,4 +695,5 @@ def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[st
 
 def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
     """All modules a single list entry hits, ignoring exclusions and layer filters."""
-    return [m for m in table.modules if m.name and entry_matches(entry, m.name)]
+    candidates = table.with_leaf(entry.rpartition(".")[2])
+    return [m for m in candidates if m.name and entry_matches(entry, m.name)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lorlint.models.match import rank_for
 from lorlint.models.table import LayerTable, Module
@@ -29,8 +30,11 @@ class Row:
     layers: list[int] = field(default_factory=list)
 
 
+@lru_cache(maxsize=1 << 16)
 def split_block(name: str) -> tuple[str, int, str] | None:
-    """``model.layers.3.mlp.up_proj`` → (``model.layers``, 3, ``mlp.up_proj``)."""
+    """``model.layers.3.mlp.up_proj`` → (``model.layers``, 3, ``mlp.up_proj``).
+
+    Cached: the rules ask about the same module names many times per table."""
     m = _BLOCK.match(name)
     if not m or not m.group("rest"):
         return None

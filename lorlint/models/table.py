@@ -52,9 +52,20 @@ class LayerTable:
 
     def __post_init__(self) -> None:
         self._by_name = {m.name: m for m in self.modules}
+        self._by_leaf: dict[str, list[Module]] | None = None
 
     def get(self, name: str) -> Module | None:
         return self._by_name.get(name)
+
+    def with_leaf(self, leaf: str) -> list[Module]:
+        """Modules whose last name component is ``leaf``, in table order (an index built on first
+        use: a target entry can only hit modules whose leaf is the entry's own last component)."""
+        if self._by_leaf is None:
+            index: dict[str, list[Module]] = {}
+            for m in self.modules:
+                index.setdefault(m.leaf, []).append(m)
+            self._by_leaf = index
+        return self._by_leaf.get(leaf, [])
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]

@@ -264,21 +264,32 @@ def _no_torch() -> str:
     return 'building a layer table needs torch and transformers: pip install "lorlint[models]"'
 
 
+# Tables read or built in this process, by cache directory and key: each file of a run that loads
+# the same model shares one read-only table, and a model that cannot be built is tried once.
+_BUILT: dict[tuple[str, str], tuple[LayerTable | None, str, str]] = {}
+
+
 def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
     from lorlint.models import cache
 
     installed = installed_transformers() or ""
     key = cache.table_key(config, task, installed)
+    memo = (str(cache.cache_dir()), key)
+    if memo in _BUILT:
+        return _BUILT[memo]
     table = cache.load(key, installed)
     if table is not None:
-        return table, "cache", ""
+        _BUILT[memo] = (table, "cache", "")
+        return _BUILT[memo]
     from lorlint.models.introspect import IntrospectionError, introspect
 
     try:
         table = introspect(config, task)
     except IntrospectionError as err:
-        return None, "", str(err)
+        _BUILT[memo] = (None, "", str(err))
+        return _BUILT[memo]
     cache.store(key, installed, table)
+    _BUILT[memo] = (table, "cache", "")
     return table, "introspected", ""
 
 
