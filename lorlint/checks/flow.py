@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from lorlint.site import Span, Step
 
 ADAPTERS = ("get_peft_model", "PeftModel.from_pretrained")  # calls that add a LoRA adapter
@@ -34,3 +36,16 @@ def steps(site) -> list[Step]:
     trainable = site.get("is_trainable", False) if "**" not in site.keywords else None
     own = Step("PeftModel.from_pretrained", *here, {"is_trainable": trainable})
     return sorted([*flow, own], key=lambda s: (s.row, s.col))
+
+
+def on_wrapped(site) -> Iterator[tuple[Step, Step]]:
+    """(the call that added the adapter, a later step) for each step taken while the model carries
+    an adapter: from ``get_peft_model`` / ``PeftModel.from_pretrained`` to a ``merge_and_unload``."""
+    wrapped = None
+    for step in steps(site):
+        if step.call in ADAPTERS:
+            wrapped = step
+        elif step.call == "merge_and_unload":
+            wrapped = None
+        elif wrapped is not None:
+            yield wrapped, step

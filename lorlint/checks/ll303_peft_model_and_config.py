@@ -6,7 +6,7 @@ adapter away and trained a new one (0.22-0.26), wrapped the model twice (0.20-0.
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.flow import ADAPTERS, step_span, steps
+from lorlint.checks.flow import on_wrapped, step_span
 
 RAISES_FROM = "0.27"  # trl PR 4713 (bb5cd8a): "Disallow PeftModel + peft_config in trainers"
 
@@ -19,13 +19,8 @@ RAISES_FROM = "0.27"  # trl PR 4713 (bb5cd8a): "Disallow PeftModel + peft_config
     sites="both",
 )
 def check(ctx: Context):
-    wrapped = None
-    for step in steps(ctx.site):
-        if step.call in ADAPTERS:
-            wrapped = step
-        elif step.call == "merge_and_unload":
-            wrapped = None
-        elif step.call == "trainer" and wrapped is not None and step.detail.get("peft_config"):
+    for wrapped, step in on_wrapped(ctx.site):
+        if step.call == "trainer" and step.detail.get("peft_config"):
             yield from _finding(ctx, wrapped, step)
             return
 

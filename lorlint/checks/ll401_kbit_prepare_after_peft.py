@@ -6,7 +6,7 @@ parameters in that order, > 0 in the other (tests/test_qlora_proofs.py)."""
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.flow import ADAPTERS, PREPARE, step_span, steps
+from lorlint.checks.flow import PREPARE, on_wrapped, step_span
 
 
 @rule(
@@ -17,13 +17,8 @@ from lorlint.checks.flow import ADAPTERS, PREPARE, step_span, steps
     sites="both",
 )
 def check(ctx: Context):
-    wrapped = None
-    for step in steps(ctx.site):
-        if step.call in ADAPTERS:
-            wrapped = step
-        elif step.call == "merge_and_unload":
-            wrapped = None
-        elif step.call in PREPARE and wrapped is not None:
+    for wrapped, step in on_wrapped(ctx.site):
+        if step.call in PREPARE:
             yield (
                 f"{step.call}() after {wrapped.call} (line {wrapped.row}) sets "
                 f"requires_grad=False on every parameter, the LoRA weights included: nothing "
