@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint fuzz catalog rule-pages clean realworld
+.PHONY: install demo test lint fuzz catalog sweep rule-pages clean realworld
 
 install: $(STAMP)
 
@@ -40,11 +40,17 @@ fuzz: install
 catalog: install
 	$(BIN)/python scripts/gen_peft_defaults.py
 	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
+	$(BIN)/python scripts/gen_kernel_weights.py
+	$(BIN)/ruff format -q lorlint/models/kernel_weights.py
 	$(BIN)/python scripts/build_catalog.py
 
 # Rule pages' header lines (severity, fix availability) come from the rule registry.
 rule-pages: install
 	$(BIN)/python scripts/gen_rule_headers.py
+
+# The differential sweep and the catalog check on every buildable model type (CI runs a sample).
+sweep: install
+	LORLINT_SWEEP=all $(BIN)/python -m pytest -q tests/test_sweep.py tests/test_catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lorlint.checks import RULES, Context, Diagnostic, load_all
+from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, load_all
+from lorlint.models import bounded
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
 from lorlint.models.table import LayerTable
@@ -51,21 +52,25 @@ class Options:
 
 
 class ViewCache:
-    """One model view per (reference, task, directory): a script's sites share their model."""
+    """One model view per (reference, loader, task, directory): a script's sites share their model."""
 
     def __init__(self, online: bool):
         self.online = online
         self._views: dict[tuple, ModelView | ModelNotFound] = {}
 
-    def get(self, reference: str, task: str | None, base_dir: Path) -> ModelView | ModelNotFound:
-        key = (reference, task, str(base_dir))
+    def get(
+        self, reference: str, task: str | None, base_dir: Path, loader: str | None = None
+    ) -> ModelView | ModelNotFound:
+        """The view of ``reference`` as the script loads it: ``loader`` is the class it loads
+        with (a concrete class fixes the architecture and task, an Auto class the task)."""
+        key = (reference, loader, task, str(base_dir))
         if key not in self._views and reference.startswith("torchtune:"):
             from lorlint.models.torchtune import torchtune_view
 
             self._views[key] = torchtune_view(reference.removeprefix("torchtune:"))
         if key not in self._views:
             try:
-                self._views[key] = load_view(reference, task, base_dir, self.online)
+                self._views[key] = load_view(reference, task, base_dir, self.online, loader)
             except ModelNotFound as err:
                 self._views[key] = err
         return self._views[key]
@@ -312,21 +317,23 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
     ctx = Context(site)
     diagnostics: list[Diagnostic] = []
     if site.model:
-        view = views.get(site.model, site.task, Path(site.path).resolve().parent)
+        view = views.get(site.model, site.task, Path(site.path).resolve().parent, site.loader)
         if isinstance(view, ModelNotFound):
             diagnostics.append(
-                _diag("LL901", f"base model {site.model!r}: {view}; rules that need the model's "
-                      "layer names were skipped", site.path, site.model_span or site.span)
+                _diag("LL901", f"base model {site.model!r}: {view.reason or view}; rules that "
+                      "need the model's layer names were skipped", site.path,
+                      site.model_span or site.span)
             )  # fmt: skip
         elif view.table is None:
             diagnostics.append(
-                _diag("LL901", f"{view.describe()}: no layer table ({view.note})", site.path,
-                      site.span)
+                _diag("LL901", f"{view.describe()}: no layer table ({view.note}); rules that need "
+                      "the model's layer names were skipped", site.path, site.span)
             )  # fmt: skip
         else:
             ctx.view = view
             ctx.spec = spec_for(site, view.table)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
+            ctx.result = view.certain(ctx.spec, ctx.result)
     else:
         diagnostics.append(
             _diag("LL901", "the base model of this config could not be determined: add "
@@ -334,16 +341,42 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
                   site.path, site.span)
         )  # fmt: skip
     model = ctx.view.reference if ctx.view else site.model
+    found: list[Diagnostic] = []
+    try:
+        with bounded.deadline():  # a rule's regex never hangs the run (see models/bounded.py)
+            _run_rules(ctx, options, model, found)
+    except bounded.TooCostly as err:  # the rules still to run say nothing
+        from lorlint.models.match import too_costly_message
+
+        message = too_costly_message(err)
+        if not any(d.code == "LL103" and "too costly to check" in d.message for d in found):
+            span = _pattern_span(site, err.pattern)
+            found.append(_diag("LL103", message, site.path, span, model))
+    diagnostics.extend(found)
+    return [d for d in diagnostics if d.code in options.selected]
+
+
+def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
     for code in sorted(options.selected):
         rule = RULES.get(code)
         if rule is None or rule.check is None:
             continue
         for found in rule.check(ctx):
             message, span = found[0], found[1]
-            diagnostic = _diag(code, message, site.path, span or site.span, model)
+            diagnostic = _diag(code, message, ctx.site.path, span or ctx.site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
-            diagnostics.append(diagnostic)
-    return [d for d in diagnostics if d.code in options.selected]
+            if len(found) > 3 and found[3] in SEVERITIES:  # a rule's milder finding (LL111)
+                diagnostic.severity = found[3]
+            out.append(diagnostic)
+
+
+def _pattern_span(site: Site, pattern: str | None) -> Span:
+    """Where a too-costly pattern is written (the keyword value holding it), else the call."""
+    for value in site.keywords.values():
+        for part in [value, *(value.elements or [])]:
+            if pattern and part.span and isinstance(part.value, str) and part.value in pattern:
+                return part.span
+    return site.span
 
 
 def _codes(text: str | None) -> set[str] | None:
@@ -410,6 +443,10 @@ def lint_file(
     try:
         if data is None:
             data = read_bytes(path)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or UTF-32: the tools read UTF-8
+            raise SourceError(
+                "cannot decode: UTF-16/UTF-32 text (byte order mark); save it as UTF-8"
+            )
         if b"\0" in data:
             raise SourceError("cannot parse: binary file")
         if file_kind(path.name) == "python":

@@ -1,5 +1,7 @@
 """Per-file cache of extracted sites, keyed by content hash and lorlint version (like ruff's cache).
 
+Entries are validated, never trusted (see ``SiteCache``).
+
 Only the front end's output is cached: model resolution and rules run on every lint, so a changed
 local config.json or Hugging Face cache is always seen. A warm file never imports libcst.
 """
@@ -13,9 +15,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lorlint import __version__
+from lorlint.safeio import read_regular, real_dir, write_atomically
 from lorlint.site import UNKNOWN, Site, Span, Step, Value
 
 CACHE_DIRNAME = ".lorlint_cache"
+FORMAT = 2  # of an entry: {"format", "key", "checksum", "sites"}
+MAX_ENTRY_BYTES = 4_000_000
 _UNKNOWN = {"__unknown__": True}
 
 
@@ -87,7 +92,15 @@ def site_from_json(data: dict, path: str) -> Site:
 
 
 class SiteCache:
+    """Sites by content hash under ``root/.lorlint_cache/<version>/``.
+
+    An entry is trusted only when it is a regular file (no symlink, FIFO or device) under 4 MB
+    whose format, key and checksum are right and whose sites decode; anything else is a miss and
+    the file is parsed again. The cache directory is never a symlink: one pointing out of the tree
+    is not followed, for reading or writing."""
+
     def __init__(self, root: Path | None):
+        self.root = root
         self.dir = root / CACHE_DIRNAME / __version__ if root is not None else None
 
     @staticmethod
@@ -95,27 +108,47 @@ class SiteCache:
         return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
     def load(self, source: str, path: str) -> list[Site] | None:
-        if self.dir is None:
+        if self.root is None:
+            return None
+        directory = real_dir(self.root, CACHE_DIRNAME, __version__)
+        key = self.key(source)
+        data = read_regular(directory / f"{key}.json", MAX_ENTRY_BYTES) if directory else None
+        if data is None:
             return None
         try:
-            data = json.loads((self.dir / f"{self.key(source)}.json").read_text(encoding="utf-8"))
-            return [site_from_json(s, path) for s in data]
-        except (OSError, ValueError, KeyError, TypeError):
+            entry = json.loads(data)
+            payload = entry["sites"]
+            if (
+                entry["format"] != FORMAT
+                or entry["key"] != key
+                or _checksum(payload) != entry["checksum"]
+            ):
+                return None
+            return [site_from_json(s, path) for s in payload]
+        except Exception:  # any doubt: parse the file again
             return None
 
     def store(self, source: str, sites: list[Site]) -> None:
-        if self.dir is None:
+        if self.root is None:
             return
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            gitignore = self.dir.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("# Automatically created by lorlint.\n*\n")
-            import tempfile
-
-            fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump([site_to_json(s) for s in sites], fh, separators=(",", ":"))
-            os.replace(tmp, self.dir / f"{self.key(source)}.json")
+        try:  # the root is trusted (the project, or --cache-dir's folder, made on first use)
+            os.makedirs(self.root, exist_ok=True)
         except OSError:
-            pass
+            return
+        top = real_dir(self.root, CACHE_DIRNAME, create=True)
+        directory = real_dir(self.root, CACHE_DIRNAME, __version__, create=True)
+        if top is None or directory is None:
+            return  # a cache that cannot be written safely is not an error
+        if not os.path.lexists(top / ".gitignore"):
+            write_atomically(top, ".gitignore", b"# Automatically created by lorlint.\n*\n")
+        key = self.key(source)
+        payload = [site_to_json(s) for s in sites]
+        entry = {"format": FORMAT, "key": key, "checksum": _checksum(payload), "sites": payload}
+        data = json.dumps(entry, separators=(",", ":")).encode()
+        if len(data) <= MAX_ENTRY_BYTES:
+            write_atomically(directory, f"{key}.json", data)
+
+
+def _checksum(payload) -> str:
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from lorlint.models import catalog
 from lorlint.models.index_data import CONFIGS
-from lorlint.models.view import static_default_task
 
 LAYER_FIELDS = (
     "num_hidden_layers",
@@ -43,7 +43,8 @@ def one_per_model_type() -> dict[str, tuple[dict, str]]:
     for config in CONFIGS.values():
         model_type = config["model_type"]
         if model_type not in out:
-            out[model_type] = (shrink(config), static_default_task(config))
+            task = config.get("task") or catalog.natural_task(model_type)
+            out[model_type] = (shrink(config), task)
     return out
 
 

@@ -103,9 +103,9 @@ def config_of(model_type: str) -> dict:
 
 def task_of(model_type: str) -> str:
     """The task (or the class) the model type is built as."""
-    from lorlint.models.introspect import default_task
+    from lorlint.models.catalog import natural_task
 
-    return CLASSES.get(model_type) or default_task(model_type)
+    return CLASSES.get(model_type) or natural_task(model_type) or "causal-lm"
 
 
 def conversion_types() -> list[str]:

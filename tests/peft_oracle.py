@@ -47,3 +47,18 @@ def peft_targets(
         elif isinstance(module, BaseTunerLayer) and ".base_layer" not in name:
             modules.append(name)
     return sorted(set(modules)), sorted(set(params)), None
+
+
+def outcome_kind(err) -> str | None:
+    """PEFT's outcome as the differential tests compare it: no error, no match, another error."""
+    if err is None:
+        return None
+    return "no-match" if type(err).__name__ == "NoMatchingPeftModuleError" else "error"
+
+
+def match_outcome_kind(result) -> str | None:
+    """The matcher's outcome in the same terms (its error kinds PEFT raises as no-match)."""
+    if result.error is None:
+        return None
+    no_match = {"not-found", "all-excluded", "no-targets", "nothing-targeted"}
+    return "no-match" if result.error.kind in no_match else "error"

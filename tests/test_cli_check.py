@@ -27,7 +27,7 @@ def test_findings_exit_1_with_codes(tmp_path):
     code, out, err = concise(tmp_path, "train.py")
     assert code == 1
     assert "train.py:4:57: LL101" in out and "LL201" in out
-    assert "Found 2 findings (1 error, 1 warning)" in err
+    assert "Found 2 findings (1 error, 1 warning)" in out and err == ""
 
 
 def test_clean_exit_0(tmp_path):
@@ -38,7 +38,7 @@ def test_clean_exit_0(tmp_path):
         ),
     )
     code, out, err = concise(tmp_path, ".")
-    assert (code, out) == (0, "") and "All checks passed" in err
+    assert (code, out, err) == (0, "All checks passed!\n", "")
 
 
 def test_select_ignore_and_names(tmp_path):

@@ -22,16 +22,21 @@ def test_bundled_model_all_linear_json_without_torch():
     assert data["trainable_params"] == 41_943_040
 
 
-def test_no_torch_import_on_the_bundled_path():
+def models_without_torch(*args: str):
+    """`lorlint models ARGS` in a fresh process that fails if torch or transformers is imported."""
     import subprocess
     import sys
 
     code = (
-        "import sys; from lorlint.cli import main; main(['models', 'meta-llama/Llama-3.1-8B', "
-        "'--targets', 'all-linear', '--format', 'json']); "
-        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'imported'"
+        "import sys; from lorlint.cli import main; rc = main(['models', *sys.argv[1:]]); "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'imported'; "
+        "sys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
+def test_no_torch_import_on_the_bundled_path():
+    proc = models_without_torch("meta-llama/Llama-3.1-8B", "--targets", "all-linear")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -87,3 +92,58 @@ def test_bad_spec_is_usage_error():
 def test_version():
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("lorlint ")
+
+
+def test_every_model_type_answers_without_a_traceback(capsys):
+    """`lorlint models TYPE` for each of transformers' ~800 model types: 0 with a table for every
+    buildable one, 2 with one line saying why for the others."""
+    from lorlint.cli import main
+    from lorlint.models import catalog
+
+    built = catalog.raw_index()["types"]
+    assert len(built) > 500
+    for model_type in sorted(catalog.model_types()):
+        code = main(["models", model_type, "--format", "json"])
+        out, err = capsys.readouterr()
+        if model_type in built:
+            assert code == 0, (model_type, err)
+            data = json.loads(out)
+            assert data["modules"], model_type  # (gpt2 is also a hub id: exact)
+        else:
+            assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, model_type
+
+
+@pytest.mark.parametrize(
+    ("model_type", "task"),
+    [("vit", "image-cls"), ("whisper", "speech-seq2seq"), ("m2m_100", "seq2seq-lm"),
+     ("wav2vec2", "ctc"), ("llama4", "image-text-to-text")],
+)  # fmt: skip
+def test_a_config_directory_is_loaded_through_its_natural_task(tmp_path, model_type, task):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.CONFIG_MAPPING[model_type]()
+    config.save_pretrained(tmp_path / model_type)  # as transformers 5 writes config.json
+    proc = run_cli("models", str(tmp_path / model_type), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["task"] == task and data["certainty"] == "exact"
+
+
+def test_infinity_in_a_transformers_5_config_is_read(tmp_path):
+    """mamba2 / bamba / nemotron_h / granitemoehybrid configs hold {"__float__": "Infinity"}."""
+    transformers = pytest.importorskip("transformers")
+    transformers.CONFIG_MAPPING["mamba2"]().save_pretrained(tmp_path / "m")
+    assert "__float__" in (tmp_path / "m" / "config.json").read_text()
+    proc = run_cli("models", str(tmp_path / "m"), "--targets", "in_proj")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_architecture_from_the_name_answers_from_the_catalog_without_torch():
+    proc = models_without_torch("tiiuae/Falcon-H1-1B-Deep-Instruct", "--targets", "all-linear")
+    # PEFT raises here: "all-linear" reaches the Mamba mixers' out_proj, which it rejects
+    assert proc.returncode == 1, proc.stderr
+    assert "architecture: falcon_h1's default config" in proc.stdout
+    assert "Module 'out_proj' is incompatible with Mamba-based models" in proc.stdout
+    proc = models_without_torch("tiiuae/Falcon-H1-1B-Deep-Instruct", "--targets", "q_proj,in_proj")
+    assert proc.returncode == 0, proc.stderr
+    assert "about" in proc.stdout

@@ -46,13 +46,13 @@ def test_safe_fixes_only_by_default(tmp_path):
         """,
     )
     proc = run_cli("check", "t.py", "--fix", "--no-cache", cwd=tmp_path)
-    assert "Found 4 findings (3 fixed, 1 remaining)." in proc.stderr
+    assert "Found 4 findings (3 fixed, 1 remaining)." in proc.stdout
     text = path.read_text()
     # quote style kept, duplicate dropped, list form, comment untouched
     assert "'up_proj', 'down_proj'])" in text
     assert 'target_modules=["q_proj"], task_type="CAUSAL_LM")  # keep this comment' in text
     assert "LL201" in proc.stdout  # unsafe: reported, not applied
-    assert "1 unsafe fix available with `--fix --unsafe-fixes`." in proc.stderr
+    assert "1 unsafe fix available with `--fix --unsafe-fixes`." in proc.stdout
 
 
 def test_unsafe_fixes_translate_other_architectures(tmp_path):
@@ -65,7 +65,7 @@ def test_unsafe_fixes_translate_other_architectures(tmp_path):
         """,
     )
     proc = run_cli("check", "t.py", "--no-cache", cwd=tmp_path)
-    assert "2 unsafe fixes available with `--fix --unsafe-fixes`." in proc.stderr
+    assert "2 unsafe fixes available with `--fix --unsafe-fixes`." in proc.stdout
     run_cli("check", "t.py", "--fix", "--unsafe-fixes", "--no-cache", cwd=tmp_path)
     assert 'target_modules=["c_attn", "c_proj", "c_fc"]' in path.read_text()
 

@@ -130,7 +130,7 @@ def test_notebook_nesting_check_is_a_character_walk_at_c_speed():
     character (escapes, unterminated strings), without a Python loop over megabytes."""
     import random
 
-    from lorlint.frontends.notebook import _depth
+    from lorlint.frontends.jsontext import depth as _depth
 
     def walk(text: str) -> int:
         depth = peak = 0

@@ -42,7 +42,7 @@ def test_notebook_fix_edits_the_cell_and_keeps_layout_and_outputs(tmp_path):
     after = path.read_text()
     assert after == before.replace('\\"dwn_proj\\"', '\\"down_proj\\"')
     assert json.loads(after)["cells"][2]["outputs"]  # outputs untouched
-    assert concise(tmp_path, "nb.ipynb") == (0, "")
+    assert concise(tmp_path, "nb.ipynb") == (0, "All checks passed!\n")
     again = run_cli("check", "nb.ipynb", "--diff", "--no-cache", cwd=tmp_path)
     assert again.stdout == "" and again.returncode == 0
 
@@ -69,7 +69,7 @@ def test_axolotl_linear_flag_and_regex_string(tmp_path):
         adapter: lora
         lora_target_linear: true
         """)  # fmt: skip
-    assert concise(tmp_path, "a.yml") == (0, "")
+    assert concise(tmp_path, "a.yml") == (0, "All checks passed!\n")
     write(tmp_path / "b.yml", """\
         base_model: meta-llama/Llama-3.1-8B
         adapter: qlora
@@ -85,7 +85,7 @@ def test_llama_factory_all_and_torchtune_names(tmp_path):
         finetuning_type: lora
         lora_target: all
         """)  # fmt: skip
-    assert concise(tmp_path, "lf.yaml") == (0, "")
+    assert concise(tmp_path, "lf.yaml") == (0, "All checks passed!\n")
     write(tmp_path / "tt.yaml", """\
         model:
           _component_: torchtune.models.llama3_1.lora_llama3_1_8b

@@ -119,3 +119,17 @@ def test_embedding_layer_names_equal_peft():
     from lorlint.models.match import EMBEDDING_LAYER_NAMES as OURS
 
     assert list(OURS) == EMBEDDING_LAYER_NAMES
+
+
+def test_kernel_weight_reads_equal_transformers_sources():
+    """lorlint/models/kernel_weights.py is what scripts/gen_kernel_weights.py finds today."""
+    import importlib.util
+    from pathlib import Path
+
+    from lorlint.models.kernel_weights import DIRECT_WEIGHT_READS, TRANSFORMERS_VERSION
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gen_kernel_weights.py"
+    spec = importlib.util.spec_from_file_location("gen_kernel_weights", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.collect() == (TRANSFORMERS_VERSION, DIRECT_WEIGHT_READS)

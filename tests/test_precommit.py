@@ -127,3 +127,19 @@ def test_readme_revs_exist_and_have_the_hooks():
             ids = {hook["id"] for hook in yaml.safe_load(shown.stdout)}
             used = set(re.findall(r"- id: ([\w-]+)", snippet))
             assert used <= ids, (rev, used - ids)
+
+
+def test_the_hooks_receive_every_kind_of_file_lorlint_reads():
+    """A file kind the front ends read but the hooks' ``types_or`` omits would never be linted in
+    pre-commit (shell scripts were once left out)."""
+    identify = pytest.importorskip("identify.identify")
+    yaml = pytest.importorskip("yaml")
+    from lorlint.frontends.names import file_kind
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    examples = ["train.py", "train.sh", "nb.ipynb", "axolotl.yaml", "t.yml", "adapter_config.json"]
+    assert all(file_kind(name) for name in examples)
+    for hook in hooks:
+        for name in examples:
+            tags = identify.tags_from_filename(name)
+            assert tags & set(hook["types_or"]), (hook["id"], name, tags)

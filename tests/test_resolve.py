@@ -59,6 +59,7 @@ def test_cache_beats_index(tmp_path, monkeypatch):
         ("meta-llama/Llama-3.1-8B", "llama-3-8b"),
         ("META-LLAMA/llama-3.1-8b-instruct", "llama-3-8b"),
         ("unsloth/Phi-3-mini-4k-instruct", "unsloth-phi-3-mini"),
+        ("unsloth/Phi-3-medium-4k-instruct-bnb-4bit", "unsloth-phi-3-medium"),
         ("microsoft/Phi-3-mini-4k-instruct", "phi-3-mini"),
         ("unsloth/Qwen2.5-7B-Instruct-bnb-4bit", "qwen2-7b"),
         ("unsloth/Meta-Llama-3.1-8B-Instruct-unsloth-bnb-4bit", "llama-3-8b"),
@@ -69,21 +70,52 @@ def test_bundled_index(reference, key):
     assert resolve(reference).source == "bundled"
 
 
-def test_unsloth_phi_is_llama_layout():
-    assert resolve("unsloth/Phi-3-mini-4k-instruct").model_type == "llama"
+def test_unsloth_phi_is_converted():
+    """Unsloth's Phi-3 are Mistral-type, its Phi-4 Llama-type; Microsoft's own are phi3."""
+    assert resolve("unsloth/Phi-3-mini-4k-instruct").model_type == "mistral"
+    assert resolve("unsloth/Phi-3-medium-4k-instruct").model_type == "mistral"
+    assert resolve("unsloth/phi-4").model_type == "llama"
     assert resolve("microsoft/Phi-3-mini-4k-instruct").model_type == "phi3"
 
 
-def test_heuristic_is_low_confidence():
-    resolved = resolve("someone/my-llama-finetune-v2")
-    assert resolved.source == "heuristic" and not resolved.confident
-    assert resolved.model_type == "llama"
+def test_name_places_the_architecture_not_the_size():
+    resolved = resolve("tiiuae/Falcon-H1-1B-Deep-Instruct")
+    assert resolved.source == "name" and resolved.certainty == "architecture"
+    assert resolved.config == {"model_type": "falcon_h1"}
+
+
+def test_a_name_lorlint_cannot_place_is_unknown_not_a_neighbour():
+    with pytest.raises(ModelNotFound) as info:
+        resolve("someone/my-llama-finetune-v2")
+    assert "finetune" in str(info.value) and "lorlint: model=" in str(info.value)
+
+
+def test_the_loader_class_places_an_unknown_id():
+    resolved = resolve("acme/zzz-unknown", loader="ViTForImageClassification")
+    assert resolved.source == "loader" and resolved.model_type == "vit"
+    assert resolved.certainty == "architecture"
+
+
+def test_download_is_tried_before_the_name(monkeypatch):
+    import lorlint.models.resolve as r
+
+    monkeypatch.setattr(r, "_download", lambda ref: ("x", {**TINY_LLAMA, "model_type": "mistral"}))
+    resolved = resolve("acme/llama-7b", online=True)
+    assert resolved.source == "online" and resolved.model_type == "mistral"
+    assert resolved.certainty == "exact"
+
+
+def test_transformers_5_infinity_in_config_json(tmp_path):
+    """transformers 5 writes inf as {"__float__": "Infinity"} (mamba2, bamba, nemotron_h, ...)."""
+    config = {**TINY_LLAMA, "time_step_limit": [0.0, {"__float__": "Infinity"}]}
+    resolved = resolve(str(write_config(tmp_path / "inf", config)))
+    assert resolved.config["time_step_limit"] == [0.0, float("inf")]
 
 
 def test_explicit_class_name():
-    pytest.importorskip("transformers")
     resolved = resolve("GPT2LMHeadModel")
     assert resolved.source == "class" and resolved.model_type == "gpt2"
+    assert resolved.certainty == "architecture"
 
 
 def test_unknown_model_names_what_was_tried():

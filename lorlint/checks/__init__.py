@@ -65,6 +65,7 @@ class Rule:
     # The applicabilities of the fixes this rule may attach ("safe", "unsafe"); () for none.
     # Rule pages' headers are generated from it (scripts/gen_rule_headers.py).
     fixes: tuple[str, ...] = ()
+    retired: bool = False  # kept registered so selectors and noqa comments keep working
 
     @property
     def url(self) -> str:
@@ -74,8 +75,16 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, severity: str, summary: str, fixes: tuple[str, ...] = ()):
-    """Register a rule; the decorated generator yields (message, span) or (message, span, fix).
+def rule(
+    code: str,
+    name: str,
+    severity: str,
+    summary: str,
+    fixes: tuple[str, ...] = (),
+    retired: bool = False,
+):
+    """Register a rule; the decorated generator yields (message, span), (message, span, fix) or
+    (message, span, fix, severity) for a finding milder than the rule's own severity.
 
     ``fixes`` names the applicabilities of the fixes it may yield (``("safe",)``,
     ``("safe", "unsafe")``); tests/test_rule_pages.py holds every fix it yields to it."""
@@ -84,7 +93,7 @@ def rule(code: str, name: str, severity: str, summary: str, fixes: tuple[str, ..
         raise ValueError(f"{code}: unknown fix applicability {sorted(unknown)}")
 
     def register(fn):
-        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes))
+        RULES[code] = Rule(code, name, severity, summary, fn, tuple(fixes), retired)
         return fn
 
     return register

@@ -9,8 +9,12 @@ from lorlint.checks.targets import (
     converted,
     entries,
     equivalent,
+    expert_parameters_named,
+    expert_suffix,
+    expert_weights_text,
     looks_like_pattern,
     prefixed_names,
+    quoted,
 )
 from lorlint.models.match import modules_matching_entry
 
@@ -29,14 +33,23 @@ def check(ctx: Context):
         entry = element.value
         if looks_like_pattern(entry) or converted(ctx, entry):
             continue
-        if modules_matching_entry(ctx.table, entry):
-            continue
+        if modules_matching_entry(ctx.table, entry) or ctx.view.might_have(entry):
+            continue  # (or a layout of this architecture other than the default config's has it)
+        params = expert_parameters_named(ctx, entry)
+        if params and ("." in entry or ctx.result is None):
+            continue  # LL104 explains a qualified one; Unsloth adds MoE experts itself
         other = equivalent(entry, ctx)
         fix = None
         bare = entry.rstrip(",")
         if bare != entry and modules_matching_entry(ctx.table, bare):
             hint = (f'"{bare}" with a comma stuck to it: on a command line each word is one entry, '
                     "so separate the names with spaces only")  # fmt: skip
+        elif params:
+            hint = (
+                f"on this model the experts keep it in {expert_weights_text(ctx, params)}, a "
+                "parameter target_modules cannot reach: use target_parameters="
+                + quoted([expert_suffix(params[0])])
+            )
         elif other:
             hint = f'{ctx.view.model_type} calls it "{other}"'
             fix = _translate(ctx)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from lorlint import fixes
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import REGEX_CHARS
+from lorlint.models import bounded
 from lorlint.models.match import ALL_LINEAR, modules_matching_entry
 
 
@@ -24,7 +23,7 @@ def check(ctx: Context):
     text = value.value
     if text.lower() == ALL_LINEAR or REGEX_CHARS.search(text):
         return
-    if ctx.table is not None and any(re.fullmatch(text, m.name) for m in ctx.table.modules):
+    if ctx.table is not None and any(bounded.fullmatch(text, m.name) for m in ctx.table.modules):
         return  # a full dotted module name: PEFT matches it exactly
     names = [part.strip() for part in text.split(",") if part.strip()]
     listed = fixes.list_literal(names, value.quote)

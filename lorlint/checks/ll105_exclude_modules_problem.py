@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from lorlint.checks import Context, rule
+from lorlint.models import bounded
 from lorlint.models.match import entry_matches
 
 
 def _excluded_by(exclude, names: list[str]) -> list[str]:
     if isinstance(exclude, str):
         try:
-            return [n for n in names if re.fullmatch(exclude, n)]
+            return [n for n in names if bounded.fullmatch(exclude, n)]
         except re.error:
             return []
     return [n for n in names if any(entry_matches(e, n) for e in exclude)]
@@ -23,7 +24,7 @@ def check(ctx: Context):
     if ctx.table is None or value is None or not value.known or not value.value:
         return
     names = [m.name for m in ctx.table.modules if m.name]
-    if not _excluded_by(value.value, names):
+    if not _excluded_by(value.value, names + ctx.view.other_layout_names()):
         yield (
             f"exclude_modules={value.value!r} matches no module of {ctx.model_label()}: "
             "nothing is excluded (PEFT only warns)",

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 
 from lorlint.checks import Context, rule
+from lorlint.models import bounded
 from lorlint.models.match import TASK_HEADS, unmatched_pattern_keys
 
 
 def _saves_nothing(entry: str, names: list[str]) -> bool:
+    pattern = rf"(^|.*\.){entry}($|\..*)"
     try:
-        pattern = re.compile(rf"(^|.*\.){entry}($|\..*)")
+        re.compile(pattern)
     except re.error:
         return True
-    return not any(pattern.match(n) for n in names)
+    return not any(bounded.match(pattern, n) for n in names)
 
 
 @rule(
@@ -25,12 +27,16 @@ def _saves_nothing(entry: str, names: list[str]) -> bool:
 def check(ctx: Context):
     if ctx.table is None:
         return
-    targeted = ctx.adapted.modules if ctx.adapted is not None else None
+    # keys apply to adapted parameters too (``get_pattern_key`` on ``module.param``)
+    targeted = [*ctx.adapted.modules, *ctx.adapted.parameters] if ctx.adapted else None
     for attr in ("rank_pattern", "alpha_pattern"):
         value = ctx.site.keywords.get(attr)
         if value is None or not isinstance(value.value, dict) or targeted is None:
             continue
+        others = ctx.view.other_layout_names()
         for key in unmatched_pattern_keys(value.value, targeted):
+            if others and not unmatched_pattern_keys({key: 0}, others):
+                continue  # another layout of the architecture may adapt a module it matches
             try:
                 re.compile(key)
             except re.error as err:
@@ -48,7 +54,7 @@ def check(ctx: Context):
     value = ctx.site.keywords.get("modules_to_save")
     if value is None or not isinstance(value.value, (list, tuple)):
         return
-    names = [m.name for m in ctx.table.modules if m.name]
+    names = [m.name for m in ctx.table.modules if m.name] + ctx.view.other_layout_names()
     elements = value.elements or []
     heads = _task_heads(ctx)
     for i, entry in enumerate(value.value):

@@ -6,6 +6,7 @@ import re
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import entries
+from lorlint.models import bounded
 from lorlint.models.match import entry_matches, layer_index_of
 
 
@@ -29,8 +30,21 @@ def check(ctx: Context):
     patterns = [pattern] if isinstance(pattern, str) else (pattern or [])
     pattern_span = site.keywords["layers_pattern"].span if patterns else value.span
 
+    wrapped = [rf"(?:^|.*?\.){p}\.\d+\." for p in patterns]
+    for p, regex in zip(patterns, wrapped, strict=True):
+        try:
+            re.compile(regex)
+        except re.error as err:
+            yield (
+                f"layers_pattern {p!r} is not a valid regular expression ({err.msg}): "
+                "get_peft_model raises re.error when it reads a targeted module's layer index",
+                pattern_span,
+            )
+            return
+
     def found(p: str) -> bool:
-        return any(re.match(rf"(?:^|.*?\.){p}\.\d+\.", m.name) for m in table.modules)
+        regex = wrapped[patterns.index(p)]
+        return any(bounded.match(regex, m.name) for m in table.modules)
 
     if patterns and not any(found(p) for p in patterns):  # PEFT tries each; one is enough
         shown = patterns[0] if len(patterns) == 1 else patterns
@@ -55,7 +69,7 @@ def check(ctx: Context):
         )
         return
     missing = [i for i in requested if i not in available]
-    if missing:
+    if missing and ctx.view.exact:  # a default config's layer count is not the model's
         yield (
             f"layers_to_transform has {missing} but {ctx.model_label()} has layers "
             f"{min(available)}–{max(available)}",

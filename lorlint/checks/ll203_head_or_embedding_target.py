@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lorlint import fixes
 from lorlint.checks import Context, rule
+from lorlint.checks.targets import stable
 from lorlint.models.unsloth import deliberate
 
 
@@ -21,7 +22,7 @@ def check(ctx: Context):
     special = {m.name for m in table.modules if m.kind == "embedding"}
     if table.output_embedding:
         special.add(table.output_embedding)
-    hit = special.intersection(result.modules)
+    hit = stable(ctx, special.intersection(result.modules))
     if not hit:
         return
     value = ctx.site.keywords["target_modules"]

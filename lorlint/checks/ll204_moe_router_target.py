@@ -3,21 +3,8 @@
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import entries
-from lorlint.models.table import LayerTable
-
-
-def routers(table: LayerTable) -> set[str]:
-    """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
-    names = {m.name for m in table.modules}
-    out = set()
-    for m in table.modules:
-        parent = m.name.rpartition(".")[0]
-        if "router" in m.cls.lower() or (
-            m.leaf in ("gate", "router") and f"{parent}.experts" in names
-        ):
-            out.add(m.name)
-    return out
+from lorlint.checks.targets import counted, entries, stable
+from lorlint.models.layerkinds import expert_stacks, routers
 
 
 @rule("LL204", "moe-router-target", "warning", "an MoE router is targeted")
@@ -30,6 +17,7 @@ def check(ctx: Context):
         return
     hit = found & set(result.modules)
     hit |= {p.rpartition(".")[0] for p in result.parameters} & found
+    hit = stable(ctx, hit)
     if not hit:
         return
     spans = {e.value: e.span for e in entries(ctx)}
@@ -37,9 +25,22 @@ def check(ctx: Context):
     leaf = example.rpartition(".")[2]
     value = ctx.site.keywords.get("target_modules")
     span = spans.get(leaf) or (value.span if value is not None else ctx.site.span)
+    owners = {p.rpartition(".")[0] for p in result.parameters}
+    experts = {m.name for m in expert_stacks(table)} & owners
+    why = "adapting it destabilises routing"
+    advice = "target the expert projections instead"
+    if experts:  # the experts are adapted too: the router is extra
+        advice = "leave it out"
+        spec = ctx.spec.target_modules if ctx.spec is not None else None
+        if isinstance(spec, str) and leaf in result.converted:
+            advice = (
+                f'PEFT\'s MoE conversion adds "{leaf}" for a string target: list the linears '
+                "instead"
+            )
+    else:
+        why += " and leaves the experts untouched"
     yield (
-        f'the targets adapt the MoE router "{leaf}" in {len(hit)} layers of {ctx.model_label()} '
-        "(a router picks experts; adapting it destabilises routing and leaves the experts "
-        "untouched); target the expert projections instead",
+        f'the targets adapt the MoE router "{leaf}" in {counted(ctx, len(hit))} layers of '
+        f"{ctx.model_label()} (a router picks experts; {why}); {advice}",
         span,
     )

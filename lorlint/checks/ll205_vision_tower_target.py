@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lorlint.checks import Context, rule
-from lorlint.checks.targets import tower_of
+from lorlint.checks.targets import counted, stable, tower_of
 from lorlint.models.unsloth import vision_requested
 
 
@@ -13,7 +13,7 @@ def check(ctx: Context):
     if result is None or vision_requested(ctx.site):
         return  # Unsloth's finetune_vision_layers (on by default in FastVisionModel) asks for it
     counts: dict[str, int] = {}
-    for name in result.modules:
+    for name in stable(ctx, result.modules):
         tower = tower_of(name)
         if tower:
             counts[tower] = counts.get(tower, 0) + 1
@@ -28,10 +28,10 @@ def check(ctx: Context):
         if has_lm and language
         else ""
     )
-    where = ", ".join(f"{n} in {t}" for t, n in sorted(counts.items()))
+    where = ", ".join(f"{counted(ctx, n)} in {t}" for t, n in sorted(counts.items()))
     value = ctx.site.keywords.get("target_modules")
     yield (
-        f"the targets adapt {where} besides {n_language} language-model modules of "
+        f"the targets adapt {where} besides {counted(ctx, n_language)} language-model modules of "
         f"{ctx.model_label()}{fix}",
         value.span if value is not None else ctx.site.span,
     )

@@ -1,41 +1,18 @@
-"""LL208 name-unknown-to-any-architecture: with no model known, a name no catalogued model has."""
+"""LL208 name-unknown-to-any-architecture: retired (see rules/LL208-name-unknown-to-any-architecture.md).
 
-from __future__ import annotations
+It flagged, with no model known, target names that no catalogued architecture has. Measured on
+real code it could not be made right often enough: remote-code models (Baichuan's ``W_pack``,
+InternLM2's ``wqkv``, TeleChat's ``key_value``) are exactly the ones lorlint cannot place, and
+their own names are unknown to every transformers architecture. The code stays registered so
+that ``--select LL208`` and ``# noqa: LL208`` keep working; it reports nothing.
+"""
 
-import difflib
-from functools import lru_cache
+from lorlint.checks import rule
 
-from lorlint.checks import Context, rule
-from lorlint.checks.targets import entries, looks_like_pattern
-from lorlint.models import catalog
-from lorlint.models.peft_defaults import DEFAULT_TARGET_MODULES
-
-
-@lru_cache(maxsize=1)
-def known_leaves() -> frozenset[str]:
-    names: set[str] = set()
-    for leaves in catalog.leaf_names_by_model_type().values():
-        names |= leaves
-    for default in DEFAULT_TARGET_MODULES.values():  # PEFT's own defaults (MPT's Wqkv, ...)
-        if isinstance(default, list):
-            names.update(default)
-    return frozenset(names)
-
-
-@rule(
+rule(
     "LL208",
     "name-unknown-to-any-architecture",
-    "warning",
-    "a target name exists in no catalogued architecture",
-)
-def check(ctx: Context):
-    if ctx.table is not None:
-        return
-    known = known_leaves()
-    for element in entries(ctx):
-        entry = element.value
-        if looks_like_pattern(entry) or entry.rpartition(".")[2] in known:
-            continue
-        close = difflib.get_close_matches(entry, sorted(known), n=2, cutoff=0.75)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        yield f'"{entry}" is a module name in no catalogued architecture{hint}', element.span
+    "info",
+    "retired: a target name no catalogued architecture has (never reported)",
+    retired=True,
+)(None)

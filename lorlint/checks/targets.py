@@ -7,7 +7,13 @@ import re
 from collections.abc import Iterator
 
 from lorlint.checks import Context
-from lorlint.models.match import ALL_LINEAR, modules_matching_entry
+from lorlint.models.layerkinds import expert_stacks, tower_of
+from lorlint.models.match import (
+    ALL_LINEAR,
+    MOE_TARGET_MODULE_MAPPING,
+    entry_matches,
+    modules_matching_entry,
+)
 from lorlint.site import Value
 
 REGEX_CHARS = re.compile(r"[\\^$*+?{}\[\]|()]")
@@ -28,18 +34,6 @@ EQUIVALENTS["gpt_neox"] = EQUIVALENTS["bloom"] = EQUIVALENTS["falcon"]
 EQUIVALENTS["roberta"] = EQUIVALENTS["bert"]
 EQUIVALENTS["torchtune"] = {"o_proj": "output_proj", "out_proj": "output_proj",
                             "gate_proj": "w1", "down_proj": "w2", "up_proj": "w3"}  # fmt: skip
-
-
-TOWER_MARKERS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "vision_embed")
-
-
-def tower_of(name: str) -> str | None:
-    """The vision tower or projector a module belongs to (``model.visual``), if any."""
-    parts = name.split(".")
-    for i, part in enumerate(parts):
-        if part in TOWER_MARKERS:
-            return ".".join(parts[: i + 1])
-    return None
 
 
 def converted(ctx: Context, entry: str) -> bool:
@@ -78,8 +72,12 @@ def prefixed_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
     return [leaf for leaf in _adaptable_leaves(ctx) if leaf.startswith(entry)][:n]
 
 
+# transformers 5 renamed BERT-style attention in ViT and its kin to q/k/v_proj.
+RENAMED = {"query": "q_proj", "key": "k_proj", "value": "v_proj"}
+
+
 def equivalent(entry: str, ctx: Context) -> str | None:
-    mapping = EQUIVALENTS.get(ctx.view.model_type, {})
+    mapping = EQUIVALENTS.get(ctx.view.model_type, RENAMED)
     name = mapping.get(entry)
     if name and ctx.table is not None and modules_matching_entry(ctx.table, name):
         return name
@@ -99,3 +97,74 @@ def block_linear_leaves(ctx: Context) -> list[str]:
 
 def quoted(names) -> str:
     return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
+def counted(ctx: Context, n: int) -> str:
+    """A count from the layer table: "about N" when the table comes from a default config."""
+    return str(n) if ctx.view is None or ctx.view.exact else f"about {n}"
+
+
+def counts_note(ctx: Context) -> str:
+    """Said after counts read from a default config: the names are exact, the numbers not."""
+    if ctx.view is None or ctx.view.exact:
+        return ""
+    return f" (layer counts from {ctx.view.model_type}'s default config)"
+
+
+def stable(ctx: Context, names) -> set[str]:
+    """The names that exist in every layout of the architecture (all of them for an exact view):
+    a finding about a module being adapted is made only for those."""
+    return {n for n in names if ctx.view is None or ctx.view.name_is_stable(n)}
+
+
+def literal(value) -> str:
+    """A Python literal with double quotes (dicts of rank patterns, lists of names)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
+
+
+# v4 expert projection names → the fused parameter transformers 5 keeps them in (PEFT's own
+# conversion vocabulary, every family; the router's ``gate`` left out).
+FUSED_EXPERT_NAMES = {
+    old: new
+    for family in MOE_TARGET_MODULE_MAPPING.values()
+    for old, new in family.items()
+    if old != "gate"
+}
+
+
+def expert_suffix(name: str) -> str:
+    """``model.layers.0.mlp.experts.down_proj`` → ``experts.down_proj``: a target_parameters entry
+    precise enough as a suffix."""
+    return ".".join(name.split(".")[-2:])
+
+
+def expert_weights_text(ctx: Context, params: list[str]) -> str:
+    """``the fused expert weight mlp.experts.down_proj (32×2880×2880, in 24 layers)``."""
+    from lorlint.models.summary import split_block
+
+    owner, _, leaf = params[0].rpartition(".")
+    shape = "×".join(str(d) for d in dict(ctx.table.get(owner).own_params)[leaf])
+    rel = split_block(params[0])[2] if split_block(params[0]) else params[0]
+    return f"the fused expert weight {rel} ({shape}, in {len(params)} layers)"
+
+
+def expert_parameters_named(ctx: Context, entry: str) -> list[str]:
+    """Full ``module.param`` names of fused expert weights that a list entry names: the
+    parameter itself (``experts.down_proj``), or a v4 projection name now fused into one
+    (``gate_proj`` → ``experts.gate_up_proj``). Empty when the entry names a real module."""
+    if modules_matching_entry(ctx.table, entry):
+        return []
+    found = []
+    fused = FUSED_EXPERT_NAMES.get(entry.rpartition(".")[2])
+    for stack in expert_stacks(ctx.table):
+        for param, shape in stack.own_params:
+            full = f"{stack.name}.{param}"
+            if len(shape) == 3 and (entry_matches(entry, full) or param == fused):
+                found.append(full)
+    return found

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint import config as config_mod
-from lorlint.checks import SEVERITIES, by_name_or_code, load_all
+from lorlint.checks import RULES, SEVERITIES, Diagnostic, by_name_or_code, load_all
 from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
 from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
@@ -22,6 +22,7 @@ from lorlint.frontends.source import SourceError, read_bytes
 from lorlint.models.cache import cache_dir as table_cache_dir
 from lorlint.report import formats
 from lorlint.report.progress import Progress
+from lorlint.site import Span
 from lorlint.sitecache import CACHE_DIRNAME
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
@@ -266,29 +267,49 @@ def load_settings(args, start: Path) -> config_mod.Settings:
 
 
 class Reporter:
-    """Where output goes: the report to standard output (or --output-file), the summary and
-    messages to stderr; -q keeps the report only, -s prints nothing but fatal errors."""
+    """Where output goes, as ruff does it: the report and its summary to standard output (or
+    --output-file); with a machine-readable format the summary goes to stderr, so standard output
+    stays parsable; when standard output carries fixed source (``check - --fix``) the whole
+    report goes to stderr. -q keeps the report only, -s prints nothing but fatal errors."""
 
     def __init__(self, args):
         self.args = args
         self.silent = args.silent
         self.quiet = args.quiet or args.silent
+        self.source_on_stdout = False  # set by ``check - --fix``
+        self._file_started = False
 
     def color(self) -> bool:
         if self.args.color == "never" or self.args.output_file:
             return False
         return self.args.color == "always" or formats.use_color(sys.stdout)
 
+    def _to_file(self, text: str) -> None:
+        mode = "a" if self._file_started else "w"
+        self._file_started = True
+        with open(self.args.output_file, mode, encoding="utf-8") as fh:
+            fh.write(text + "\n" if text else "")
+
     def write(self, text: str) -> None:
         if self.silent:
             return
         if self.args.output_file:
-            with open(self.args.output_file, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n" if text else "")
+            self._to_file(text)
         elif text:
             print(text)
 
     def info(self, text: str) -> None:
+        if not text or self.quiet:
+            return
+        if self.source_on_stdout or self.args.output_format in formats.MACHINE:
+            print(text, file=sys.stderr)
+        elif self.args.output_file:
+            self._to_file(text)
+        else:
+            print(text)
+
+    def note(self, text: str) -> None:
+        """A message beside output that must stay exactly what it is (a --diff patch)."""
         if text and not self.quiet:
             print(text, file=sys.stderr)
 
@@ -393,7 +414,7 @@ def _check_paths(args, paths, settings, options: Options, report: Reporter) -> i
         print(f"lorlint check: {problem}", file=sys.stderr)
     if args.diff:
         report.write("".join(diffs).rstrip("\n"))
-        report.info(formats.would_fix(fixed))
+        report.note(formats.would_fix(fixed))
         return 2 if missing else (1 if diffs else 0)
     code = _finish(args, settings, report, diagnostics, sources, fixed, bool(missing))
     return 2 if unwritten else code  # asked to fix a file that cannot be written
@@ -413,7 +434,9 @@ def _finish(args, settings, report, diagnostics, sources, fixed, missing: bool) 
     if args.fix and args.show_fixes:
         report.info(formats.fixed_listing(fixed))
     if not (missing and not diagnostics):  # a missing path is not "All checks passed!"
-        report.info(formats.summary(diagnostics, formats.count(fixed) if args.fix else None))
+        summary = formats.summary(diagnostics, formats.count(fixed) if args.fix else None)
+        gap = "\n" if text and args.output_format == "full" else ""  # ruff's blank line
+        report.info(gap + summary)
     shown = [d for d in diagnostics if not (args.fix and _wanted(d, args))]
     report.info(formats.fix_hint(shown, args.unsafe_fixes))
     return 2 if missing else exit_code(args, settings, diagnostics, fixed)
@@ -461,10 +484,11 @@ def _check_stdin(args, settings, options: Options, report: Reporter) -> int:
             else:
                 text, found = outcome.text, outcome.remaining
     if args.diff:
-        report.info(formats.would_fix(fixed))
+        report.note(formats.would_fix(fixed))
         return 1 if fixed else 0
     if args.fix:
         sys.stdout.write(text)  # the (fixed) source; the report goes to stderr
+        report.source_on_stdout = True
         if not report.silent:
             rendered = _render(args, found, {display: text}, False)
             if rendered:
@@ -691,9 +715,24 @@ def _lint_chunk(chunk: list[tuple[Path, bytes | None]], options: Options):
     views = ViewCache(options.online)
     out = []
     for path, data in chunk:
-        found, text = lint_file(path, options, views, data)
+        found, text = lint_isolated(path, options, views, data)
         out.append((path, found, text if found else None))
     return out
+
+
+def lint_isolated(path: Path, options: Options, views: ViewCache, data: bytes | None = None):
+    """One file's findings and text; a crash while linting it is that file's LL900, and the run
+    goes on."""
+    try:
+        return lint_file(path, options, views, data)
+    except Exception as err:  # a bug: say so for this file, lint the others
+        detail = f"{type(err).__name__}: {err}".splitlines()[0]
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        rule = RULES["LL900"]
+        message = f"internal error while linting this file: {detail}; please report it"
+        return [
+            Diagnostic("LL900", rule.name, rule.severity, message, str(path), Span(1, 1, 1, 1))
+        ], None
 
 
 def lint_files(

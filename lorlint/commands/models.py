@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
+from lorlint.models import catalog
+from lorlint.models.layerkinds import BlockParts, coverage, expert_parameters, expert_stacks
 from lorlint.models.match import MatchResult, TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
-from lorlint.models.summary import human, layer_coverage, rows, trainable_params
+from lorlint.models.summary import human, layer_coverage, rows, split_block, trainable_params
+from lorlint.models.tasks import TASK_AUTO_CLASS, is_task
 from lorlint.models.view import ModelView, load_view
 
 
@@ -69,9 +72,18 @@ def add_parser(sub) -> None:
     p.add_argument("model", help="hub id, local directory with config.json, or a class name")
     p.add_argument("--targets", help='all-linear, a JSON list/string, or "q_proj,v_proj"')
     p.add_argument("--exclude", help="exclude_modules, same forms as --targets")
+    p.add_argument(
+        "--target-parameters",
+        help='target_parameters: "mlp.experts.gate_up_proj,mlp.experts.down_proj" or a JSON list',
+    )
     p.add_argument("--layers", help="layers_to_transform: N, A-B, 0,2,4 or a JSON list")
     p.add_argument("--layers-pattern", help="layers_pattern (e.g. layers, h, block)")
-    p.add_argument("--task", help="how the model is loaded: causal-lm, seq2seq-lm, seq-cls, ...")
+    p.add_argument(
+        "--task",
+        help="how the model is loaded: a task (causal-lm, seq2seq-lm, image-text-to-text, "
+        "speech-seq2seq, seq-cls, token-cls, ctc, image-cls, base, ...), an Auto class or a "
+        "model class; default: what the architecture is usually fine-tuned as",
+    )
     p.add_argument("--rank", type=int, default=16, help="LoRA rank for the estimate (default 16)")
     p.add_argument("--format", "--output-format", dest="format", choices=("text", "json"),
                    default="text", help="text or json (--output-format is the same option)")  # fmt: skip
@@ -83,7 +95,10 @@ def _spec(args) -> TargetSpec | None:
     targets = parse_names(args.targets, "--targets")
     exclude = parse_names(args.exclude, "--exclude")
     layers = parse_layers(args.layers)
-    if targets is None and exclude is None and layers is None:
+    parameters = parse_names(args.target_parameters, "--target-parameters")
+    if isinstance(parameters, str):
+        raise SpecError("--target-parameters: a list of names (PEFT takes no regex there)")
+    if targets is None and exclude is None and layers is None and parameters is None:
         return None
     task_type = "SEQ_CLS" if args.task == "seq-cls" else None
     return TargetSpec(
@@ -91,6 +106,7 @@ def _spec(args) -> TargetSpec | None:
         lora_alpha=args.rank,
         target_modules=targets,
         exclude_modules=exclude,
+        target_parameters=parameters,
         layers_to_transform=layers,
         layers_pattern=args.layers_pattern,
         task_type=task_type,
@@ -100,7 +116,8 @@ def _spec(args) -> TargetSpec | None:
 def run(args) -> int:
     try:
         spec = _spec(args)
-        view = load_view(args.model, task=args.task, online=args.online)
+        task, loader = _task_or_loader(args.task)
+        view = load_view(args.model, task=task, online=args.online, loader=loader)
     except SpecError as err:
         print(f"lorlint models: {err}", file=sys.stderr)
         return 2
@@ -111,14 +128,35 @@ def run(args) -> int:
         print(f"lorlint models: {view.describe()}: no layer table: {view.note}", file=sys.stderr)
         return 2
     result = match(view.table, spec) if spec else None
+    uncertain = result is not None and view.certain(spec, result) is None
     if args.format == "json":
-        print(json.dumps(as_json(view, spec, result, args.rank), indent=2))
+        print(json.dumps(as_json(view, spec, result, args.rank, uncertain), indent=2))
     else:
-        print(as_text(view, spec, result, args.rank))
+        print(as_text(view, spec, result, args.rank, uncertain))
+    if uncertain:
+        return 2
     return 1 if result is not None and not result.ok else 0
 
 
-def as_json(view: ModelView, spec: TargetSpec | None, result: MatchResult | None, r: int) -> dict:
+def _task_or_loader(value: str | None) -> tuple[str | None, str | None]:
+    """--task takes a task name, or a class as a script would load with (Auto or concrete)."""
+    if value and value[:1].isupper():
+        return None, value
+    if value and not is_task(value):
+        raise SpecError(
+            f"--task: unknown task {value!r} (one of {', '.join(TASK_AUTO_CLASS)}, "
+            "or a transformers class name)"
+        )
+    return value, None
+
+
+def as_json(
+    view: ModelView,
+    spec: TargetSpec | None,
+    result: MatchResult | None,
+    r: int,
+    uncertain: bool = False,
+) -> dict:
     table = view.table
     out = {
         "model": view.reference,
@@ -127,6 +165,8 @@ def as_json(view: ModelView, spec: TargetSpec | None, result: MatchResult | None
         "task": view.task,
         "source": view.resolved.source,
         "source_detail": view.resolved.location,
+        "certainty": view.certainty,
+        "layout_fields": catalog.layout_fields(view.resolved.model_type) if not view.exact else [],
         "table_source": view.table_source,
         "transformers_version": table.transformers_version,
         "num_hidden_layers": table.num_hidden_layers,
@@ -137,6 +177,20 @@ def as_json(view: ModelView, spec: TargetSpec | None, result: MatchResult | None
             if m.name
         ],
     }
+    parts = coverage(table, result.modules if result else (), result.parameters if result else ())
+    if parts is not None and _modern(parts):
+        out["expert_parameters"] = [
+            {"name": f"{m.name}.{p}", "type": m.cls, "shape": list(shape)}
+            for m in expert_stacks(table)
+            for p, shape in expert_parameters(m)
+        ]
+        out["block_parts"] = {
+            kind: {
+                "layers": sorted(part.layers),
+                **({"adapted": sorted(part.adapted)} if result is not None else {}),
+            }
+            for kind, part in parts.parts.items()
+        }
     if view.note:
         out["note"] = view.note
     if result is not None:
@@ -144,6 +198,7 @@ def as_json(view: ModelView, spec: TargetSpec | None, result: MatchResult | None
         out["matched"] = sorted(result.modules)
         out["matched_parameters"] = sorted(result.parameters)
         out["error"] = result.error.message if result.error else None
+        out["outcome_known"] = not uncertain
         out["warnings"] = result.warnings
         out["trainable_params"] = trainable_params(
             table, result.modules, result.parameters, r, result.rank_pattern
@@ -159,22 +214,35 @@ def _shape(shape: tuple[int, ...], kind: str | None) -> str:
     return "×".join(str(d) for d in shape)
 
 
-def as_text(view: ModelView, spec: TargetSpec | None, result: MatchResult | None, r: int) -> str:
+def as_text(
+    view: ModelView,
+    spec: TargetSpec | None,
+    result: MatchResult | None,
+    r: int,
+    uncertain: bool = False,
+) -> str:
     table = view.table
     hit = result.modules if result else []
+    about = "" if view.exact else "about "
     lines = [
         view.reference,
         f"  architecture  {table.architecture} ({view.model_type}, loaded as {view.task})",
         f"  config from   {view.resolved.source_label}",
         f"  names from    {_names_from(view)}",
-        f"  size          {table.num_hidden_layers} layers · {len(table.modules)} modules · "
-        f"{human(table.total_params)} parameters",
+        f"  certainty     {_certainty(view)}",
+        f"  size          {about}{table.num_hidden_layers} layers · {len(table.modules)} "
+        f"modules · {human(table.total_params)} parameters"
+        + ("" if view.exact else f" ({view.model_type}'s default config, not this model's)"),
     ]
     if view.note:
         lines.append(f"  note          {view.note}")
-    all_rows = rows(table, hit)
+    all_rows = rows(table, hit, result.parameters if result else ())
+    parts = coverage(table, hit, result.parameters if result else ())
+    part_of = _part_of(parts) if parts is not None and _modern(parts) else None
     width = max([len(row.name) for row in all_rows] + [20])
-    header = f"    {'module':{width}}  {'type':22} {'shape':>14} {'count':>6}  LoRA  "
+    lora_width = 9 if any(row.kind == "parameter" for row in all_rows) else 4
+    header = f"    {'module':{width}}  {'type':22} {'shape':>14} {'count':>6}  "
+    header += f"{'LoRA':{lora_width}}  " + (f"{'part':11}  " if part_of is not None else "")
     header += "targeted" if result else ""
     groups: dict[str, list] = {}
     for row in all_rows:
@@ -184,7 +252,8 @@ def as_text(view: ModelView, spec: TargetSpec | None, result: MatchResult | None
         lines.append(f"  {group}.N  (per block)" if group else "  outside the blocks")
         lines.append(header.rstrip())
         for row in members:
-            lora = "yes" if row.kind else "no"
+            lora = "parameter" if row.kind == "parameter" else "yes" if row.kind else "no"
+            part = f"{part_of.get((group, row.name), ''):11}  " if part_of is not None else ""
             mark = ""
             if result:
                 mark = f"{row.targeted}/{row.count}" if row.targeted else "-"
@@ -192,12 +261,50 @@ def as_text(view: ModelView, spec: TargetSpec | None, result: MatchResult | None
                     mark += "  (output layer)"
             lines.append(
                 f"    {row.name:{width}}  {row.cls[:22]:22} {_shape(row.shape, row.kind):>14} "
-                f"{row.count:>6}  {lora:4}  {mark}".rstrip()
+                f"{row.count:>6}  {lora:{lora_width}}  {part}{mark}".rstrip()
             )
     if result is not None:
         lines.append("")
-        lines.extend(_targets_text(view, spec, result, r))
+        lines.extend(_targets_text(view, spec, result, r, uncertain, parts))
     return "\n".join(lines)
+
+
+def _certainty(view: ModelView) -> str:
+    if view.exact:
+        return "exact: this model's own config"
+    text = f"architecture: {view.model_type}'s default config; names exact, counts approximate"
+    fields = catalog.layout_fields(view.resolved.model_type)
+    if fields:
+        text += f" (names that depend on {', '.join(fields)} may differ)"
+    return text
+
+
+def _modern(parts: BlockParts) -> bool:
+    """Routed experts or hybrid blocks: the block's parts are worth a column and a picture."""
+    return any(kind not in ("attention", "mlp") for kind in parts.parts)
+
+
+def _part_of(parts: BlockParts) -> dict[tuple[str, str], str]:
+    """(group, relative name) → the block part it belongs to (``attention``, ``experts``, ...)."""
+    out = {}
+    for full, kind in parts.kind_of.items():
+        block = split_block(full)
+        if block:
+            out[(block[0], block[2])] = kind
+    return out
+
+
+def _parts_picture(parts: BlockParts) -> list[str]:
+    """One line per block part: ■ adapted, □ present but not adapted, · absent in that layer."""
+    lines = [f"  block parts of {parts.stack} (■ adapted, □ not adapted, · absent):"]
+    width = max(len(kind) for kind in parts.parts)
+    for kind, part in parts.parts.items():
+        bar = "".join(
+            "■" if i in part.adapted else "□" if i in part.layers else "·"
+            for i in range(parts.layers)
+        )
+        lines.append(f"    {kind:{width}}  {bar} {len(part.adapted)}/{len(part.layers)}")
+    return lines
 
 
 def _names_from(view: ModelView) -> str:
@@ -210,13 +317,30 @@ def _names_from(view: ModelView) -> str:
     return labels.get(view.table_source, view.table_source)
 
 
-def _targets_text(view: ModelView, spec: TargetSpec, result: MatchResult, r: int) -> list[str]:
+def _targets_text(
+    view: ModelView,
+    spec: TargetSpec,
+    result: MatchResult,
+    r: int,
+    uncertain: bool,
+    parts: BlockParts | None,
+) -> list[str]:
     table = view.table
     shown = json.dumps(spec.target_modules) if spec.target_modules is not None else "(PEFT default)"
+    if spec.target_parameters:
+        shown += f" + target_parameters {json.dumps(list(spec.target_parameters))}"
+    if uncertain:
+        return [
+            f"  targets {shown}: no entry matches {view.model_type}'s default config, but another "
+            "layout of it has a module an entry names:",
+            "    whether PEFT raises depends on the real config (a local directory, or --online)",
+        ]
     if result.error:
-        return [f"  targets {shown}: PEFT raises:", f"    {result.error.message}"]
+        outcome = "not checked" if result.error.kind == "too-costly" else "PEFT raises"
+        return [f"  targets {shown}: {outcome}:", f"    {result.error.message}"]
     n_mod, n_par = len(result.modules), len(result.parameters)
-    what = f"{n_mod} modules" + (f" + {n_par} parameters" if n_par else "")
+    about = "" if view.exact else "about "
+    what = f"{about}{n_mod} modules" + (f" + {n_par} parameters" if n_par else "")
     lines = [f"  targets {shown} → {what}"]
     if result.defaulted:
         lines.append(
@@ -224,11 +348,14 @@ def _targets_text(view: ModelView, spec: TargetSpec, result: MatchResult, r: int
         )
     added = trainable_params(table, result.modules, result.parameters, r, result.rank_pattern)
     total = table.total_params + added
+    about = "" if view.exact else "about "
     lines.append(
-        f"  trainable at r={r}: {added:,} of {total:,} ({100 * added / max(total, 1):.4f}%)"
+        f"  trainable at r={r}: {about}{added:,} of {total:,} ({100 * added / max(total, 1):.4f}%)"
     )
     for group, (size, covered) in layer_coverage(table, result.modules).items():
         bar = "".join("■" if i in covered else "·" for i in range(size))
         lines.append(f"  layers {group}: {bar} {len(covered)}/{size}")
+    if parts is not None and _modern(parts):
+        lines.extend(_parts_picture(parts))
     lines.extend(f"  PEFT warns: {w}" for w in result.warnings)
     return lines

@@ -112,7 +112,7 @@ def _verify_one(site, path: Path, views: ViewCache, opts, progress, verify_site)
         return SiteResult(str(path), site.span.row, None, reason=(
             "the base model could not be determined: add `# lorlint: model=ORG/NAME` or --model"
         ))  # fmt: skip
-    view = views.get(site.model, site.task, path.resolve().parent)
+    view = views.get(site.model, site.task, path.resolve().parent, site.loader)
     if isinstance(view, ModelNotFound):
         return SiteResult(str(path), site.span.row, site.model, reason=str(view))
     task = site.task or view.task

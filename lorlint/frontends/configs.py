@@ -2,20 +2,26 @@
 ``adapter_config.json``. Each tool's file is recognised by its keys, never by its name; unrelated
 YAML gives no site. Values keep their line and column, so findings point into the file.
 
-YAML is composed with PyYAML's safe loader (no tags, no code) and aliases are expanded under a node
-budget, so an alias bomb is an LL900, not a hang.
+YAML is read as the tools read it — PyYAML's safe loader: standard tags only, merge keys (``<<``)
+expanded, no complex keys — and what it would refuse (``!!python/name``, custom tags, unhashable
+keys, integers of more than 4,300 digits) is that file's LL900. Aliases and merges are expanded
+under a node budget and nesting is bounded, so an alias bomb or 10,000-deep nesting is an LL900,
+not a hang or a crash.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
+from lorlint.frontends import jsontext
 from lorlint.site import UNKNOWN, Site, Span, Value
 
 NODE_BUDGET = 20_000
+YAML_TAG = "tag:yaml.org,2002:"
+MERGE_TAG = YAML_TAG + "merge"
+COLLECTION_TAGS = {YAML_TAG + t for t in ("seq", "map", "set", "omap", "pairs")}
 TASK_TYPES = {
     "CAUSAL_LM": "causal-lm",
     "SEQ_2_SEQ_LM": "seq2seq-lm",
@@ -32,12 +38,35 @@ class ConfigError(ValueError):
 
 @dataclass
 class _Budget:
+    """Nodes left to visit (aliases and merges expanded), and one safe loader for scalars."""
+
     left: int = NODE_BUDGET
+    loader: yaml.SafeLoader = field(default_factory=lambda: yaml.SafeLoader(""))
 
     def spend(self) -> None:
         self.left -= 1
         if self.left < 0:
             raise ConfigError(f"more than {NODE_BUDGET} YAML nodes after alias expansion")
+
+    def scalar(self, node: yaml.ScalarNode):
+        """A scalar as the safe loader types it (bool, int, float, null, str, date)."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{_where(node)}: {_refused(node.tag, err)}") from err
+        except ValueError as err:  # int() refuses more than 4300 digits
+            raise ConfigError(f"{_where(node)}: an integer with more than 4,300 digits") from err
+
+
+def _where(node: yaml.Node) -> str:
+    return f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+
+
+def _refused(tag: str, err: Exception | None = None) -> str:
+    if tag.startswith(YAML_TAG) and err is not None and "constructor" not in str(err):
+        return getattr(err, "problem", None) or str(err).splitlines()[0]
+    shown = "!!" + tag.removeprefix(YAML_TAG) if tag.startswith(YAML_TAG) else tag
+    return f"the tag {shown} is refused by YAML's safe loader, which the tools read configs with"
 
 
 def _span(node: yaml.Node) -> Span:
@@ -45,24 +74,74 @@ def _span(node: yaml.Node) -> Span:
     return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
+def _checked(node: yaml.Node) -> yaml.Node:
+    """A collection node the safe loader accepts (standard tag)."""
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in COLLECTION_TAGS:
+        raise ConfigError(f"{_where(node)}: {_refused(node.tag)}")
+    return node
+
+
+def _pairs(node: yaml.MappingNode, budget: _Budget) -> list[tuple[yaml.Node, yaml.Node]]:
+    """A mapping's (key, value) nodes with merge keys (``<<``) expanded as the safe loader does:
+    keys written in the mapping win over merged ones, earlier merged mappings over later ones."""
+    merged, written = [], []
+    for key, value in _checked(node).value:
+        budget.spend()
+        if key.tag != MERGE_TAG:
+            written.append((key, value))
+            continue
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                raise ConfigError(f"{_where(source)}: a merge key (<<) takes mappings only")
+            merged.extend(_pairs(source, budget))
+    return merged + written
+
+
 def _python(node: yaml.Node, budget: _Budget):
     budget.spend()
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
+        return budget.scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_python(n, budget) for n in node.value]
+        return [_python(n, budget) for n in _checked(node).value]
     if isinstance(node, yaml.MappingNode):
-        return {_python(k, budget): _python(v, budget) for k, v in node.value}
+        out = {}
+        for key, value in _pairs(node, budget):
+            if not isinstance(key, yaml.ScalarNode):
+                raise ConfigError(f"{_where(key)}: a complex mapping key (the safe loader refuses)")
+            out[_python(key, budget)] = _python(value, budget)
+        return out
     return UNKNOWN
 
 
-def _scalar(node: yaml.ScalarNode):
-    """A scalar as the safe loader types it (bool, int, float, null, str)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+def validate(root: yaml.Node, budget: _Budget) -> None:
+    """Every node as the safe loader constructs it (each once, aliases shared): a config the tool
+    itself could not load is that file's LL900, whichever key holds the problem."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        budget.spend()
+        if isinstance(node, yaml.ScalarNode):
+            budget.scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(_checked(node).value)
+        else:
+            for key, value in _checked(node).value:
+                if key.tag == MERGE_TAG:
+                    sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                    if not all(isinstance(s, yaml.MappingNode) for s in sources):
+                        raise ConfigError(f"{_where(value)}: a merge key (<<) takes mappings only")
+                    stack.append(value)
+                    continue
+                if not isinstance(key, yaml.ScalarNode):
+                    raise ConfigError(
+                        f"{_where(key)}: a complex mapping key (the safe loader refuses)"
+                    )
+                stack.extend((key, value))
 
 
 def _value(node: yaml.Node | None, budget: _Budget) -> Value | None:
@@ -71,7 +150,7 @@ def _value(node: yaml.Node | None, budget: _Budget) -> Value | None:
     if node is None:
         return None
     if isinstance(node, yaml.SequenceNode):
-        elements = [_value(n, budget) for n in node.value]
+        elements = [_value(n, budget) for n in _checked(node).value]
         return Value([e.value for e in elements], _span(node), elements=elements, editable=False)
     return Value(_python(node, budget), _span(node), editable=False)
 
@@ -79,10 +158,11 @@ def _value(node: yaml.Node | None, budget: _Budget) -> Value | None:
 class _Map:
     """A YAML mapping node read by key (first level, or a nested mapping)."""
 
-    def __init__(self, node: yaml.Node | None):
+    def __init__(self, node: yaml.Node | None, budget: _Budget):
+        self.budget = budget
         self.items: dict[str, yaml.Node] = {}
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
+            for key, value in _pairs(node, budget):
                 if isinstance(key, yaml.ScalarNode):
                     self.items[str(key.value)] = value
 
@@ -93,7 +173,7 @@ class _Map:
         return self.items.get(key)
 
     def sub(self, key: str) -> _Map:
-        return _Map(self.items.get(key))
+        return _Map(self.items.get(key), self.budget)
 
     def scalar(self, key: str, budget: _Budget):
         node = self.items.get(key)
@@ -103,6 +183,8 @@ class _Map:
 def compose(text: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError as err:
+        raise ConfigError("invalid YAML: nested too deeply") from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -162,7 +244,8 @@ def axolotl(path: str, top: _Map, budget: _Budget) -> list[Site]:
             "target_parameters": "lora_target_parameters", "exclude_modules": "lora_exclude_modules",
             "modules_to_save": "lora_modules_to_save", "layers_pattern": "peft_layers_pattern",
             "layers_to_transform": "peft_layers_to_transform", "rank_pattern": "lora_rank_pattern",
-            "alpha_pattern": "lora_alpha_pattern", "r": "lora_r", **LORA_NUMBERS}  # fmt: skip
+            "alpha_pattern": "lora_alpha_pattern", "r": "lora_r",
+            "ensure_weight_tying": "peft_ensure_weight_tying", **LORA_NUMBERS}  # fmt: skip
     site = _site(path, "axolotl", top.node("adapter"), {
         **_read(top, keys, budget),
         "task_type": Value("CAUSAL_LM", editable=False),
@@ -245,31 +328,42 @@ def yaml_sites(path: str, text: str) -> list[Site]:
     root = compose(text)
     if not isinstance(root, yaml.MappingNode):
         return []
-    top, budget = _Map(root), _Budget()
-    sites: list[Site] = []
-    for tool in YAML_TOOLS:
-        sites.extend(tool(path, top, budget))
+    budget = _Budget()
+    try:
+        top = _Map(root, budget)
+        sites: list[Site] = []
+        for tool in YAML_TOOLS:
+            sites.extend(tool(path, top, budget))
+        if sites:
+            validate(root, _Budget())
+    except RecursionError as err:
+        raise ConfigError("YAML nested too deeply") from err
     return sites
 
 
 ADAPTER_KEYS = ("target_modules", "exclude_modules", "modules_to_save", "layers_to_transform",
                 "layers_pattern", "rank_pattern", "alpha_pattern", "target_parameters", "r",
-                "lora_alpha", "lora_dropout", "task_type", "feedforward_modules")  # fmt: skip
+                "lora_alpha", "lora_dropout", "task_type", "feedforward_modules",
+                "ensure_weight_tying")  # fmt: skip
 
 
 def adapter_sites(path: str, text: str) -> list[Site]:
     """A saved adapter's ``adapter_config.json``: checked against its base model."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"invalid JSON: {err.msg} (line {err.lineno})") from err
+        data = jsontext.loads(text)
+    except jsontext.JSONTextError as err:
+        raise ConfigError(str(err)) from err
     if not isinstance(data, dict) or "peft_type" not in data:
         return []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)  # JSON is YAML: gives positions
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         root = None
-    top, budget = _Map(root), _Budget()
+    budget = _Budget()
+    try:
+        top = _Map(root, budget)
+    except ConfigError:
+        top = _Map(None, budget)  # JSON that YAML reads otherwise: values without positions
     keywords: dict[str, Value | None] = {}
     for key in ADAPTER_KEYS:
         if key not in data or data[key] is None:

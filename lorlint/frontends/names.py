@@ -73,4 +73,7 @@ def worth_reading(kind: str, data: bytes) -> bool:
         return _COMMAND.search(data) is not None
     if kind == "yaml":
         return _YAML_KEYS.search(data) is not None
-    return kind == "adapter" and b"peft_type" in data
+    # a saved adapter's config in UTF-16 must be reported, not skipped: PEFT cannot read it
+    return kind == "adapter" and (
+        b"peft_type" in data or data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    )

@@ -23,7 +23,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-MAX_DEPTH = 200  # JSON nesting: deeper is not a notebook (and json recurses)
+from lorlint.frontends import jsontext
+
 ESCAPES = ("!", "%", "?", ",", ";", "/")  # IPython's ESCAPE_SINGLES (!!, ?? and %% start so too)
 # HelpEnd's target: a dotted name, optionally with %/%% or [index], then ? or ??.
 HELP_END = re.compile(r"%{0,2}(?!\d)[\w*]+(\.(?!\d)[\w*]+|\[-?[0-9]+\])*\?\??$")
@@ -158,10 +159,6 @@ def transform_cell(lines: list[str]) -> list[str]:
     return out
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')  # or unterminated
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
-
-
 def parse_problem(lines: list[str]) -> tuple[int, int, str] | None:
     """(row, column, message) when the transformed cell is not Python (top-level await is)."""
     try:
@@ -175,30 +172,11 @@ def parse_problem(lines: list[str]) -> tuple[int, int, str] | None:
     return None
 
 
-def _depth(text: str) -> int:
-    """Deepest bracket nesting outside strings (json.loads recurses once per level). Strings
-    are cut out by a compiled regex first: a notebook is mostly strings, and a loop over every
-    character cost seconds on a tree of notebooks."""
-    depth = peak = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
-        if bracket in "[{":
-            depth += 1
-            peak = max(peak, depth)
-        else:
-            depth -= 1
-    return peak
-
-
 def parse_json(text: str):
-    """``json.loads`` with its failures as one-line reasons: syntax, nesting, huge numbers."""
-    if _depth(text) > MAX_DEPTH:
-        raise NotebookError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise NotebookError(f"invalid JSON: {err.msg} at line {err.lineno}") from err
-    except (ValueError, RecursionError) as err:  # e.g. an integer of more than 4300 digits
-        raise NotebookError(f"invalid JSON: {str(err).splitlines()[0]}") from err
+        return jsontext.loads(text)
+    except jsontext.JSONTextError as err:
+        raise NotebookError(str(err)) from err
 
 
 def load(text: str) -> Notebook:

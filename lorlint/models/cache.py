@@ -2,6 +2,7 @@
 
 Keyed by transformers version, a hash of the config and the class the model is loaded through
 (the three things that decide module names). ``LORLINT_CACHE_DIR`` overrides the location.
+Entries are validated, never trusted (see ``load``).
 """
 
 from __future__ import annotations
@@ -9,19 +10,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from lorlint.cachedir import cache_dir
 from lorlint.models.table import LayerTable
+from lorlint.safeio import gunzip, read_regular, real_dir, write_atomically
 
-TABLE_FORMAT = 1
-
-
-def cache_dir() -> Path:
-    if os.environ.get("LORLINT_CACHE_DIR"):
-        return Path(os.environ["LORLINT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lorlint"
+TABLE_FORMAT = 3  # an entry: {"format", "key", "checksum", "table"}; tables carry conv groups
+MAX_GZ_BYTES = 16_000_000
+MAX_JSON_BYTES = 128_000_000
 
 
 def table_key(config: dict, task_or_class: str, transformers_version: str) -> str:
@@ -31,29 +28,52 @@ def table_key(config: dict, task_or_class: str, transformers_version: str) -> st
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def _path(key: str, transformers_version: str) -> Path:
-    return cache_dir() / "tables" / transformers_version / f"{key}.json.gz"
+def _dir(transformers_version: str, create: bool = False) -> Path | None:
+    base = cache_dir()
+    if create:
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+    return real_dir(base, "tables", transformers_version, create=create)
 
 
 def load(key: str, transformers_version: str) -> LayerTable | None:
-    path = _path(key, transformers_version)
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return LayerTable.from_json(json.load(fh))
-    except (OSError, ValueError, KeyError, IndexError):
+    """The cached table, or None on any doubt (then it is rebuilt): a regular file only (no
+    symlink, FIFO or device), a complete gzip stream of bounded size, the right format, key and
+    checksum, and at least one module."""
+    directory = _dir(transformers_version)
+    data = read_regular(directory / f"{key}.json.gz", MAX_GZ_BYTES) if directory else None
+    raw = gunzip(data, MAX_JSON_BYTES) if data is not None else None
+    if raw is None:
         return None
+    try:
+        entry = json.loads(raw)
+        payload = entry["table"]
+        if entry["format"] != TABLE_FORMAT or entry["key"] != key:
+            return None
+        if entry["checksum"] != _checksum(payload):
+            return None
+        table = LayerTable.from_json(payload)
+    except Exception:  # any doubt: rebuild
+        return None
+    return table if table.modules else None
 
 
 def store(key: str, transformers_version: str, table: LayerTable) -> None:
     """Write atomically; a cache that cannot be written is not an error."""
-    import tempfile
-
-    path = _path(key, transformers_version)
+    directory = _dir(transformers_version, create=True)
+    if directory is None or not table.modules:
+        return
+    payload = table.to_json()
+    entry = {"format": TABLE_FORMAT, "key": key, "checksum": _checksum(payload), "table": payload}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:
-            fh.write(json.dumps(table.to_json(), separators=(",", ":")).encode())
-        os.replace(tmp, path)
-    except OSError:
-        pass
+        data = json.dumps(entry, separators=(",", ":")).encode()
+    except (TypeError, ValueError):  # a value json cannot write: no cache entry, no error
+        return
+    write_atomically(directory, f"{key}.json.gz", gzip.compress(data, mtime=0))
+
+
+def _checksum(payload: dict) -> str:
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()

@@ -2,8 +2,11 @@
 
 ``CONFIGS`` holds one structural config per distinct architecture size (``model_type`` plus the
 fields that change module names, counts and shapes); ``MODELS`` maps hub ids onto them. Values follow
-each model's published ``config.json``. The catalog (scripts/build_catalog.py) builds every config
-on the meta device and stores its layer table, so a light install answers without torch.
+each model's published ``config.json`` (``SOURCES`` says where each was checked). Every *layout
+field* of an entry's type (a field that changes module names: catalog.layout_fields) is either set
+here or listed in ``DEFAULTED_LAYOUT`` with why transformers' default is the hub file's value
+(tests/test_catalog.py). The catalog (scripts/build_catalog.py) builds every config on the meta
+device and stores its layer table, so a light install answers without torch.
 """
 
 from __future__ import annotations
@@ -41,8 +44,11 @@ CONFIGS: dict[str, dict] = {
     "smollm2-360m": _llama(960, 2560, 32, 15, 5, 49152, tie=True),
     "smollm2-1.7b": _llama(2048, 8192, 24, 32, 32, 49152, tie=True),
     "deepseek-llm-7b": _llama(4096, 11008, 30, 32, 32, 102400),
-    # Unsloth's Phi-3 / Phi-4 checkpoints are converted to the Llama layout.
-    "unsloth-phi-3-mini": _llama(3072, 8192, 32, 32, 32, 32064),
+    # Unsloth converted its Phi-3 checkpoints to the Mistral layout, Phi-4 (and Phi-3.5-mini)
+    # to the Llama layout: separate q/k/v and gate/up projections (see SOURCES).
+    "unsloth-phi-3-mini": _decoder("mistral", 3072, 8192, 32, 32, 32, 32064),
+    "unsloth-phi-3-medium": _decoder("mistral", 5120, 17920, 40, 40, 10, 32064),
+    "unsloth-phi-3.5-mini": _llama(3072, 8192, 32, 32, 32, 32064),
     "unsloth-phi-4": _llama(5120, 17920, 40, 40, 10, 100352),
     # --- Mistral / Mixtral ---
     "mistral-7b-v0.1": _decoder("mistral", 4096, 14336, 32, 32, 8, 32000, sliding_window=4096),
@@ -78,6 +84,8 @@ CONFIGS: dict[str, dict] = {
         shared_expert_intermediate_size=5632,
         num_experts=60,
         num_experts_per_tok=4,
+        decoder_sparse_step=1,
+        mlp_only_layers=[],
     ),
     "qwen3-30b-a3b": _decoder(
         "qwen3_moe",
@@ -91,6 +99,8 @@ CONFIGS: dict[str, dict] = {
         moe_intermediate_size=768,
         num_experts=128,
         num_experts_per_tok=8,
+        decoder_sparse_step=1,
+        mlp_only_layers=[],
     ),
     "qwen2-vl-2b": {
         "model_type": "qwen2_vl",
@@ -151,6 +161,7 @@ CONFIGS: dict[str, dict] = {
             "num_attention_heads": 16,
             "image_size": 896,
             "patch_size": 14,
+            "vision_use_head": False,
         },
     },
     # --- Phi ---
@@ -496,6 +507,14 @@ MODELS: dict[str, str] = {
         "unsloth-phi-3-mini",
         "unsloth/Phi-3-mini-4k-instruct",
         "unsloth/Phi-3-mini-4k-instruct-bnb-4bit",
+    ),
+    **_ids(
+        "unsloth-phi-3-medium",
+        "unsloth/Phi-3-medium-4k-instruct",
+        "unsloth/Phi-3-medium-4k-instruct-bnb-4bit",
+    ),
+    **_ids(
+        "unsloth-phi-3.5-mini",
         "unsloth/Phi-3.5-mini-instruct",
         "unsloth/Phi-3.5-mini-instruct-bnb-4bit",
     ),
@@ -685,42 +704,25 @@ MODELS: dict[str, str] = {
     **_ids("gpt-oss-120b", "openai/gpt-oss-120b", "unsloth/gpt-oss-120b"),
 }
 
-# Name heuristics (lowercased substring → a representative config), tried in order. Low confidence.
-HEURISTICS: list[tuple[str, str]] = [
-    ("mixtral", "mixtral-8x7b"),
-    ("gpt-oss", "gpt-oss-20b"),
-    ("qwen3-30b-a3b", "qwen3-30b-a3b"),
-    ("qwen2.5-vl", "qwen2.5-vl-7b"),
-    ("qwen2-vl", "qwen2-vl-2b"),
-    ("qwen3", "qwen3-8b"),
-    ("qwen", "qwen2-7b"),
-    ("gemma-3", "gemma-3-4b"),
-    ("gemma-2", "gemma-2-9b"),
-    ("gemma", "gemma-7b"),
-    ("phi-4", "phi-4"),
-    ("phi-3", "phi-3-mini"),
-    ("phi", "phi-2"),
-    ("mistral", "mistral-7b-v0.3"),
-    ("tinyllama", "tinyllama-1.1b"),
-    ("smollm", "smollm2-1.7b"),
-    ("llama-2", "llama-2-7b"),
-    ("llama", "llama-3-8b"),
-    ("falcon", "falcon-7b"),
-    ("pythia", "pythia-1b"),
-    ("neox", "gpt-neox-20b"),
-    ("gpt-j", "gpt-j-6b"),
-    ("gpt2", "gpt2"),
-    ("bloom", "bloom-560m"),
-    ("opt-", "opt-1.3b"),
-    ("flan-t5", "flan-t5-base"),
-    ("t5", "t5-base"),
-    ("bart", "bart-base"),
-    ("deberta", "deberta-v3-base"),
-    ("distilbert", "distilbert-base-uncased"),
-    ("roberta", "roberta-base"),
-    ("bert", "bert-base-uncased"),
-    ("starcoder", "starcoder2-7b"),
-    ("olmo", "olmo-7b"),
-    ("deepseek-v3", "deepseek-v3"),
-    ("deepseek-r1", "deepseek-v3"),
-]
+
+# Where entries were checked against a real config.json (or the maker's own statement). Entries
+# not listed here were typed from the hub config.json's structural fields and not re-checked.
+SOURCES: dict[str, str] = {
+    "gemma-3-4b": "vision_config.vision_use_head=false as in the Gemma 3 hub config.json, seen in "
+    "public code that replicates it (issue #10: without it, 3 head modules too many)",
+    "unsloth-phi-3-mini": "Unsloth: Phi-3 mini and medium converted to Mistral type models "
+    "(unsloth.ai/blog/phi3)",
+    "unsloth-phi-3-medium": "Unsloth: Phi-3 mini and medium converted to Mistral type models "
+    "(unsloth.ai/blog/phi3)",
+    "unsloth-phi-4": "Unsloth: Phi-4 converted to Llama's architecture (unsloth.ai/blog/phi4)",
+    "unsloth-phi-3.5-mini": "Llama layout since lorlint 0.1; not re-checked (names equal Mistral's)",
+}
+
+# Layout fields an entry leaves to transformers' default because the hub config.json does too
+# (or holds the default value), per model type.
+DEFAULTED_LAYOUT: dict[str, dict[str, str]] = {
+    "gpt2": {"add_cross_attention": "absent from GPT-2 configs: False"},
+    "phi": {"qk_layernorm": "false in phi-1.5 / phi-2 configs, the default"},
+    "opt": {"do_layer_norm_before": "true (the default) except opt-350m, which sets false"},
+    "t5": {"is_gated_act": "derived from feed_forward_proj, which the entries set"},
+}

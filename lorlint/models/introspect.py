@@ -1,86 +1,156 @@
 """Build a model from its config on the meta device and record every module: the real layer names.
 
 Imports torch and transformers lazily: only this module does, and only when a table is neither in
-the on-disk cache nor in the bundled catalog.
+the on-disk cache nor in the bundled catalog. Models are built the way transformers loads them:
+an Auto class through ``from_config`` (which hands a composite config's text part to a text-only
+class, as ``from_pretrained`` does), a concrete class with its own config class reading the dict
+(as ``PreTrainedModel.from_pretrained`` does).
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import contextmanager
 
 from lorlint.models.table import LayerTable, Module
-from lorlint.models.tasks import ENCODER_TYPES, SEQ2SEQ_TYPES, TASK_AUTO_CLASS
+from lorlint.models.tasks import auto_class
+
+CONV_KINDS = ("conv1d", "conv2d", "conv3d")
 
 
 class IntrospectionError(Exception):
     """The model could not be built from this config with the installed transformers."""
 
 
-def default_task(model_type: str) -> str:
-    """The task a fine-tuning script most often loads this architecture for."""
-    if model_type in SEQ2SEQ_TYPES:
-        return "seq2seq-lm"
-    if model_type in ENCODER_TYPES:
-        return "seq-cls"
-    try:
-        from transformers.models.auto import modeling_auto as ma
-    except ImportError:
-        return "causal-lm"
-    if model_type in ma.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES and model_type not in (
-        "gemma3_text",
-    ):
-        return "image-text-to-text"
-    if model_type in ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
-        return "causal-lm"
-    if model_type in ma.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
-        return "seq2seq-lm"
-    return "base"
-
-
-def build_config(config: dict):
-    """A transformers config object from a config dict; never runs remote code."""
-    from transformers import CONFIG_MAPPING
-
-    model_type = config.get("model_type")
-    if model_type not in CONFIG_MAPPING:
-        raise IntrospectionError(
-            f"model_type {model_type!r} is not known to the installed transformers "
-            "(a remote-code model: lorlint never sets trust_remote_code)"
-        )
-    fields = {k: v for k, v in config.items() if k not in ("task", "auto_map")}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return CONFIG_MAPPING[model_type].from_dict(fields)
-
-
-def model_class(task_or_class: str):
-    import transformers
-
-    name = TASK_AUTO_CLASS.get(task_or_class, task_or_class)
-    cls = getattr(transformers, name, None)
-    if cls is None:
-        raise IntrospectionError(f"transformers has no class {name!r}")
-    return cls
-
-
-def build_model(config: dict, task_or_class: str):
-    """Instantiate the model on the meta device (no memory, no weights)."""
-    import torch
+def _quiet_transformers():
     import transformers
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
-    cfg = build_config(config)
-    cls = model_class(task_or_class)
+    # transformers imports bitsandbytes where installed; on CPU it logs a missing optional kernel
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    return transformers
+
+
+def build_config(config: dict, config_class=None):
+    """A transformers config object from a config dict; never runs remote code.
+
+    With ``config_class`` (a concrete model class's own), the dict is read the way that class's
+    ``from_pretrained`` reads it: its ``base_config_key`` part, else a sub-config of its model
+    type, else the whole dict."""
+    from transformers import CONFIG_MAPPING
+
+    fields = {k: v for k, v in config.items() if k not in ("task", "auto_map")}
+    if config_class is None:
+        model_type = config.get("model_type")
+        if model_type not in CONFIG_MAPPING:
+            raise IntrospectionError(
+                f"model_type {model_type!r} is not known to the installed transformers "
+                "(a remote-code model: lorlint never sets trust_remote_code)"
+            )
+        config_class = CONFIG_MAPPING[model_type]
+    else:
+        key = getattr(config_class, "base_config_key", "")
+        if key and isinstance(fields.get(key), dict):
+            fields = fields[key]
+        elif fields.get("model_type") != getattr(config_class, "model_type", None):
+            for value in fields.values():
+                if isinstance(value, dict) and value.get("model_type") == config_class.model_type:
+                    fields = value
     try:
-        with torch.device("meta"), warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if cls.__name__.startswith("Auto"):
+            return config_class.from_dict(dict(fields))
+    except Exception as err:  # transformers validates configs with many exception types
+        raise IntrospectionError(f"cannot read this config: {_short(err)}") from err
+
+
+def model_class(task_or_class: str):
+    """The transformers class a task stands for (its Auto class), or the named class itself."""
+    import transformers
+
+    name = auto_class(task_or_class)
+    try:
+        cls = getattr(transformers, name, None)
+    except Exception:  # a lazy module whose import fails (a missing optional dependency)
+        cls = None
+    if cls is None:
+        raise IntrospectionError(f"transformers {transformers.__version__} has no class {name!r}")
+    # Only model classes: a name read from a file must never instantiate anything else.
+    is_auto = name.startswith("AutoModel")
+    if not is_auto and not (
+        isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel)
+    ):
+        raise IntrospectionError(f"{name!r} is not a transformers model class")
+    return cls
+
+
+@contextmanager
+def _no_torch_init():
+    """torch's ``nn.init`` functions as no-ops: on the meta device they compute nothing, but
+    calling them is half of a build's time. transformers' own init (and weight tying) still runs."""
+    import torch
+
+    names = [n for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(torch.nn.init, n) for n in names}
+    try:
+        for name in names:
+            setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(torch.nn.init, name, fn)
+
+
+MAX_LAYERS = 1024  # the deepest released models have ~200 blocks; a build is linear in them
+
+
+def _too_deep(config, path: str = "") -> str | None:
+    """The first ``*layers*`` count above MAX_LAYERS, nested configs included: building such a
+    model would take minutes and gigabytes, and no real checkpoint has one."""
+    if not isinstance(config, dict):
+        return None
+    for key, value in config.items():
+        name = f"{path}{key}"
+        if isinstance(value, dict):
+            found = _too_deep(value, f"{name}.")
+            if found:
+                return found
+        elif isinstance(key, str) and "layer" in key and type(value) is int and value > MAX_LAYERS:
+            return f"{name}={value}"
+    return None
+
+
+def build_model(config: dict, task_or_class: str):
+    """Instantiate the model on the meta device (no memory, no weights)."""
+    deep = _too_deep(config)
+    if deep:
+        raise IntrospectionError(f"not built: {deep} is more than {MAX_LAYERS} layers")
+    import torch
+
+    _quiet_transformers()
+    cls = model_class(task_or_class)
+    is_auto = cls.__name__.startswith("AutoModel")
+    cfg = build_config(config, None if is_auto else getattr(cls, "config_class", None))
+    try:
+        with torch.device("meta"), warnings.catch_warnings(), _no_torch_init():
+            warnings.simplefilter("ignore")
+            if is_auto:
                 return cls.from_config(cfg)
             return cls(cfg)
     except Exception as err:  # transformers raises many kinds here
-        raise IntrospectionError(f"cannot build {cls.__name__} from this config: {err}") from err
+        raise IntrospectionError(f"cannot build {cls.__name__}: {_short(err)}") from err
+
+
+def _short(err: Exception) -> str:
+    """One line of an exception: transformers' "Unrecognized configuration class" lists ~300."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if "Unrecognized configuration class" in text:
+        return text.split(" for this kind of AutoModel")[0].replace(
+            "Unrecognized configuration class", "no class for"
+        )
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _kind(module, torch_nn, conv1d_hf) -> str | None:
@@ -103,20 +173,51 @@ def _kind(module, torch_nn, conv1d_hf) -> str | None:
 
 
 def _shape(module, kind: str | None) -> tuple[int, ...]:
+    """Sizes as plain ints: a few models keep a size as a 0-d tensor (inkling_mm_model)."""
     if kind == "linear":
-        return (module.in_features, module.out_features)
-    if kind == "conv1d_hf":
-        return tuple(module.weight.shape)  # (in, out): Conv1D stores the weight transposed
-    if kind == "embedding":
-        return (module.num_embeddings, module.embedding_dim)
-    if kind in ("conv1d", "conv2d", "conv3d"):
-        return (module.in_channels, module.out_channels, *module.kernel_size)
-    if kind == "mha":
-        return (module.embed_dim, module.embed_dim)
-    return ()
+        dims = (module.in_features, module.out_features)
+    elif kind == "conv1d_hf":
+        dims = tuple(module.weight.shape)  # (in, out): Conv1D stores the weight transposed
+    elif kind == "embedding":
+        dims = (module.num_embeddings, module.embedding_dim)
+    elif kind in ("conv1d", "conv2d", "conv3d"):
+        dims = (module.in_channels, module.out_channels, *module.kernel_size)
+    elif kind == "mha":
+        dims = (module.embed_dim, module.embed_dim)
+    else:
+        return ()
+    return tuple(int(d) for d in dims)
 
 
-def table_from_model(model, model_type: str) -> LayerTable:
+def input_embeddings_error(model) -> str | None:
+    """The error PEFT hits asking for the input embeddings, if any.
+
+    Every adapter injection checks tied weights first (peft ``BaseTuner._check_tied_modules`` →
+    ``_get_module_names_tied_with_embedding``): when the model keeps ``_tied_weights_keys`` as a
+    dict and ties are not switched off, it calls ``get_input_embeddings()``, which some models do
+    not implement (granite_speech5_ctc, pp_doclayout_v3, pp_formulanet): PEFT then raises."""
+    config = getattr(model, "config", None)
+    if config is not None and getattr(config, "tie_word_embeddings", None) is False:
+        return None
+    if not isinstance(getattr(model, "_tied_weights_keys", None), dict):
+        return None
+    if not hasattr(model, "get_input_embeddings"):
+        return (
+            "The supplied model implements `_tied_weights_keys` as a dict but doesn't implement "
+            "'get_input_embeddings' so we can't determine which weights are tied to embeddings."
+        )
+    try:
+        model.get_input_embeddings()
+    except NotImplementedError as err:
+        return str(err)
+    except Exception:
+        return None
+    return None
+
+
+def table_from_model(model, model_type: str | None = None) -> LayerTable:
+    """The layer table of a built model; its model type is the one the model's config reports
+    (PEFT looks its default targets up by it: Llama 4 as a causal LM is ``llama4_text``)."""
     import torch
     import transformers
 
@@ -124,13 +225,20 @@ def table_from_model(model, model_type: str) -> LayerTable:
         from transformers.pytorch_utils import Conv1D
     except ImportError:  # pragma: no cover
         Conv1D = None
-    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    output = None
+    if hasattr(model, "get_output_embeddings"):
+        try:
+            output = model.get_output_embeddings()
+        except NotImplementedError:
+            output = None
     output_name = None
     modules = []
     seen: set[int] = set()  # tied weights are one parameter under two modules: count it once
     for name, module in model.named_modules():
         kind = _kind(module, torch.nn, Conv1D)
-        own = tuple((p, tuple(t.shape)) for p, t in module.named_parameters(recurse=False))
+        own = tuple(
+            (p, tuple(int(d) for d in t.shape)) for p, t in module.named_parameters(recurse=False)
+        )
         fresh = [t for _, t in module.named_parameters(recurse=False) if id(t) not in seen]
         seen.update(id(t) for t in fresh)
         if output is not None and output_name is None and module is output:
@@ -141,28 +249,39 @@ def table_from_model(model, model_type: str) -> LayerTable:
                 cls=type(module).__name__,
                 kind=kind,
                 shape=_shape(module, kind),
-                params=sum(t.numel() for t in fresh),
+                params=int(sum(t.numel() for t in fresh)),
                 own_params=own,
+                groups=int(getattr(module, "groups", 1)) if kind in CONV_KINDS else 1,
             )
         )
     cfg = model.config
-    text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+    built_type = getattr(cfg, "model_type", None) or model_type or ""
+    text_cfg = cfg
+    if hasattr(cfg, "get_text_config"):
+        try:
+            text_cfg = cfg.get_text_config()
+        except Exception:  # ambiguous composite configs (several text parts)
+            text_cfg = cfg
     layers = getattr(text_cfg, "num_hidden_layers", None) or getattr(text_cfg, "num_layers", None)
     tied = bool(
         getattr(text_cfg, "tie_word_embeddings", False)
         or getattr(cfg, "tie_word_embeddings", False)
     )
+    meta = {"moe_conversion": moe_conversion_family(built_type)}
+    embeddings_error = input_embeddings_error(model)
+    if embeddings_error:
+        meta["peft_error"] = embeddings_error
     return LayerTable(
-        model_type=model_type,
+        model_type=built_type,
         architecture=type(model).__name__,
         modules=modules,
         output_embedding=output_name,
         children=tuple(name for name, _ in model.named_children()),
-        num_hidden_layers=layers,
+        num_hidden_layers=int(layers) if isinstance(layers, int) else None,
         tied_embeddings=tied,
         transformers_version=transformers.__version__,
         is_pretrained_model=isinstance(model, transformers.PreTrainedModel),
-        meta={"moe_conversion": moe_conversion_family(model_type)},
+        meta=meta,
     )
 
 
@@ -183,7 +302,28 @@ def moe_conversion_family(model_type: str) -> str | None:
     return {**_MODEL_TO_CONVERSION_PATTERN, "mixtral": "mixtral"}.get(model_type)
 
 
+LAYER_COUNTS = ("num_hidden_layers", "num_layers", "n_layer", "n_layers", "encoder_layers",
+                "decoder_layers", "num_decoder_layers", "depth")  # fmt: skip
+
+
+def fewer_layers(config: dict, layers: int) -> dict:
+    """The config with at most ``layers`` blocks per stack (top level and sub-configs), per-layer
+    lists cut to match: the same names, far fewer modules (for sweeps and layout variants)."""
+    import copy
+
+    out = copy.deepcopy(config)
+    for part in [out, *(v for v in out.values() if isinstance(v, dict) and "model_type" in v)]:
+        for key in LAYER_COUNTS:
+            count = part.get(key)
+            if isinstance(count, int) and not isinstance(count, bool) and count > layers:
+                part[key] = layers
+                for name, value in list(part.items()):
+                    if isinstance(value, list) and len(value) == count:
+                        part[name] = value[:layers]
+    return out
+
+
 def introspect(config: dict, task_or_class: str) -> LayerTable:
     """The layer table of ``config`` loaded through ``task_or_class`` (a task or a class name)."""
     model = build_model(config, task_or_class)
-    return table_from_model(model, config["model_type"])
+    return table_from_model(model, config.get("model_type"))

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from lorlint.models import methods
+from lorlint.models import bounded, methods
 from lorlint.models.methods import can_wrap
 from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module
 
@@ -182,7 +183,7 @@ def layer_index_of(name: str, layers_pattern: str | Sequence[str] | None) -> int
     else:
         patterns = [layers_pattern] if isinstance(layers_pattern, str) else layers_pattern
         for pattern in patterns:
-            match = re.match(rf"(?:^|.*?\.){pattern}\.(?P<idx>\d+)\.", name)
+            match = bounded.match(rf"(?:^|.*?\.){pattern}\.(?P<idx>\d+)\.", name)
             if match is not None:
                 break
     return int(match.group("idx")) if match else None
@@ -192,23 +193,23 @@ def check_target_module_exists(spec: TargetSpec, key: str):
     """PEFT's ``check_target_module_exists``: truthy on a hit, ``EXCLUDED`` or falsy otherwise."""
     if spec.exclude_modules:
         if isinstance(spec.exclude_modules, str):
-            if re.fullmatch(spec.exclude_modules, key):
+            if bounded.fullmatch(spec.exclude_modules, key):
                 return EXCLUDED
         elif key in spec.exclude_modules or any(
             key.endswith(f".{ex}") for ex in spec.exclude_modules
         ):
             return EXCLUDED
     if spec.modules_to_save and any(
-        re.match(rf"(^|.*\.){m}($|\..*)", key) for m in spec.modules_to_save
+        bounded.match(rf"(^|.*\.){m}($|\..*)", key) for m in spec.modules_to_save
     ):
         return EXCLUDED
     if spec.target_modules is None and spec.target_parameters is not None:
         return False
     if isinstance(spec.target_modules, str):
-        return re.fullmatch(spec.target_modules, key)
+        return bounded.fullmatch(spec.target_modules, key)
     if key in spec.target_modules:
         return True
-    found = any(key.endswith(f".{t}") for t in spec.target_modules)
+    found = key.endswith(_dot_suffixes(tuple(spec.target_modules)))
     lt = spec.layers_to_transform
     using_layers = lt is not None and (len(lt) != 0 if isinstance(lt, list) else True)
     if using_layers and found:
@@ -217,6 +218,20 @@ def check_target_module_exists(spec: TargetSpec, key: str):
             return False
         return idx == lt if isinstance(lt, int) else idx in lt
     return found
+
+
+def _dot_suffixes(targets: tuple) -> tuple[str, ...]:
+    """``(".q_proj", ...)``: ``key.endswith`` of it is PEFT's ``any(key.endswith(f".{t}"))``, in
+    one call per module name (cached per target list; entries that cannot be hashed are rare)."""
+    try:
+        return _cached_dot_suffixes(targets)
+    except TypeError:
+        return tuple(f".{t}" for t in targets)
+
+
+@lru_cache(maxsize=256)
+def _cached_dot_suffixes(targets: tuple) -> tuple[str, ...]:
+    return tuple(f".{t}" for t in targets)
 
 
 def entry_matches(entry: str, name: str) -> bool:
@@ -345,7 +360,7 @@ def _embedding_in_adapter(spec: TargetSpec) -> tuple[bool, bool]:
     to_save = any(m.split(".")[-1] in EMBEDDING_LAYER_NAMES for m in spec.modules_to_save or [])
     raw = spec.target_modules
     if isinstance(raw, str):
-        in_target = any(re.fullmatch(raw, name) for name in EMBEDDING_LAYER_NAMES)
+        in_target = any(bounded.fullmatch(raw, name) for name in EMBEDDING_LAYER_NAMES)
     else:
         in_target = any(m.split(".")[-1] in EMBEDDING_LAYER_NAMES for m in raw or [])
     return to_save, bool(in_target)
@@ -399,7 +414,7 @@ def _drop_first_matches(names: list[str], tied: list[str]) -> None:
     """Per tied key, remove the first entry that names it (``_add_*_to_tie``)."""
     for key in tied:
         for m in names:
-            if re.match(rf"(^|.*\.){m}($|\..*)", key):
+            if bounded.match(rf"(^|.*\.){m}($|\..*)", key):
                 names.remove(m)
                 break
 
@@ -413,7 +428,11 @@ def rank_for(name: str, r: int, rank_pattern: dict[str, int] | None) -> int:
 
 
 def conv_groups(module: Module) -> int:
-    """``groups`` of a Conv1d/2d/3d: in_channels over the weight's second dimension."""
+    """``groups`` of a Conv1d/2d/3d: as the layer table recorded it, else in_channels over the
+    weight's second dimension (a parametrized conv, e.g. wav2vec2's weight-normed ``pos_conv``,
+    has no plain ``weight`` to read it from)."""
+    if module.groups != 1:
+        return module.groups
     weight = dict(module.own_params).get("weight")
     if module.kind not in ("conv1d", "conv2d", "conv3d") or not weight or len(weight) < 2:
         return 1
@@ -451,7 +470,11 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
     """
     result = MatchResult(modules=[], parameters=[])
     try:
-        _match_into(table, spec, result)
+        with bounded.deadline():
+            _match_into(table, spec, result)
+    except bounded.TooCostly as err:
+        result.error = PeftError("too-costly", too_costly_message(err))
+        result.modules, result.parameters = [], []
     except PeftError as err:
         result.error = err
         result.modules, result.parameters = [], []
@@ -464,9 +487,21 @@ def match(table: LayerTable, spec: TargetSpec) -> MatchResult:
     return result
 
 
+def too_costly_message(err: bounded.TooCostly) -> str:
+    """LL103's words when a config's regex cannot be checked in bounded time."""
+    what = f"the regular expression {err.pattern!r}" if err.pattern else "this config"
+    why = err.reason or (
+        f"matching it against the module names takes more than {bounded.CHECK_SECONDS:g} s "
+        "(catastrophic backtracking: PEFT's get_peft_model would be as slow)"
+    )
+    return f"{what} is too costly to check: {why}; lorlint did not check this config"
+
+
 def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> None:
     spec = _normalise(spec)
     _convert_moe(spec, table, result.converted)
+    if table.meta.get("peft_error"):  # BaseTuner._check_tied_modules: the model itself fails
+        raise PeftError("model", table.meta["peft_error"])
     written_targets = spec.target_modules
     tie_keys = _check_tied_modules(spec, table, result)
     if spec.target_modules is None:
@@ -649,7 +684,7 @@ def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) ->
 def pattern_key_matches(key: str, name: str) -> bool:
     """``get_pattern_key``: a rank/alpha_pattern key is a regex tried as ``(.*\\.)?(key)$``."""
     try:
-        return re.match(rf"(.*\.)?({key})$", name) is not None
+        return bounded.match(rf"(.*\.)?({key})$", name) is not None
     except re.error:
         return False
 
@@ -660,4 +695,5 @@ def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[st
 
 def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
     """All modules a single list entry hits, ignoring exclusions and layer filters."""
-    return [m for m in table.modules if m.name and entry_matches(entry, m.name)]
+    candidates = table.with_leaf(entry.rpartition(".")[2])
+    return [m for m in candidates if m.name and entry_matches(entry, m.name)]

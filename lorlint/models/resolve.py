@@ -1,7 +1,11 @@
-"""Model reference → config, offline by default, remembering which source answered.
+"""Model reference → config, offline by default, remembering which source answered and how sure
+that makes lorlint.
 
-Order: a local directory with ``config.json``; the Hugging Face cache; the bundled index; name
-heuristics (low confidence); and only when asked, a download of ``config.json`` alone.
+Exact sources first — the model's own config.json: a local directory, the Hugging Face cache, the
+bundled index of real configs, and (``--online``) a download, tried before anything is derived.
+Then the *architecture* alone, with its default config: a transformers class named as the model,
+the concrete class the script loads with, or the model type the hub id spells (derive.py). What
+none of these place is unknown: ``ModelNotFound`` names every source tried.
 """
 
 from __future__ import annotations
@@ -13,22 +17,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorlint.models import index_data
+from lorlint.models.derive import derive, strip_quantization
 
 SOURCE_LABELS = {
     "local": "local config.json",
     "hf-cache": "Hugging Face cache",
     "bundled": "bundled index",
-    "heuristic": "name heuristic (low confidence)",
     "online": "downloaded config.json",
-    "class": "class default config",
+    "class": "transformers class",
+    "loader": "the class the script loads",
+    "name": "model type in the name",
     "torchtune": "torchtune builder",
 }
+# Sources that give this very model's config.json: sizes and layout are its own.
+EXACT_SOURCES = frozenset({"local", "hf-cache", "bundled", "online", "torchtune"})
+EXACT, ARCHITECTURE = "exact", "architecture"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
-_QUANT_SUFFIX = re.compile(r"(-unsloth)?(-bnb)?-(4|8)bit$|-awq$|-gptq(-int4)?$", re.IGNORECASE)
+_CLASS_NAME = re.compile(r"[A-Z]\w*(Model|LMHeadModel|For\w+)")
+HOW_TO_DECLARE = (
+    "name the model with `# lorlint: model=ORG/NAME` (an id lorlint knows, or a local directory "
+    "with its config.json), pass --model, or allow the download with --online"
+)
 
 
 class ModelNotFound(Exception):
-    """No source could give a config; ``tried`` says what was looked at."""
+    """No source could place the model; ``tried`` says what was looked at."""
 
     def __init__(self, reference: str, tried: list[str], reason: str = ""):
         self.reference = reference
@@ -41,9 +54,9 @@ class ModelNotFound(Exception):
 @dataclass
 class ResolvedModel:
     reference: str
-    config: dict  # config.json as a dict (model_type always present)
+    config: dict  # config.json as a dict (model_type always present); a default: {"model_type"}
     source: str  # a key of SOURCE_LABELS
-    location: str = ""  # path, cache file or index key
+    location: str = ""  # path, cache file, index key, class name or the rule that placed it
     index_key: str | None = None  # bundled index entry, when that answered
     remote_code: bool = False
     tried: list[str] = field(default_factory=list)
@@ -58,16 +71,39 @@ class ResolvedModel:
         return f"{label}: {self.location}" if self.location else label
 
     @property
-    def confident(self) -> bool:
-        return self.source != "heuristic"
+    def certainty(self) -> str:
+        """``exact``: this model's own config; ``architecture``: its type, sizes unknown."""
+        return EXACT if self.source in EXACT_SOURCES else ARCHITECTURE
 
 
-def _read_config(path: Path) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    if not isinstance(data, dict) or "model_type" not in data:
+def decode_special_floats(value):
+    """transformers 5 writes infinity and NaN into config.json as ``{"__float__": "Infinity"}``
+    (``PreTrainedConfig._encode_special_floats``); read them back as floats, as it does."""
+    if isinstance(value, dict):
+        if set(value) == {"__float__"} and isinstance(value["__float__"], str):
+            tag = {"Infinity": float("inf"), "-Infinity": float("-inf"), "NaN": float("nan")}
+            return tag.get(value["__float__"], value)
+        return {k: decode_special_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_special_floats(v) for v in value]
+    return value
+
+
+MAX_CONFIG_BYTES = 8_000_000  # real config.json files are kilobytes; label maps reach ~1 MB
+
+
+def read_json(path: Path):
+    """A JSON file of bounded size (SourceError, a ValueError, when it is not one)."""
+    from lorlint.frontends.source import read_bytes
+
+    return json.loads(read_bytes(path, MAX_CONFIG_BYTES).decode("utf-8"))
+
+
+def read_config(path: Path) -> dict:
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise ValueError(f"{path} has no model_type")
-    return data
+    return decode_special_floats(data)
 
 
 def _from_local(reference: str, base_dirs: list[Path]) -> tuple[Path, dict] | None:
@@ -77,10 +113,10 @@ def _from_local(reference: str, base_dirs: list[Path]) -> tuple[Path, dict] | No
     for directory in candidates:
         config = directory / "config.json"
         if config.is_file():
-            return config, _read_config(config)
+            return config, read_config(config)
         adapter = directory / "adapter_config.json"
         if adapter.is_file():  # a saved adapter directory: follow it to its base model
-            return adapter, {"__adapter__": json.loads(adapter.read_text(encoding="utf-8"))}
+            return adapter, {"__adapter__": read_json(adapter)}
     return None
 
 
@@ -100,7 +136,7 @@ def _from_hf_cache(reference: str) -> tuple[str, dict] | None:
     except Exception:  # invalid repo id, unreadable cache
         return None
     if isinstance(path, str) and os.path.isfile(path):
-        return path, _read_config(Path(path))
+        return path, read_config(Path(path))
     return None
 
 
@@ -114,51 +150,56 @@ def index_key_for(reference: str) -> str | None:
     ref = reference.strip().lower()
     if ref in table:
         return table[ref]
-    stripped = _QUANT_SUFFIX.sub("", ref)
-    if stripped in table:
-        return table[stripped]
-    return None
+    org, _, name = ref.rpartition("/")
+    stripped = f"{org}/{strip_quantization(name)}" if org else strip_quantization(name)
+    return table.get(stripped)
 
 
 def index_config(key: str) -> dict:
     return dict(index_data.CONFIGS[key])
 
 
-def heuristic_key(reference: str) -> str | None:
-    name = reference.lower().rpartition("/")[2] or reference.lower()
-    for needle, key in index_data.HEURISTICS:
-        if needle in name:
-            return key
-    return None
-
-
 def _download(reference: str) -> tuple[str, dict]:
     from huggingface_hub import hf_hub_download
 
     path = hf_hub_download(reference, "config.json")
-    return path, _read_config(Path(path))
+    return path, read_config(Path(path))
 
 
-def _class_config(reference: str) -> tuple[str, dict] | None:
-    """An explicit transformers class name (``GPT2LMHeadModel``): its config class's defaults."""
-    if not re.fullmatch(r"[A-Z]\w*(Model|LMHeadModel|For\w+)", reference):
+def class_model_type(name: str) -> tuple[str, str] | None:
+    """A transformers model class → (model type of its config class, task), from the catalog;
+    asks the installed transformers only for a class the catalog does not know."""
+    from lorlint.models import catalog
+
+    found = catalog.class_info(name)
+    if found is not None:
+        return found
+    if not _CLASS_NAME.fullmatch(name) or name.startswith("Auto"):
         return None
+    from lorlint.models.view import can_introspect, installed_transformers
+
+    if not can_introspect() or installed_transformers() == catalog.transformers_version():
+        return None  # the catalog knows every class the installed transformers maps
     try:
         import transformers
 
-        cls = getattr(transformers, reference, None)
-        config_class = getattr(cls, "config_class", None)
-        if config_class is None:
-            return None
-        return reference, {**config_class().to_dict(), "model_type": config_class.model_type}
+        cls = getattr(transformers, name, None)
+        config_type = getattr(getattr(cls, "config_class", None), "model_type", None)
     except Exception:
         return None
+    return (config_type, "") if config_type else None
 
 
 def resolve(
-    reference: str, base_dir: str | Path | None = None, online: bool = False
+    reference: str,
+    base_dir: str | Path | None = None,
+    online: bool = False,
+    loader: str | None = None,
 ) -> ResolvedModel:
-    """Find the config for ``reference``; raises ModelNotFound naming every source tried."""
+    """Find the config for ``reference``; raises ModelNotFound naming every source tried.
+
+    ``loader`` is the concrete transformers class the script loads with, if any: it places the
+    architecture when no exact source has the model's config."""
     tried: list[str] = []
     base_dirs = [Path(base_dir)] if base_dir else []
     try:
@@ -172,7 +213,7 @@ def resolve(
             base = config["__adapter__"].get("base_model_name_or_path")
             if not base:
                 raise ModelNotFound(reference, tried, f"{path} names no base_model_name_or_path")
-            return resolve(base, base_dir=path.parent, online=online)
+            return resolve(base, base_dir=path.parent, online=online, loader=loader)
         return _finish(ResolvedModel(reference, config, "local", str(path), tried=tried))
 
     tried.append("Hugging Face cache")
@@ -188,16 +229,6 @@ def resolve(
     if key is not None:
         return ResolvedModel(reference, index_config(key), "bundled", key, key, tried=tried)
 
-    tried.append("transformers class")
-    by_class = _class_config(reference)
-    if by_class is not None:
-        return ResolvedModel(reference, by_class[1], "class", by_class[0], tried=tried)
-
-    tried.append("name heuristics")
-    key = heuristic_key(reference)
-    if key is not None:
-        return ResolvedModel(reference, index_config(key), "heuristic", key, key, tried=tried)
-
     if online:
         tried.append("download")
         try:
@@ -206,16 +237,48 @@ def resolve(
             raise ModelNotFound(reference, tried, f"download failed: {err}") from err
         return _finish(ResolvedModel(reference, config, "online", path, tried=tried))
     tried.append("download (off: pass --online)")
-    raise ModelNotFound(reference, tried)
+
+    tried.append("transformers class")
+    by_class = class_model_type(reference)
+    if by_class is not None:
+        return ResolvedModel(
+            reference, {"model_type": by_class[0]}, "class", reference, tried=tried
+        )
+
+    if loader:
+        tried.append(f"loader {loader}")
+        by_loader = class_model_type(loader)
+        if by_loader is not None:
+            config = {"model_type": by_loader[0]}
+            return ResolvedModel(reference, config, "loader", loader, tried=tried)
+
+    from lorlint.models import catalog
+
+    if reference in catalog.model_types():  # a model type itself: `lorlint models qwen3_next`
+        config = {"model_type": reference}
+        return ResolvedModel(reference, config, "name", "a model type of transformers", tried=tried)
+    derived = derive(reference)
+    tried.append(f"the name ({derived.how})" if derived.model_type is None else "the name")
+    if derived.model_type is not None:
+        how = derived.how.removeprefix("alias: ")
+        return ResolvedModel(
+            reference, {"model_type": derived.model_type}, "name", how, tried=tried
+        )
+    raise ModelNotFound(
+        reference, tried, f"unknown to lorlint (tried {', '.join(tried)}); {HOW_TO_DECLARE}"
+    )
 
 
 def _finish(resolved: ResolvedModel) -> ResolvedModel:
     """Mark configs whose model_type needs remote code (never run: lorlint cannot build them)."""
     if "auto_map" in resolved.config:
-        try:
-            from transformers import CONFIG_MAPPING
+        from lorlint.models import catalog
 
-            resolved.remote_code = resolved.model_type not in CONFIG_MAPPING
-        except ImportError:
-            resolved.remote_code = True
+        if resolved.model_type not in catalog.model_types():
+            try:
+                from transformers import CONFIG_MAPPING
+
+                resolved.remote_code = resolved.model_type not in CONFIG_MAPPING
+            except ImportError:
+                resolved.remote_code = True
     return resolved

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lorlint.models.match import rank_for
 from lorlint.models.table import LayerTable, Module
@@ -29,32 +30,49 @@ class Row:
     layers: list[int] = field(default_factory=list)
 
 
+@lru_cache(maxsize=1 << 16)
 def split_block(name: str) -> tuple[str, int, str] | None:
-    """``model.layers.3.mlp.up_proj`` → (``model.layers``, 3, ``mlp.up_proj``)."""
+    """``model.layers.3.mlp.up_proj`` → (``model.layers``, 3, ``mlp.up_proj``).
+
+    Cached: the rules ask about the same module names many times per table."""
     m = _BLOCK.match(name)
     if not m or not m.group("rest"):
         return None
     return m.group("prefix"), int(m.group("idx")), m.group("rest")
 
 
-def rows(table: LayerTable, targeted: Iterable[str] = ()) -> list[Row]:
-    """Modules that matter for LoRA (wrappable, or owning parameters), grouped by block position."""
-    hit = set(targeted)
+def rows(
+    table: LayerTable, targeted: Iterable[str] = (), parameters: Iterable[str] = ()
+) -> list[Row]:
+    """Modules that matter for LoRA (wrappable, or owning parameters), grouped by block position.
+
+    A module holding fused experts (3-D parameters) gives one row per such parameter, of kind
+    ``parameter``: ``target_parameters`` reaches them, ``target_modules`` does not."""
+    hit, params = set(targeted), set(parameters)
     out: dict[tuple[str, str], Row] = {}
-    for m in table.modules:
-        if not m.name or (m.kind is None and not m.params):
-            continue
-        block = split_block(m.name)
-        group, rel, idx = (block[0], block[2], block[1]) if block else ("", m.name, None)
+
+    def add(name: str, cls: str, kind: str | None, shape: tuple[int, ...], adapted: bool) -> None:
+        block = split_block(name)
+        group, rel, idx = (block[0], block[2], block[1]) if block else ("", name, None)
         row = out.get((group, rel))
         if row is None:
-            shape = m.shape or (m.own_params[0][1] if m.own_params else ())
-            row = out[(group, rel)] = Row(group, rel, m.cls, m.kind, shape)
+            row = out[(group, rel)] = Row(group, rel, cls, kind, shape)
         row.count += 1
         if idx is not None:
             row.layers.append(idx)
-        if m.name in hit:
+        if adapted:
             row.targeted += 1
+
+    for m in table.modules:
+        if not m.name or (m.kind is None and not m.params):
+            continue
+        stacked = [(p, s) for p, s in m.own_params if len(s) == 3] if m.kind is None else []
+        for p, shape in stacked:
+            full = f"{m.name}.{p}"
+            add(full, m.cls, "parameter", shape, full in params)
+        if not stacked:
+            shape = m.shape or (m.own_params[0][1] if m.own_params else ())
+            add(m.name, m.cls, m.kind, shape, m.name in hit)
     return list(out.values())
 
 

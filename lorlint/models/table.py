@@ -24,6 +24,7 @@ class Module:
     shape: tuple[int, ...] = ()  # (in, out) for linears, (num, dim) for embeddings
     params: int = 0  # parameters owned directly (recurse=False)
     own_params: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (name, shape), for target_parameters
+    groups: int = 1  # a convolution's groups: LoRA needs the rank divisible by it
 
     @property
     def leaf(self) -> str:
@@ -51,9 +52,20 @@ class LayerTable:
 
     def __post_init__(self) -> None:
         self._by_name = {m.name: m for m in self.modules}
+        self._by_leaf: dict[str, list[Module]] | None = None
 
     def get(self, name: str) -> Module | None:
         return self._by_name.get(name)
+
+    def with_leaf(self, leaf: str) -> list[Module]:
+        """Modules whose last name component is ``leaf``, in table order (an index built on first
+        use: a target entry can only hit modules whose leaf is the entry's own last component)."""
+        if self._by_leaf is None:
+            index: dict[str, list[Module]] = {}
+            for m in self.modules:
+                index.setdefault(m.leaf, []).append(m)
+            self._by_leaf = index
+        return self._by_leaf.get(leaf, [])
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]
@@ -72,8 +84,10 @@ class LayerTable:
                 index[m.cls] = len(classes)
                 classes.append(m.cls)
             row: list = [m.name, index[m.cls], m.kind, list(m.shape), m.params]
-            if m.own_params:
+            if m.own_params or m.groups != 1:
                 row.append([[p, list(s)] for p, s in m.own_params])
+            if m.groups != 1:
+                row.append(m.groups)
             rows.append(row)
         return {
             "model_type": self.model_type,
@@ -95,7 +109,10 @@ class LayerTable:
         modules = []
         for row in data["modules"]:
             own = tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else ()
-            modules.append(Module(row[0], classes[row[1]], row[2], tuple(row[3]), row[4], own))
+            groups = row[6] if len(row) > 6 else 1
+            modules.append(
+                Module(row[0], classes[row[1]], row[2], tuple(row[3]), row[4], own, groups)
+            )
         return cls(
             model_type=data["model_type"],
             architecture=data["architecture"],

@@ -1,29 +1,52 @@
-"""A model view: the resolved config plus its layer table, from the cheapest source that is exact.
+"""A model view: the resolved config plus its layer table, and how sure lorlint is of both.
 
-Tables come from, in order: the bundled catalog when it was built with the installed transformers
-(or torch is absent), the on-disk cache, and a meta-device build with the installed transformers.
+Tables come from the cheapest source that is right for the installed transformers: the bundled
+catalog when it was built with the installed version (or torch is absent), the on-disk cache, or
+a meta-device build. How the script loads the model decides which table: a concrete class
+(``ViTForImageClassification``) fixes the model type and task, an Auto class fixes the task, and
+with neither the architecture's natural task is used.
+
+Certainty (``ModelView.certainty``):
+
+* ``exact`` — the model's own config.json: names, counts and shapes are the model's;
+* ``architecture`` — the model type is known (from a class or the name) but not its sizes: the
+  table comes from the type's default config, so its names are the architecture's, its counts
+  only roughly the model's, and names that depend on layout fields (dense-first layers, MoE
+  interleaving, optional heads) may differ both ways.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from lorlint.models import catalog
-from lorlint.models.resolve import ModelNotFound, ResolvedModel, resolve
+from lorlint.models.resolve import ARCHITECTURE, EXACT, ModelNotFound, ResolvedModel, resolve
 from lorlint.models.table import LayerTable
-from lorlint.models.tasks import ENCODER_TYPES, SEQ2SEQ_TYPES, TASK_AUTO_CLASS
+from lorlint.models.tasks import (
+    TASK_AUTO_CLASS,
+    auto_class,
+    canonical_task,
+    is_task,
+    task_of_auto_class,
+)
+
+_INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 
 
 @dataclass
 class ModelView:
     resolved: ResolvedModel
     table: LayerTable | None
-    task: str  # a task of TASK_AUTO_CLASS, or a concrete transformers class name
+    task: str  # a task name (causal-lm, ...), or the concrete class the script loads
     table_source: str = ""  # catalog | cache | introspected
     note: str = ""  # why the table is approximate or missing
+    certainty: str = EXACT
+    unstable: frozenset[str] = field(default_factory=frozenset)  # names some layouts lack
+    optional: frozenset[str] = field(default_factory=frozenset)  # names only other layouts have
 
     @property
     def reference(self) -> str:
@@ -31,11 +54,71 @@ class ModelView:
 
     @property
     def model_type(self) -> str:
+        """The model type of the model as built (Llama 4 loaded as a causal LM: llama4_text)."""
+        if self.table is not None and self.table.model_type:
+            return self.table.model_type
         return self.resolved.model_type
+
+    @property
+    def exact(self) -> bool:
+        return self.certainty == EXACT
 
     def describe(self) -> str:
         """``meta-llama/Llama-3.1-8B (llama, bundled index)``: how messages name the model."""
-        return f"{self.reference} ({self.model_type}, {self.resolved.source_label})"
+        if self.exact:
+            return f"{self.reference} ({self.model_type}, {self.resolved.source_label})"
+        return f"{self.reference} ({self.model_type} from {self.resolved.source_label})"
+
+    def might_have(self, entry: str) -> bool:
+        """Whether a ``target_modules`` entry could match a module this table lacks: a name
+        that only other layouts of the architecture have (never, for an exact view)."""
+        if self.exact or not self.optional:
+            return False
+        wanted = _INDEX.sub("N", entry)
+        return any(name == wanted or name.endswith("." + wanted) for name in self.optional)
+
+    def certain(self, spec, result):
+        """PEFT's outcome (a MatchResult), or None where it rests on a name the default config
+        lacks but the real model may have: "no entry matches" is certain only when no other
+        layout of the architecture has a match either."""
+        if result is None or self.exact or result.error is None or spec is None:
+            return result
+        targets = spec.target_modules
+        if (
+            result.error.kind == "not-found"
+            and isinstance(targets, (list, tuple, set))
+            and any(isinstance(t, str) and self.might_have(t) for t in targets)
+        ):
+            return None
+        return result
+
+    def other_layout_names(self) -> list[str]:
+        """Full names only other layouts of the architecture have, block indices filled in (the
+        first with every layer of the default config, deeper ones with 0–3): what a regex or
+        an exclusion could match on the real model although it matches nothing here."""
+        if self.exact or not self.optional:
+            return []
+        layers = max(1, min(self.table.num_hidden_layers or 64, 256)) if self.table else 64
+        out: list[str] = []
+        for name in sorted(self.optional):
+            names = [name]
+            first = True
+            while any("N" in n.split(".") for n in names):
+                count = layers if first else 4
+                names = [_fill_first(n, i) for n in names for i in range(count)]
+                first = False
+            out.extend(names)
+        return out
+
+    def name_is_stable(self, name: str) -> bool:
+        """Whether a module of this table exists in every layout of the architecture."""
+        return self.exact or _INDEX.sub("N", name) not in self.unstable
+
+
+def _fill_first(name: str, index: int) -> str:
+    parts = name.split(".")
+    parts[parts.index("N")] = str(index)
+    return ".".join(parts)
 
 
 @lru_cache(maxsize=1)
@@ -61,69 +144,153 @@ def can_introspect() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
 
 
-def static_default_task(config: dict) -> str:
-    """The default task without importing transformers (introspect.default_task asks transformers)."""
-    if config.get("task"):
-        return config["task"]
-    model_type = config.get("model_type", "")
-    if model_type in SEQ2SEQ_TYPES:
-        return "seq2seq-lm"
-    if model_type in ENCODER_TYPES:
-        return "seq-cls"
-    if "vision_config" in config or "audio_config" in config:
-        return "image-text-to-text"
-    return "causal-lm"
+def _catalog_is_current() -> bool:
+    """The catalog answers for the installed transformers (or for a torch-free install)."""
+    return installed_transformers() == catalog.transformers_version() or not can_introspect()
 
 
-def _task_for(resolved: ResolvedModel, task: str | None) -> str:
+def choose_task(resolved: ResolvedModel, task: str | None, loader: str | None) -> str:
+    """The task or concrete class the model is built through.
+
+    A concrete class the script loads with, an Auto class, the caller's task, then the
+    architecture's natural task (what it is most often fine-tuned as)."""
     if resolved.source == "class":
         return resolved.location
-    return task or static_default_task(resolved.config)
+    if loader:
+        auto = task_of_auto_class(loader)
+        if auto is not None:
+            return auto
+        from lorlint.models.resolve import class_model_type
+
+        if class_model_type(loader) is not None:
+            return loader
+    if task:
+        return canonical_task(task)
+    if resolved.config.get("task") in TASK_AUTO_CLASS:  # the bundled index's key, never a class
+        return resolved.config["task"]
+    natural = catalog.natural_task(resolved.model_type)
+    if natural is None and can_introspect():
+        natural = _natural_with_transformers(resolved.model_type)
+    return natural or "causal-lm"
 
 
-def table_for(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None, str, str]:
-    """(table, where it came from, note) for a resolved config loaded through ``task``."""
-    installed = installed_transformers()
+def _natural_with_transformers(model_type: str) -> str | None:
+    """For a type the catalog lacks (another transformers): the first catalogued task that maps it."""
+    try:
+        from transformers.models.auto import modeling_auto
+    except ImportError:
+        return None
+    for task, auto in TASK_AUTO_CLASS.items():
+        mapping = getattr(getattr(modeling_auto, auto, None), "_model_mapping", None)
+        if model_type in getattr(mapping, "_model_mapping", {}):
+            return task
+    return None
+
+
+def table_for(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None, str, str, str]:
+    """(table, where it came from, note, certainty) for a resolved config loaded through ``task``."""
+    if resolved.certainty == EXACT:
+        found = _exact_table(resolved, task)
+        if found[0] is not None or can_introspect() or resolved.remote_code:
+            return (*found, EXACT)
+        table, source, note = _type_table(resolved.model_type, task)
+        why = "torch is not installed: names from the architecture's default config"
+        return table, source, f"{why}; {note}" if note else why, ARCHITECTURE
+    return (*_type_table(resolved.model_type, task), ARCHITECTURE)
+
+
+def _exact_table(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None, str, str]:
     key = resolved.index_key
-    cat_version = catalog.transformers_version()
-    catalogued = catalog.get(key, task) if key else None
-    if catalogued is not None and (installed == cat_version or not can_introspect()):
-        note = ""
-        if installed != cat_version:
-            note = (
-                f"names from the bundled catalog (transformers {cat_version}); "
-                f"installed: {installed or 'none'}"
-            )
-        return catalogued, "catalog", note
+    if key and _catalog_is_current():
+        table = catalog.entry_table(key, task)
+        if table is not None:
+            return table, "catalog", ""
     if resolved.remote_code:
         return None, "", "remote-code model: lorlint never sets trust_remote_code"
-    if can_introspect() and installed:
-        from lorlint.models import cache
+    if not can_introspect():
+        return None, "", ""
+    unbuildable = _unbuildable(resolved.model_type, task, default_config=False)
+    if unbuildable:
+        return None, "", unbuildable
+    return _build(resolved.config, task)
 
-        ckey = cache.table_key(resolved.config, task, installed)
-        table = cache.load(ckey, installed)
+
+def _type_table(model_type: str, task: str) -> tuple[LayerTable | None, str, str]:
+    """The table of ``model_type`` from its default config (catalog, cache or a build)."""
+    class_task = None
+    if not is_task(task):  # a concrete class: its own model type and mapped task
+        from lorlint.models.resolve import class_model_type
+
+        found = class_model_type(task)
+        if found is not None:
+            model_type, class_task = found
+    if _catalog_is_current():
+        table = catalog.type_table(model_type, class_task or canonical_task(task))
         if table is not None:
-            return table, "cache", ""
-        from lorlint.models.introspect import IntrospectionError, introspect
+            return table, "catalog", ""
+        unbuildable = _unbuildable(model_type, task)
+        if unbuildable or not can_introspect():
+            return None, "", unbuildable or _no_torch()
+    if not can_introspect():
+        return None, "", _no_torch()
+    return _build({"model_type": model_type}, task)
 
-        try:
-            table = introspect(resolved.config, task)
-        except IntrospectionError as err:
-            return None, "", str(err)
-        cache.store(ckey, installed, table)
-        return table, "introspected", ""
-    if key and catalog.tasks(key):
-        other = catalog.tasks(key)[0]
+
+def _unbuildable(model_type: str, task: str, default_config: bool = True) -> str:
+    """Why the catalogued transformers cannot build this type for this task ("" if it can, or
+    when the catalog is not for the installed transformers and so cannot tell). A type whose
+    *default* config does not build may still build from a real one."""
+    if not _catalog_is_current():
+        return ""
+    version = catalog.transformers_version()
+    if model_type not in catalog.model_types():
+        return f"model type {model_type!r} is not in transformers {version}"
+    reason = catalog.unbuildable_reason(model_type)
+    if reason and default_config:
+        return f"transformers {version} cannot build {model_type} from its default config: {reason}"
+    if reason:
+        return ""
+    tasks = catalog.type_tasks(model_type)
+    if is_task(task) and canonical_task(task) not in tasks:
+        loads = ", ".join(sorted(tasks))
         return (
-            catalog.get(key, other),
-            "catalog",
-            f"no torch: showing the bundled {other} table, not {task}",
+            f"transformers {version} has no {auto_class(task)} for {model_type} "
+            f"(it loads {model_type} as: {loads})"
         )
-    return (
-        None,
-        "",
-        'building a layer table needs torch and transformers: pip install "lorlint[models]"',
-    )
+    return ""
+
+
+def _no_torch() -> str:
+    return 'building a layer table needs torch and transformers: pip install "lorlint[models]"'
+
+
+# Tables read or built in this process, by cache directory and key: each file of a run that loads
+# the same model shares one read-only table, and a model that cannot be built is tried once.
+_BUILT: dict[tuple[str, str], tuple[LayerTable | None, str, str]] = {}
+
+
+def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
+    from lorlint.models import cache
+
+    installed = installed_transformers() or ""
+    key = cache.table_key(config, task, installed)
+    memo = (str(cache.cache_dir()), key)
+    if memo in _BUILT:
+        return _BUILT[memo]
+    table = cache.load(key, installed)
+    if table is not None:
+        _BUILT[memo] = (table, "cache", "")
+        return _BUILT[memo]
+    from lorlint.models.introspect import IntrospectionError, introspect
+
+    try:
+        table = introspect(config, task)
+    except IntrospectionError as err:
+        _BUILT[memo] = (None, "", str(err))
+        return _BUILT[memo]
+    cache.store(key, installed, table)
+    _BUILT[memo] = (table, "cache", "")
+    return table, "introspected", ""
 
 
 def load_view(
@@ -131,11 +298,20 @@ def load_view(
     task: str | None = None,
     base_dir: str | Path | None = None,
     online: bool = False,
+    loader: str | None = None,
 ) -> ModelView:
-    """Resolve ``reference`` and attach its layer table; raises ModelNotFound."""
-    resolved = resolve(reference, base_dir=base_dir, online=online)
-    chosen = _task_for(resolved, task)
-    if chosen not in TASK_AUTO_CLASS and resolved.source != "class" and not chosen[:1].isupper():
+    """Resolve ``reference`` and attach its layer table; raises ModelNotFound.
+
+    ``loader`` is the class the script loads the model with (``AutoModelForCausalLM``,
+    ``ViTForImageClassification``, ``FastLanguageModel``), ``task`` lorlint's task name for it."""
+    concrete = loader if loader and task_of_auto_class(loader) is None else None
+    resolved = resolve(reference, base_dir=base_dir, online=online, loader=concrete)
+    chosen = choose_task(resolved, task, loader)
+    if not is_task(chosen) and not chosen[:1].isupper():
         raise ModelNotFound(reference, resolved.tried, f"unknown task {chosen!r}")
-    table, source, note = table_for(resolved, chosen)
-    return ModelView(resolved, table, chosen, source, note)
+    table, source, note, certainty = table_for(resolved, chosen)
+    view = ModelView(resolved, table, chosen, source, note, certainty)
+    if certainty == ARCHITECTURE and table is not None:
+        built = table.model_type if table.model_type in catalog.model_types() else None
+        view.unstable, view.optional = catalog.layout_names(built or resolved.model_type)
+    return view

@@ -34,7 +34,8 @@ def header(rule) -> str:
     """``**Severity:** error · **Fix:** sometimes available (safe or unsafe)``, from the registry."""
     # a fix is offered only where the value can be edited in place: never "always"
     fix = f"sometimes available ({' or '.join(rule.fixes)})" if rule.fixes else "none"
-    return f"{HEADER_PREFIX} {rule.severity} · **Fix:** {fix}"
+    status = " · **Status:** retired (reports nothing)" if rule.retired else ""
+    return f"{HEADER_PREFIX} {rule.severity} · **Fix:** {fix}{status}"
 
 
 def with_header(text: str, rule) -> str:

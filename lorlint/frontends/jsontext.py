@@ -1,0 +1,46 @@
+"""JSON text as the front ends read it: ``json.loads`` with its failures as one-line reasons.
+
+``json.loads`` recurses once per nesting level and refuses integers of more than 4,300 digits with
+a long message; both are reasons a file cannot be read, not crashes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+MAX_DEPTH = 200  # far beyond any notebook or adapter_config.json
+
+
+class JSONTextError(ValueError):
+    """The text is not JSON lorlint reads (the reason is user-facing)."""
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')  # or unterminated
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def depth(text: str) -> int:
+    """Deepest bracket nesting outside strings. Strings are cut out by a compiled regex first: a
+    notebook is mostly strings, and a loop over every character cost seconds on a tree of them."""
+    level = peak = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        if bracket in "[{":
+            level += 1
+            peak = max(peak, level)
+        else:
+            level -= 1
+    return peak
+
+
+def loads(text: str):
+    if depth(text) > MAX_DEPTH:
+        raise JSONTextError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise JSONTextError(f"invalid JSON: {err.msg} (line {err.lineno})") from err
+    except ValueError as err:  # int() refuses integers of more than 4300 digits
+        raise JSONTextError("invalid JSON: an integer with more than 4,300 digits") from err
+    except RecursionError as err:
+        raise JSONTextError("JSON nested too deeply") from err

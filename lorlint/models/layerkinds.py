@@ -1,0 +1,225 @@
+"""What each part of a model's blocks is: attention, MLP, routed experts, or a hybrid block.
+
+Read from the layer table alone (no torch). A hybrid block — Mamba, linear attention, a short
+convolution — is recognised by its structure: a block submodule that owns a depthwise ``Conv1d``
+(groups > 1) beside its projections, which attention and MLPs never do; its class name only
+labels it. Routed experts are modules LoRA cannot wrap whose own weights are 3-D
+(experts × in × out): transformers 5 fuses them into ``nn.Parameter`` stacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from lorlint.models.match import conv_groups
+from lorlint.models.summary import split_block
+from lorlint.models.table import LayerTable, Module
+
+ATTENTION_MARKERS = ("attn", "attention")
+TOWER_MARKERS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "vision_embed")
+# Display order of the kinds.
+KINDS = ("attention", "linear-attn", "mamba", "conv", "mlp", "experts")
+HYBRID_KINDS = ("linear-attn", "mamba", "conv")
+T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def tower_of(name: str) -> str | None:
+    """The vision tower or projector a module belongs to (``model.visual``), if any (cached: the
+    rules ask about the same names for every site)."""
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if part in TOWER_MARKERS:
+            return ".".join(parts[: i + 1])
+    return None
+
+
+def hybrid_kind(cls: str) -> str:
+    """``mamba`` / ``conv`` / ``linear-attn`` for a hybrid block's class (a label only)."""
+    if re.search(r"Mamba|Mixer", cls):
+        return "mamba"
+    if "Conv" in cls:
+        return "conv"
+    return "linear-attn"
+
+
+@dataclass
+class Part:
+    """One kind of block part across the layers of the main block stack."""
+
+    kind: str  # one of KINDS
+    classes: list[str] = field(default_factory=list)  # class names of its containers
+    layers: set[int] = field(default_factory=set)  # layers that have it
+    adapted: set[int] = field(default_factory=set)  # layers where something of it is adapted
+    modules: dict[str, str] = field(default_factory=dict)  # wrappable: relative name → LoRA kind
+    parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # experts: rel → shape
+
+    def linears(self) -> list[str]:
+        """Relative names of its Linear / Conv1D modules (what ``"all-linear"`` takes)."""
+        return [rel for rel, kind in self.modules.items() if kind in ("linear", "conv1d_hf")]
+
+
+@dataclass
+class BlockParts:
+    """The parts of one model's main block stack (``model.layers``)."""
+
+    stack: str
+    layers: int
+    parts: dict[str, Part]
+    kind_of: dict[str, str]  # full module or ``module.param`` name → kind
+
+    def get(self, kind: str) -> Part | None:
+        return self.parts.get(kind)
+
+    def hybrid(self) -> list[Part]:
+        return [self.parts[k] for k in HYBRID_KINDS if k in self.parts]
+
+
+def hybrid_mixers(table: LayerTable) -> dict[str, str]:
+    """Full name → kind of every hybrid block container (the owner of a depthwise conv)."""
+    out: dict[str, str] = {}
+    for m in table.modules:
+        if m.kind == "conv1d" and conv_groups(m) > 1 and split_block(m.name):
+            owner = table.get(m.name.rpartition(".")[0])
+            if owner is not None and split_block(owner.name) and not tower_of(owner.name):
+                out[owner.name] = hybrid_kind(owner.cls)
+    return out
+
+
+def expert_stacks(table: LayerTable) -> list[Module]:
+    """Modules of the blocks holding routed experts as 3-D parameters (``mlp.experts``)."""
+    return [
+        m
+        for m in table.modules
+        if m.kind is None
+        and split_block(m.name)
+        and not tower_of(m.name)
+        and any(len(shape) == 3 for _, shape in m.own_params)
+    ]
+
+
+def expert_parameters(module: Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(p, shape) for p, shape in module.own_params if len(shape) == 3]
+
+
+def _ancestors(name: str) -> Iterable[str]:
+    while "." in name:
+        name = name.rpartition(".")[0]
+        yield name
+
+
+def is_attention(table: LayerTable, name: str) -> bool:
+    """An attention projection: its path says attn/attention, or a container's class does."""
+    block = split_block(name)
+    rel = block[2] if block else name
+    if any(marker in rel.lower() for marker in ATTENTION_MARKERS):
+        return True
+    for owner in _ancestors(name):
+        if block and not owner.startswith(f"{block[0]}.{block[1]}."):
+            break
+        module = table.get(owner)
+        if module is not None and _attention_class(module.cls):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _attention_class(cls: str) -> bool:
+    return re.search(r"Attention|Attn", cls) is not None
+
+
+def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
+    """``compute(table)`` computed once per table object (the rules ask for every site of every
+    file that loads the model, and tables are shared); callers must not change the result."""
+    results: dict[int, tuple[weakref.ref, T]] = {}
+
+    def cached(table: LayerTable) -> T:
+        found = results.get(id(table))
+        if found is not None and found[0]() is table:
+            return found[1]
+        value = compute(table)
+        key = id(table)
+        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
+        return value
+
+    return functools.wraps(compute)(cached)
+
+
+@once_per_table
+def routers(table: LayerTable) -> frozenset[str]:
+    """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
+    names = {m.name for m in table.modules}
+    out = set()
+    for m in table.modules:
+        parent = m.name.rpartition(".")[0]
+        if "router" in m.cls.lower() or (
+            m.leaf in ("gate", "router") and f"{parent}.experts" in names
+        ):
+            out.add(m.name)
+    return frozenset(out)
+
+
+@once_per_table
+def block_parts(table: LayerTable) -> BlockParts | None:
+    """The parts of the model's largest block stack outside vision towers; None without blocks."""
+    stacks: dict[str, set[int]] = {}
+    for m in table.modules:
+        block = split_block(m.name)
+        if block and not tower_of(m.name):
+            stacks.setdefault(block[0], set()).add(block[1])
+    if not stacks:
+        return None
+    stack = max(stacks, key=lambda s: len(stacks[s]))
+    mixers = hybrid_mixers(table)
+    router_names = routers(table)
+    parts: dict[str, Part] = {}
+    kind_of: dict[str, str] = {}
+
+    def add(kind: str, index: int, rel: str, full: str, cls: str | None = None) -> Part:
+        part = parts.setdefault(kind, Part(kind))
+        part.layers.add(index)
+        if cls and cls not in part.classes:
+            part.classes.append(cls)
+        kind_of[full] = kind
+        return part
+
+    for m in table.modules:
+        block = split_block(m.name)
+        if not block or block[0] != stack or m.name in router_names:
+            continue
+        _, index, rel = block
+        mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
+        if mixer is not None and m.kind:
+            part = add(mixers[mixer], index, rel, m.name, table.get(mixer).cls)
+            part.modules.setdefault(rel, m.kind)
+        elif m.kind is None and any(len(s) == 3 for _, s in m.own_params):
+            part = add("experts", index, rel, m.name, m.cls)
+            for p, shape in expert_parameters(m):
+                part.parameters.setdefault(f"{rel}.{p}", shape)
+                kind_of[f"{m.name}.{p}"] = "experts"
+        elif m.kind in ("linear", "conv1d_hf"):
+            kind = "attention" if is_attention(table, m.name) else "mlp"
+            add(kind, index, rel, m.name).modules.setdefault(rel, m.kind)
+    ordered = {k: parts[k] for k in KINDS if k in parts}
+    return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
+
+
+def coverage(
+    table: LayerTable, modules: Iterable[str], parameters: Iterable[str] = ()
+) -> BlockParts | None:
+    """Block parts with ``adapted`` filled from PEFT's adapted modules and parameters."""
+    shared = block_parts(table)
+    if shared is None:
+        return None
+    parts = replace(shared, parts={k: replace(p, adapted=set()) for k, p in shared.parts.items()})
+    for name in [*modules, *parameters]:
+        kind = parts.kind_of.get(name)
+        block = split_block(name)
+        if kind is not None and block:
+            parts.parts[kind].adapted.add(block[1])
+    return parts

@@ -1,0 +1,204 @@
+"""Answer the editor's ``initialize`` before the LSP library is imported.
+
+Importing pygls costs about half a second of CPU (lsprotocol defines about a thousand attrs
+classes), and the editor waits for ``initialize`` before anything else. Its answer is a function
+of the client's request — its capabilities and initialization options — and of the server's code
+(lorlint's features, pygls and lsprotocol). So the answer pygls gives is kept on disk under a key
+made of exactly those, and the next start with the same key answers from it at once, then imports
+pygls and replays the request to it (its handlers run as usual; its own, identical, answer is not
+sent again: see ``lorlint.server.Protocol``). Any other start — a new client, new settings, an
+upgrade, a message that is not ``initialize`` — goes the ordinary way and records the answer.
+
+Stdlib only, imported before anything heavy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from lorlint import __version__
+from lorlint.cachedir import cache_dir
+from lorlint.safeio import read_regular, real_dir, write_atomically
+
+MAX_HEADER_BYTES = 8192
+MAX_BODY_BYTES = 4_000_000  # an initialize request is a few KB; larger ones are not kept
+MAX_ANSWER_BYTES = 1_000_000
+
+
+class Replay:
+    """The server's stdin: the bytes already read (the first message), then the rest."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO):
+        self.prefix = prefix
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        if self.prefix:
+            line, sep, rest = self.prefix.partition(b"\n")
+            if sep:
+                self.prefix = rest
+                return line + sep
+            self.prefix = b""
+            return line + self.stream.readline()
+        return self.stream.readline()
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.prefix:
+            return self.stream.read(n)
+        if n < 0:
+            data, self.prefix = self.prefix, b""
+            return data + self.stream.read()
+        data, self.prefix = self.prefix[:n], self.prefix[n:]
+        if len(data) < n:
+            data += self.stream.read(n - len(data))
+        return data
+
+
+def read_message(stream: BinaryIO) -> tuple[bytes, dict | None]:
+    """(the raw bytes read, the JSON-RPC message) of the next framed message; the message is None
+    when it is not one this module can read (the bytes go to pygls all the same)."""
+    raw = b""
+    length = None
+    while len(raw) < MAX_HEADER_BYTES:
+        line = stream.readline()
+        raw += line
+        if not line:
+            return raw, None
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    else:
+        return raw, None
+    if length is None or length > MAX_BODY_BYTES:
+        return raw, None
+    body = stream.read(length)
+    raw += body
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return raw, None
+    return raw, message if isinstance(message, dict) else None
+
+
+def answer_key(message: dict) -> str | None:
+    """The key of an ``initialize`` request's answer (None for any other message)."""
+    if message.get("method") != "initialize" or "id" not in message:
+        return None
+    params = message.get("params")
+    if not isinstance(params, dict):
+        return None
+    asked = {k: params.get(k) for k in ("capabilities", "initializationOptions")}
+    blob = json.dumps([_code_fingerprint(), asked], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _code_fingerprint() -> list:
+    """What, besides the request, decides the answer: lorlint's server module and the installed
+    pygls and lsprotocol (changed by any edit, install or upgrade), and Python's version."""
+    out: list = [__version__, sys.version]
+    server = Path(__file__).with_name("server.py")
+    try:
+        out.append(hashlib.sha256(server.read_bytes()).hexdigest())
+    except OSError:
+        out.append(None)
+    import importlib.util
+
+    for package in ("pygls", "lsprotocol"):
+        spec = importlib.util.find_spec(package)
+        origin = Path(spec.origin) if spec and spec.origin else None
+        for path in (origin, origin.parent / "capabilities.py" if origin else None):
+            try:
+                info = path.stat() if path else None
+            except OSError:
+                info = None
+            out.append([str(path), info.st_mtime_ns, info.st_size] if info else None)
+    return out
+
+
+def _directory(create: bool = False) -> Path | None:
+    base = cache_dir()
+    if create:
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+    return real_dir(base, "server", create=create)
+
+
+def cached_answer(key: str) -> dict | None:
+    directory = _directory()
+    data = read_regular(directory / f"{key}.json", MAX_ANSWER_BYTES) if directory else None
+    try:
+        answer = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    if not isinstance(answer, dict) or not isinstance(answer.get("capabilities"), dict):
+        return None
+    return answer
+
+
+def remember(key: str, answer: dict) -> None:
+    """Keep pygls's answer to an ``initialize`` request (quietly skipped when it cannot be)."""
+    directory = _directory(create=True)
+    data = json.dumps(answer, sort_keys=True).encode()
+    if directory is not None and len(data) <= MAX_ANSWER_BYTES:
+        write_atomically(directory, f"{key}.json", data)
+
+
+def forget(key: str) -> None:
+    directory = _directory()
+    if directory is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(directory / f"{key}.json")
+
+
+def frame(message: dict) -> bytes:
+    """A JSON-RPC message as pygls writes one (headers, then the ASCII JSON body)."""
+    body = json.dumps(message)
+    header = (
+        f"Content-Length: {len(body)}\r\n"
+        "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
+    )
+    return (header + body).encode("utf-8")
+
+
+@dataclass
+class Initialize:
+    """The first message, an ``initialize`` request: its id, its answer key, and whether its
+    answer was already sent."""
+
+    id: object
+    key: str
+    answered: bool = False
+
+
+def start(stdin: BinaryIO, stdout: BinaryIO) -> tuple[Replay, Initialize | None]:
+    """Read the first message; answer it now when it is an ``initialize`` answered before.
+
+    Returns the stdin to give pygls (the message replayed first) and the request, when the
+    message is ``initialize``."""
+    raw, message = read_message(stdin)
+    key = answer_key(message) if message is not None else None
+    if key is None:
+        return Replay(raw, stdin), None
+    request = Initialize(message["id"], key)
+    answer = cached_answer(key)
+    if answer is not None:
+        stdout.write(frame({"id": request.id, "result": answer, "jsonrpc": "2.0"}))
+        stdout.flush()
+        request.answered = True
+    return Replay(raw, stdin), request
+
+
+def disabled() -> bool:
+    """``LORLINT_SERVER_EARLY_INITIALIZE=0`` turns the early answer off (measurements, doubts)."""
+    return os.environ.get("LORLINT_SERVER_EARLY_INITIALIZE", "1") == "0"
