@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lorlint import __version__
-from lorlint.cachedir import cache_dir
-from lorlint.safeio import read_regular, real_dir, write_atomically
+from lorlint.cachedir import cache_subdir
+from lorlint.safeio import read_regular, write_atomically
 
 MAX_HEADER_BYTES = 8192
 MAX_BODY_BYTES = 4_000_000  # an initialize request is a few KB; larger ones are not kept
@@ -125,13 +125,7 @@ def _code_fingerprint() -> list:
 
 
 def _directory(create: bool = False) -> Path | None:
-    base = cache_dir()
-    if create:
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return None
-    return real_dir(base, "server", create=create)
+    return cache_subdir("server", create=create)
 
 
 def cached_answer(key: str) -> dict | None:

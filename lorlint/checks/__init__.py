@@ -7,7 +7,7 @@ examples are tested from that page (tests/test_rule_pages.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lorlint.fixes import Fix
 from lorlint.models.match import MatchResult, TargetSpec
@@ -39,6 +39,8 @@ class Context:
     view: ModelView | None = None
     spec: TargetSpec | None = None
     result: MatchResult | None = None
+    # What helpers several rules share compute once per site (e.g. coverage.parts); read-only.
+    shared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def table(self):

@@ -16,11 +16,15 @@ from lorlint.site import Span
 
 
 def parts(ctx: Context) -> BlockParts | None:
-    """Block parts with what PEFT adapts (None: unknown, PEFT raises, or no blocks)."""
-    result = ctx.adapted
-    if result is None or not (result.modules or result.parameters):
-        return None
-    return coverage(ctx.table, result.modules, result.parameters)
+    """Block parts with what PEFT adapts (None: unknown, PEFT raises, or no blocks); computed once
+    per site for the three rules."""
+    if "coverage" not in ctx.shared:
+        result = ctx.adapted
+        found = None
+        if result is not None and (result.modules or result.parameters):
+            found = coverage(ctx.table, result.modules, result.parameters)
+        ctx.shared["coverage"] = found
+    return ctx.shared["coverage"]
 
 
 def kinds_reached(ctx: Context, found: BlockParts) -> set[str]:

@@ -12,9 +12,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from lorlint.cachedir import cache_dir
+from lorlint.cachedir import cache_subdir
 from lorlint.models.table import LayerTable
-from lorlint.safeio import gunzip, read_regular, real_dir, write_atomically
+from lorlint.safeio import gunzip, read_regular, write_atomically
 
 TABLE_FORMAT = 3  # an entry: {"format", "key", "checksum", "table"}; tables carry conv groups
 MAX_GZ_BYTES = 16_000_000
@@ -29,13 +29,7 @@ def table_key(config: dict, task_or_class: str, transformers_version: str) -> st
 
 
 def _dir(transformers_version: str, create: bool = False) -> Path | None:
-    base = cache_dir()
-    if create:
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return None
-    return real_dir(base, "tables", transformers_version, create=create)
+    return cache_subdir("tables", transformers_version, create=create)
 
 
 def load(key: str, transformers_version: str) -> LayerTable | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from lorlint.cachedir import cache_dir
 from lorlint.models import catalog
 from lorlint.models.resolve import ARCHITECTURE, EXACT, ModelNotFound, ResolvedModel, resolve
 from lorlint.models.table import LayerTable
@@ -265,8 +266,10 @@ def _no_torch() -> str:
 
 
 # Tables read or built in this process, by cache directory and key: each file of a run that loads
-# the same model shares one read-only table, and a model that cannot be built is tried once.
+# the same model shares one read-only table, and a model that cannot be built is tried once. The
+# oldest go first past MAX_BUILT (the server's worker lives long).
 _BUILT: dict[tuple[str, str], tuple[LayerTable | None, str, str]] = {}
+MAX_BUILT = 64
 
 
 def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
@@ -274,9 +277,11 @@ def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
 
     installed = installed_transformers() or ""
     key = cache.table_key(config, task, installed)
-    memo = (str(cache.cache_dir()), key)
+    memo = (str(cache_dir()), key)
     if memo in _BUILT:
         return _BUILT[memo]
+    if len(_BUILT) >= MAX_BUILT:
+        del _BUILT[next(iter(_BUILT))]
     table = cache.load(key, installed)
     if table is not None:
         _BUILT[memo] = (table, "cache", "")

@@ -1,0 +1,47 @@
+"""Layer tables and what is derived from them are shared per process (issue #12): a finding
+must never depend on which files were linted before in the same process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lorlint.engine import Options, ViewCache, lint_file
+from lorlint.models import catalog, view
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FILES = sorted(
+    p for p in FIXTURES.iterdir() if p.is_file() and p.suffix in (".py", ".yaml", ".yml", ".ipynb")
+)
+
+
+def _forget() -> None:
+    catalog.type_table.cache_clear()
+    catalog.entry_table.cache_clear()
+    view._BUILT.clear()
+
+
+def _findings(path: Path, views: ViewCache) -> list[tuple]:
+    found, _ = lint_file(path, Options(), views)
+    return [(d.code, d.span, d.message, d.severity) for d in found]
+
+
+def test_two_files_loading_one_model_share_its_table(tmp_path):
+    _forget()
+    one = view.load_view("meta-llama/Llama-3.1-8B", "causal-lm", tmp_path / "a")
+    other = view.load_view("meta-llama/Llama-3.1-8B", "causal-lm", tmp_path / "b")
+    assert one.table is other.table and one.table is not None
+
+
+def test_findings_do_not_depend_on_what_was_linted_before():
+    assert len(FILES) > 10
+    alone = {}
+    for path in FILES:  # each file in a fresh state
+        _forget()
+        alone[path] = _findings(path, ViewCache(online=False))
+    _forget()
+    for order in (FILES, FILES[::-1]):  # one process, one view cache per file as `check` has
+        for path in order:
+            assert _findings(path, ViewCache(online=False)) == alone[path], path.name
+    shared = ViewCache(online=False)  # and one view cache for all, as a worker's chunk has
+    for path in FILES[::-1]:
+        assert _findings(path, shared) == alone[path], path.name
