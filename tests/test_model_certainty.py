@@ -119,3 +119,17 @@ def test_view_describes_its_source_and_certainty():
     named = load_view("tiiuae/Falcon-H1-1B-Deep-Instruct")
     assert named.certainty == "architecture"
     assert named.describe().startswith("tiiuae/Falcon-H1-1B-Deep-Instruct (falcon_h1 from")
+
+
+def test_exclude_modules_matching_nothing_needs_the_models_own_names():
+    """Gemma 4 E4B by name: the default config lacks the towers the checkpoint has, and an
+    exclude_modules regex naming them is right (a real adapter_config.json in the real-world
+    set); with an exact config the same finding stands."""
+    source = """\
+        from peft import LoraConfig
+        # lorlint: model=google/gemma-4-E4B-it
+        config = LoraConfig(target_modules=["q_proj"], exclude_modules=".*(audio_tower|nothing_x).*")
+        """
+    assert "LL105" not in codes(lint(source))
+    exact = source.replace("google/gemma-4-E4B-it", "meta-llama/Llama-3.2-1B")
+    assert "LL105" in codes(lint(exact))
