@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from lorlint.models.match import conv_groups
 from lorlint.models.summary import split_block
 from lorlint.models.table import LayerTable, Module
 
@@ -84,7 +83,7 @@ def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     """Full name → kind of every hybrid block container (the owner of a depthwise conv)."""
     out: dict[str, str] = {}
     for m in table.modules:
-        if m.kind == "conv1d" and conv_groups(m) > 1 and split_block(m.name):
+        if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
             owner = table.get(m.name.rpartition(".")[0])
             if owner is not None and split_block(owner.name) and not tower_of(owner.name):
                 out[owner.name] = hybrid_kind(owner.cls)

@@ -427,18 +427,6 @@ def rank_for(name: str, r: int, rank_pattern: dict[str, int] | None) -> int:
     return r
 
 
-def conv_groups(module: Module) -> int:
-    """``groups`` of a Conv1d/2d/3d: as the layer table recorded it, else in_channels over the
-    weight's second dimension (a parametrized conv, e.g. wav2vec2's weight-normed ``pos_conv``,
-    has no plain ``weight`` to read it from)."""
-    if module.groups != 1:
-        return module.groups
-    weight = dict(module.own_params).get("weight")
-    if module.kind not in ("conv1d", "conv2d", "conv3d") or not weight or len(weight) < 2:
-        return 1
-    return max(module.shape[0] // max(weight[1], 1), 1)
-
-
 def mamba_error(spec: TargetSpec, model_type: str, leaf: str) -> PeftError | None:
     """PEFT's ``_check_lora_target_modules_mamba``, run on every module it is about to wrap."""
     if spec.peft_type not in LORA_LIKE_TYPES or model_type not in MAMBA_MODEL_TYPES:
@@ -633,7 +621,7 @@ def _check_wrappable(table: LayerTable, spec: TargetSpec, module: Module) -> Non
             "`transformers.pytorch_utils.Conv1D`, `torch.nn.MultiheadAttention.`.",
             [module.name],
         )
-    groups = conv_groups(module)
+    groups = module.groups  # recorded by every table (introspect, catalog, cache format 3)
     r = rank_for(module.name, spec.r, spec.rank_pattern)
     if spec.peft_type == "LORA" and groups > 1 and r % groups != 0:
         raise PeftError(
