@@ -26,28 +26,44 @@ _READ_FLAGS = (
 )
 
 
-def read_regular(path: Path, limit: int) -> bytes | None:
-    """The bytes of a regular file of at most ``limit`` bytes; None for anything else."""
-    try:
-        fd = os.open(path, _READ_FLAGS)
-    except (OSError, ValueError):
-        return None
+class Refused(Exception):
+    """Not a regular file of at most the limit; ``too_large`` tells the two apart."""
+
+    def __init__(self, reason: str, too_large: bool = False):
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+def read_limited(path: Path | str, limit: int, *, follow_symlinks: bool) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, opened without blocking (a FIFO)
+    and read no further than the limit (``/dev/zero``, a file that grows); Refused for anything
+    else, and ``os.open``'s own errors as it raises them. The linted files may be symlinks; the
+    caches' files never are."""
+    flags = _READ_FLAGS if not follow_symlinks else _READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused("not a regular file")
         chunks, total = [], 0
-        while total <= limit:
-            chunk = os.read(fd, min(1 << 16, limit + 1 - total))
+        while total <= limit and info.st_size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
             total += len(chunk)
-        return None  # it grew past the limit while we read
-    except OSError:
-        return None
+        raise Refused(f"larger than {limit:,} bytes", too_large=True)  # or grew while we read
     finally:
         os.close(fd)
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file (not a symlink) of at most ``limit`` bytes; None for anything
+    else: a cache entry that cannot be read is a miss."""
+    try:
+        return read_limited(path, limit, follow_symlinks=False)
+    except (OSError, ValueError, Refused):
+        return None
 
 
 def gunzip(data: bytes, limit: int) -> bytes | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
-import stat
 import tokenize
 from pathlib import Path
+
+from lorlint.safeio import Refused, read_limited
 
 MAX_BYTES = 5_000_000
 
@@ -25,29 +25,11 @@ class SourceError(ValueError):
 def read_bytes(path: Path | str, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; SourceError otherwise."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_limited(path, limit, follow_symlinks=True)
+    except Refused as why:
+        raise SourceError(f"{'skipped' if why.too_large else 'cannot read'}: {why}") from None
     except OSError as err:
         raise SourceError(f"cannot read: {err.strerror or err}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SourceError("cannot read: not a regular file")
-        if info.st_size > limit:
-            raise SourceError(f"skipped: larger than {limit:,} bytes")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as err:
-        raise SourceError(f"cannot read: {err.strerror or err}") from None
-    finally:
-        os.close(fd)
-    if size > limit:  # grew while we read it
-        raise SourceError(f"skipped: larger than {limit:,} bytes")
-    return b"".join(chunks)
 
 
 def python_encoding(data: bytes) -> str:
