@@ -84,6 +84,12 @@ class Step:
       the trainer is given one);
     - ``optimizer``: an optimizer built over ``model.parameters()`` (``detail``: ``class``).
 
+    A ``prepare_model_for_kbit_training`` step after ``get_peft_model`` also has ``move`` in
+    ``detail`` where moving its statement before that call is provably safe
+    (``lorlint/frontends/moves.py``): ``{"row": the wrapping statement's first row, "cut": [row,
+    col, end_row, end_col] of the text to move, "seen": the text from the start of ``row`` to
+    the cut's end as the analysis parsed it}``.
+
     Values in ``detail`` are plain (literals) or None where the code does not say. Steps come
     from the function (or module) that applies the config and its one caller, plus the load
     wherever it is (``lorlint/frontends/flow.py``)."""
@@ -91,6 +97,8 @@ class Step:
     call: str
     row: int
     col: int
+    end_row: int  # the call's end (end exclusive, like ``Span``): findings point at the call
+    end_col: int
     detail: dict[str, Any] = field(default_factory=dict)
     conditional: bool = False  # may not run when the config is applied (a branch, loop, try)
 

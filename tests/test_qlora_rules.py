@@ -323,6 +323,59 @@ def test_ll401_silent_in_the_right_order_and_after_a_merge():
     )
 
 
+def test_flow_findings_span_the_call():
+    source = textwrap.dedent(FLOW_HEAD) + textwrap.dedent(f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        model = prepare_model_for_kbit_training(
+            model)
+        merged = model.merge_and_unload()
+        """)
+    found = {d.code: d.span for d in lint(source, codes=FLOW_CODES)}
+    assert (found["LL401"].row, found["LL401"].col) == (11, 9)
+    assert (found["LL401"].end_row, found["LL401"].end_col) == (12, 11)
+    assert (found["LL601"].row, found["LL601"].col, found["LL601"].end_col) == (13, 10, 34)
+
+
+def test_ll401_fix_moves_the_statement_above_get_peft_model():
+    source = f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        model.print_trainable_parameters()
+        # prepare it
+        model = prepare_model_for_kbit_training(model)  # k-bit
+        """
+    text = fixed(textwrap.dedent(FLOW_HEAD) + textwrap.dedent(source), codes=FLOW_CODES)
+    assert text.endswith(
+        "model = prepare_model_for_kbit_training(model)  # k-bit\n"
+        "model = get_peft_model(model, cfg)\n"
+        "model.print_trainable_parameters()\n"
+        "# prepare it\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "between_and_prepare",
+    [
+        "model.config.use_cache = False\nmodel = prepare_model_for_kbit_training(model)",
+        "peft = prepare_model_for_kbit_training(model)",
+        "if True:\n    model = prepare_model_for_kbit_training(model)",
+        "model = prepare_model_for_kbit_training(model, model.is_loaded_in_4bit)",
+    ],
+)
+def test_ll401_no_fix_where_the_move_could_change_something(between_and_prepare):
+    source = (
+        textwrap.dedent(FLOW_HEAD)
+        + QUANTIZED
+        + "model = get_peft_model(model, cfg)\n"
+        + between_and_prepare
+        + "\n"
+    )
+    (found,) = lint(source, codes=FLOW_CODES)
+    assert found.code == "LL401" and found.fix is None
+    assert "move it before get_peft_model (line 9), onto the base model" in found.message
+
+
 def test_ll401_after_an_adapter_loaded_for_training():
     found = flow_lint(f"""\
         {QUANTIZED}

@@ -12,8 +12,8 @@ TRAINED = ("trainer", "optimizer")
 
 
 def step_span(step: Step) -> Span:
-    """Where a step's call starts (the flow records no end: the span is empty there)."""
-    return Span(step.row, step.col, step.row, step.col)
+    """The span of a step's call."""
+    return Span(step.row, step.col, step.end_row, step.end_col)
 
 
 def load_step(flow: list[Step]) -> Step | None:
@@ -31,10 +31,12 @@ def steps(site) -> list[Step]:
     flow records it only when it can follow the base model the adapter is loaded onto)."""
     if site.kind != "adapter-load":
         return site.flow
-    here = (site.span.row, site.span.col)
+    span = site.span
+    here = (span.row, span.col)
     flow = [s for s in site.flow if not (s.call in ADAPTERS and (s.row, s.col) == here)]
     trainable = site.get("is_trainable", False) if "**" not in site.keywords else None
-    own = Step("PeftModel.from_pretrained", *here, {"is_trainable": trainable})
+    own = Step("PeftModel.from_pretrained", *here, span.end_row, span.end_col,
+               {"is_trainable": trainable})  # fmt: skip
     return sorted([*flow, own], key=lambda s: (s.row, s.col))
 
 

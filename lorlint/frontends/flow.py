@@ -16,7 +16,8 @@ that call, then the function's, then the caller's after it (up to ``MAX_CALLERS`
 
 API (stable; issue #14's rules build on it): ``Site.flow`` is a ``list[Step]`` in the order the
 code runs them: the load first (it may sit in another function), then the calls described above;
-``row``/``col`` are each call's start (1-based, code points, like ``Span``). ``Step.call`` names
+``row``/``col`` … ``end_row``/``end_col`` are each call's span (1-based, code points, like
+``Span``). ``Step.call`` names
 the call:
 ``load``, ``prepare_model_for_kbit_training``, ``prepare_model_for_int8_training``,
 ``get_peft_model``, ``gradient_checkpointing_enable``, ``enable_input_require_grads``,
@@ -44,6 +45,7 @@ from lorlint.frontends.follow import (
     _argument_at,
     _last_name,
 )
+from lorlint.frontends.moves import move_before
 from lorlint.frontends.reaching import conditional, exclusive, path_to
 from lorlint.frontends.setup import load_facts
 from lorlint.site import Step
@@ -57,6 +59,7 @@ METHODS = frozenset(
 FUNCTIONS = frozenset(
     {"prepare_model_for_kbit_training", "prepare_model_for_int8_training", "get_peft_model"}
 )
+PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adafactor", "Lion", "Adagrad", "RMSprop", "PagedAdamW")
 
 
@@ -96,8 +99,24 @@ class Flow:
                 if exclusive(path, where):
                     continue
                 step.conditional = conditional(path, where)
-            steps.append(step)
-        return sorted(steps, key=lambda s: (s.row, s.col))
+            steps.append((step, call))
+        steps.sort(key=lambda pair: (pair[0].row, pair[0].col))
+        self._moves(steps)
+        return [step for step, _ in steps]
+
+    def _moves(self, steps: list[tuple[Step, ast.Call]]) -> None:
+        """``detail["move"]`` on each prepare step after an adapter where moving it before that
+        call is safe (LL401's fix, lorlint/frontends/moves.py)."""
+        wrapper = None
+        for step, call in steps:
+            if step.call in ("get_peft_model", "PeftModel.from_pretrained"):
+                wrapper = call
+            elif step.call == "merge_and_unload":
+                wrapper = None
+            elif step.call in PREPARE and wrapper is not None:
+                move = move_before(self.file, wrapper, call)
+                if move is not None:
+                    step.detail["move"] = move
 
     def caller(self) -> tuple[ast.Call, ast.expr | None] | None:
         """When this scope is a function that returns the model and the file calls it once:
@@ -224,9 +243,9 @@ class Flow:
             detail.update(load_facts(load.file, load.call))
         return detail
 
-    def _at(self, node: ast.AST) -> tuple[int, int]:
+    def _at(self, node: ast.AST) -> tuple[int, int, int, int]:
         span = self.file.span(node)
-        return span.row, span.col
+        return span.row, span.col, span.end_row, span.end_col
 
     def _parameters_of(self, expr: ast.expr) -> bool:
         """``model.parameters()`` (or a comprehension / filter over it) of this model."""
@@ -260,13 +279,13 @@ def model_flow(file: PythonFile, applier: ast.Call, model: ast.expr, load: Load 
         if flow.scope in seen:  # recursion
             break
         seen.add(flow.scope)
-        at = flow._at(call)
+        at = flow._at(call)[:2]
         around = flow.steps()
         steps = [s for s in around if (s.row, s.col) < at] + steps
         steps += [s for s in around if (s.row, s.col) > at]
     if load is not None and load.call is not None and load.file is file:
         at = flow._at(load.call)
-        if not any(s.call == "load" and (s.row, s.col) == at for s in steps):
+        if not any(s.call == "load" and (s.row, s.col) == at[:2] for s in steps):
             steps.append(Step("load", *at, flow._load_detail()))
     # the load runs first wherever it is (in another function), the others in the code's order
     return [s for s in steps if s.call == "load"] + [s for s in steps if s.call != "load"]

@@ -154,6 +154,20 @@ class PythonFile:
         line = self.text[self._starts[row - 1] : self._starts[row]]
         return self._starts[row - 1] + len(line.encode()[:byte_col].decode("utf-8", "replace"))
 
+    def row_start(self, row: int) -> int:
+        """The text offset where a (1-based) row starts."""
+        return self._starts[row - 1]
+
+    def offset_of(self, row: int, byte_col: int) -> int:
+        """The text offset of an ``ast`` position (1-based row, UTF-8 byte column)."""
+        return self._offset(row, byte_col)
+
+    def position_of(self, offset: int) -> tuple[int, int]:
+        """(row, column) of a text offset, as ``Span`` counts them (row 1 after a BOM)."""
+        row = bisect_right(self._starts, offset) - 1
+        col = offset - self._starts[row] + 1
+        return row + 1, col + self.bom if row == 0 else col
+
     def _advance(self, pos: tuple[int, int], chars: int) -> tuple[int, int]:
         offset = self._offset(*pos) + chars
         row = bisect_right(self._starts, offset) - 1
@@ -325,9 +339,10 @@ class PythonFile:
         site.flow = model_flow(self, call, model_expr, load)
         if auto:
             facts = {"loader": name.split(".")[1], "quantized": None, **load_facts(self, call)}
-            here = (site.span.row, site.span.col)
+            span = site.span
+            here = (span.row, span.col)
             site.flow = [s for s in site.flow if (s.call, s.row, s.col) != ("load", *here)]
-            site.flow.insert(0, Step("load", *here, facts))
+            site.flow.insert(0, Step("load", *here, span.end_row, span.end_col, facts))
         return site
 
     def source_between(self, start: tuple[int, int], end: tuple[int, int]) -> str:
