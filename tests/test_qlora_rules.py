@@ -385,6 +385,46 @@ def test_ll401_after_an_adapter_loaded_for_training():
     assert found == [("LL401", 11, "error")]
 
 
+LOAD_ADAPTER = """\
+    from transformers import AutoModelForCausalLM, Trainer
+    model = AutoModelForCausalLM.from_pretrained("m")
+    {load}
+    {between}
+    trainer = {trainer}(model=model, train_dataset=data)
+    """
+
+
+@pytest.mark.parametrize(
+    ("load", "between", "trainer", "fires"),
+    [
+        ('model.load_adapter("out")', "", "Trainer", True),
+        ('model.load_adapter("out", adapter_name="a")', "model.train()", "Trainer", True),
+        ('model.load_adapter("out", is_trainable=True)', "", "Trainer", False),
+        ('model.load_adapter("out")', 'model.set_adapter("default")', "Trainer", False),
+        ('model.load_adapter("out")', "model.enable_adapters()", "Trainer", False),
+        ('model.load_adapter("out", **kw)', "", "Trainer", False),
+        ('model.load_adapter("out")', "", "SFTTrainer", False),  # not proven for TRL
+        # PEFT's load_adapter on a PeftModel: the new adapter is inactive, the active one trains
+        (
+            'model = get_peft_model(model, cfg); model.load_adapter("out", "b")',
+            "",
+            "Trainer",
+            False,
+        ),
+    ],
+)
+def test_ll305_transformers_load_adapter_then_trained(load, between, trainer, fires):
+    source = textwrap.dedent(
+        LOAD_ADAPTER.format(load=load, between=between or "pass", trainer=trainer)
+    )
+    source = "from peft import get_peft_model, LoraConfig\ncfg = LoraConfig()\n" + source
+    found = lint(source, codes=("LL305",))
+    assert [d.span.row for d in found] == ([5] if fires else [])
+    if fires:
+        assert "load_adapter() without is_trainable=True" in found[0].message
+        assert fixed(source, codes=("LL305",)).count("is_trainable=True)") == 1
+
+
 def _trl_project(tmp_path: Path, pin: str | None) -> str:
     (tmp_path / ".git").mkdir()
     if pin:

@@ -9,6 +9,7 @@ from lorlint.site import Span, Step
 ADAPTERS = ("get_peft_model", "PeftModel.from_pretrained")  # calls that add a LoRA adapter
 PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
 TRAINED = ("trainer", "optimizer")
+LOAD_ADAPTER = "load_adapter"  # the callee of a ``model.load_adapter(...)`` site
 
 
 def step_span(step: Step) -> Span:
@@ -29,8 +30,8 @@ def after(site, anchor) -> list[Step]:
 def steps(site) -> list[Step]:
     """``site.flow`` with, for an adapter site, its own ``PeftModel.from_pretrained`` step (the
     flow records it only when it can follow the base model the adapter is loaded onto)."""
-    if site.kind != "adapter-load":
-        return site.flow
+    if site.kind != "adapter-load" or site.callee == LOAD_ADAPTER:
+        return site.flow  # ``model.load_adapter`` is a step of its own flow
     span = site.span
     here = (span.row, span.col)
     flow = [s for s in site.flow if not (s.call in ADAPTERS and (s.row, s.col) == here)]

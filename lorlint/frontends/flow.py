@@ -21,7 +21,8 @@ code runs them: the load first (it may sit in another function), then the calls 
 the call:
 ``load``, ``prepare_model_for_kbit_training``, ``prepare_model_for_int8_training``,
 ``get_peft_model``, ``gradient_checkpointing_enable``, ``enable_input_require_grads``,
-``merge_and_unload``, ``PeftModel.from_pretrained``, ``trainer``, ``optimizer``; ``Step.detail``
+``merge_and_unload``, ``set_adapter``, ``enable_adapters``, ``load_adapter``,
+``PeftModel.from_pretrained``, ``trainer``, ``optimizer``; ``Step.detail``
 holds what each one's docstring in ``lorlint/site.py::Step`` lists, a value the code does not
 state being None. A call in an ``if`` arm other than the applier's is left out (the other arm's
 run); ``Step.conditional`` is True for a call that may not run when the applier does (inside a
@@ -54,8 +55,9 @@ if TYPE_CHECKING:
     from lorlint.frontends.python import PythonFile
 
 METHODS = frozenset(
-    {"gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload"}
-)
+    {"gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload",
+     "set_adapter", "enable_adapters"}
+)  # fmt: skip
 FUNCTIONS = frozenset(
     {"prepare_model_for_kbit_training", "prepare_model_for_int8_training", "get_peft_model"}
 )
@@ -204,6 +206,8 @@ class Flow:
         evaluator = self.file.evaluator
         if name in METHODS and isinstance(func, ast.Attribute) and self._holds(func.value):
             return Step(name, *self._at(call))
+        if name == "load_adapter" and isinstance(func, ast.Attribute) and self._holds(func.value):
+            return Step(name, *self._at(call), {"is_trainable": self._trainable(call)})
         if name in FUNCTIONS and self._holds(_model_argument(call)):
             detail = {}
             for keyword in call.keywords:
@@ -213,13 +217,8 @@ class Flow:
         if name == "from_pretrained" and self._holds(_argument_at(call, 0, "model")):
             qualified = self.file.qualified(call.func) or ""
             if qualified.startswith("peft.") or "Peft" in qualified:
-                trainable = False
-                for keyword in call.keywords:
-                    if keyword.arg == "is_trainable":
-                        trainable = _plain(evaluator.value(keyword.value))
-                return Step(
-                    "PeftModel.from_pretrained", *self._at(call), {"is_trainable": trainable}
-                )
+                detail = {"is_trainable": self._trainable(call)}
+                return Step("PeftModel.from_pretrained", *self._at(call), detail)
         if name.endswith("Trainer") and self._holds(_argument_at(call, 0, "model")):
             config = next((k.value for k in call.keywords if k.arg == "peft_config"), None)
             given = config is not None and not (
@@ -231,6 +230,15 @@ class Flow:
         if name in ("from_pretrained", "from_config") and self._assignment_of(call) in self.holders:
             return Step("load", *self._at(call), self._load_detail())
         return None
+
+    def _trainable(self, call: ast.Call) -> bool | None:
+        """``is_trainable=`` as passed (PEFT's and transformers' default: False); None unknown."""
+        if any(keyword.arg is None for keyword in call.keywords):
+            return None  # ``**kwargs`` may hold it
+        for keyword in call.keywords:
+            if keyword.arg == "is_trainable":
+                return _plain(self.file.evaluator.value(keyword.value))
+        return False
 
     def _load_detail(self) -> dict:
         """``loader`` and ``quantized``; with the loading call in hand, also ``quantization``

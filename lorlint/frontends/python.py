@@ -325,7 +325,18 @@ class PythonFile:
             self._link_applier(call, name, sites)
         found = list(sites.values()) + setup_sites(self, named)
         found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
+        found += [self._load_adapter_site(call) for call, _ in named if _loads_adapter(call)]
         return sorted(found, key=lambda s: (s.span.row, s.span.col))
+
+    def _load_adapter_site(self, call: ast.Call) -> Site:
+        """``model.load_adapter(path, ...)`` (issue #14's LL305): transformers' PeftAdapterMixin
+        or PEFT's ``PeftModel.load_adapter``, as the model's flow tells (checks/ll305)."""
+        site = self.config_site(call, "load_adapter", "adapter-load")
+        site.arguments = arguments(self, call)
+        model_expr = call.func.value
+        load = self.follower.load_behind(model_expr)
+        site.flow = model_flow(self, call, model_expr, load)
+        return site
 
     def _adapter_site(self, call: ast.Call, name: str) -> Site:
         """A saved adapter loaded onto a model (issue #14's LL305): its keywords, arguments and
@@ -420,6 +431,16 @@ def _effect(binding: Binding) -> tuple[int, int]:
 def _start(node: ast.AST | None) -> tuple[int, int]:
     assert node is not None
     return (node.lineno, node.col_offset)
+
+
+def _loads_adapter(call: ast.Call) -> bool:
+    """``<model>.load_adapter(...)``: a method called on a name."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "load_adapter"
+        and isinstance(func.value, ast.Name)
+    )
 
 
 def _parse(text: str, bom: int) -> ast.Module:
