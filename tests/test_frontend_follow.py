@@ -407,7 +407,18 @@ def test_the_flow_of_calls_on_the_model():
         ),
         ("gradient_checkpointing_enable", {}),
         ("get_peft_model", {}),
-        ("prepare_model_for_kbit_training", {"use_gradient_checkpointing": True}),
+        (
+            "prepare_model_for_kbit_training",
+            {
+                "use_gradient_checkpointing": True,
+                "move": {  # LL401's fix: these lines, above row 11
+                    "row": 11,
+                    "cut": [12, 1, 13, 1],
+                    "seen": 'model = get_peft_model(model, LoraConfig(target_modules=["q_proj"]))\n'
+                    "model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)\n",
+                },
+            },
+        ),
         ("optimizer", {"class": "AdamW"}),
         ("trainer", {"class": "SFTTrainer", "peft_config": False}),
         ("merge_and_unload", {}),

@@ -154,6 +154,20 @@ class PythonFile:
         line = self.text[self._starts[row - 1] : self._starts[row]]
         return self._starts[row - 1] + len(line.encode()[:byte_col].decode("utf-8", "replace"))
 
+    def row_start(self, row: int) -> int:
+        """The text offset where a (1-based) row starts."""
+        return self._starts[row - 1]
+
+    def offset_of(self, row: int, byte_col: int) -> int:
+        """The text offset of an ``ast`` position (1-based row, UTF-8 byte column)."""
+        return self._offset(row, byte_col)
+
+    def position_of(self, offset: int) -> tuple[int, int]:
+        """(row, column) of a text offset, as ``Span`` counts them (row 1 after a BOM)."""
+        row = bisect_right(self._starts, offset) - 1
+        col = offset - self._starts[row] + 1
+        return row + 1, col + self.bom if row == 0 else col
+
     def _advance(self, pos: tuple[int, int], chars: int) -> tuple[int, int]:
         offset = self._offset(*pos) + chars
         row = bisect_right(self._starts, offset) - 1
@@ -311,7 +325,18 @@ class PythonFile:
             self._link_applier(call, name, sites)
         found = list(sites.values()) + setup_sites(self, named)
         found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
+        found += [self._load_adapter_site(call) for call, _ in named if _loads_adapter(call)]
         return sorted(found, key=lambda s: (s.span.row, s.span.col))
+
+    def _load_adapter_site(self, call: ast.Call) -> Site:
+        """``model.load_adapter(path, ...)`` (issue #14's LL305): transformers' PeftAdapterMixin
+        or PEFT's ``PeftModel.load_adapter``, as the model's flow tells (checks/ll305)."""
+        site = self.config_site(call, "load_adapter", "adapter-load")
+        site.arguments = arguments(self, call)
+        model_expr = call.func.value
+        load = self.follower.load_behind(model_expr)
+        site.flow = model_flow(self, call, model_expr, load)
+        return site
 
     def _adapter_site(self, call: ast.Call, name: str) -> Site:
         """A saved adapter loaded onto a model (issue #14's LL305): its keywords, arguments and
@@ -325,9 +350,10 @@ class PythonFile:
         site.flow = model_flow(self, call, model_expr, load)
         if auto:
             facts = {"loader": name.split(".")[1], "quantized": None, **load_facts(self, call)}
-            here = (site.span.row, site.span.col)
+            span = site.span
+            here = (span.row, span.col)
             site.flow = [s for s in site.flow if (s.call, s.row, s.col) != ("load", *here)]
-            site.flow.insert(0, Step("load", *here, facts))
+            site.flow.insert(0, Step("load", *here, span.end_row, span.end_col, facts))
         return site
 
     def source_between(self, start: tuple[int, int], end: tuple[int, int]) -> str:
@@ -405,6 +431,16 @@ def _effect(binding: Binding) -> tuple[int, int]:
 def _start(node: ast.AST | None) -> tuple[int, int]:
     assert node is not None
     return (node.lineno, node.col_offset)
+
+
+def _loads_adapter(call: ast.Call) -> bool:
+    """``<model>.load_adapter(...)``: a method called on a name."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "load_adapter"
+        and isinstance(func.value, ast.Name)
+    )
 
 
 def _parse(text: str, bom: int) -> ast.Module:
