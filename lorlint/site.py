@@ -106,7 +106,7 @@ class Site:
     keywords: dict[str, Value] = field(default_factory=dict)
     model: str | None = None  # model reference, when known
     model_span: Span | None = None
-    model_origin: str = ""  # "code", "comment", "cli", "config"
+    model_origin: str = ""  # "code", "comment", "cli", "config", "class" (the loading class)
     loader: str | None = None  # how it is loaded: "AutoModelForCausalLM", "FastLanguageModel", ...
     task: str | None = None  # lorlint task name derived from the loader
     quantized: str | None = None  # "4bit" / "8bit" when loaded through bitsandbytes

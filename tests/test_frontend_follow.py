@@ -507,3 +507,32 @@ def test_the_flow_leaves_out_other_arms_and_marks_what_may_not_run():
         ("trainer", 15, True),
         ("trainer", 17, True),
     ]
+
+
+def test_a_concrete_class_names_the_architecture_when_the_checkpoint_id_is_a_parameter():
+    from lorlint.engine import Options, ViewCache, lint_text
+
+    code = """
+    from transformers import LlamaForCausalLM
+
+    def train(base_model: str = ""):
+        model = LlamaForCausalLM.from_pretrained(base_model)
+        config = LoraConfig(target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+        return get_peft_model(model, config)
+    """
+    site = one(code)
+    assert (site.model, site.model_origin, site.loader) == ("LlamaForCausalLM", "class", site.model)
+    found = lint_text(
+        "t.py", textwrap.dedent(HEAD) + textwrap.dedent(code), Options(), ViewCache(False)
+    )
+    assert [d.code for d in found] == ["LL201"]
+    assert "llama from transformers class: LlamaForCausalLM" in found[0].message
+
+
+def test_only_a_transformers_model_class_names_the_architecture():
+    for code in (
+        "model = AutoModelForCausalLM.from_pretrained(name)",  # an Auto class: the task only
+        "from mylib import MyModelForCausalLM\nmodel = MyModelForCausalLM.from_pretrained(name)",
+    ):
+        site = one(code + "\nget_peft_model(model, LoraConfig(target_modules=['q_proj']))")
+        assert site.model is None, code
