@@ -127,6 +127,14 @@ class PythonFile:
             col = len(cached[1][:byte_col].decode("utf-8", "replace"))
         return col + self.bom if row == 1 else col
 
+    def written(self, span: Span) -> str | None:
+        """The text of a one-row span as written (None for a span across rows)."""
+        if span.row != span.end_row or span.row >= len(self._starts):
+            return None
+        shift = self.bom if span.row == 1 else 0
+        line = self.text[self._starts[span.row - 1] : self._starts[span.row]]
+        return line[span.col - 1 - shift : span.end_col - 1 - shift]
+
     def span(self, node: ast.AST) -> Span:
         start = (node.lineno, node.col_offset)
         end = (node.end_lineno, node.end_col_offset)
