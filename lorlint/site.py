@@ -131,6 +131,11 @@ class Site:
         name = self.callee.rpartition(".")[2]
         return CONFIG_PEFT_TYPES.get(name) or name.removesuffix("Config").upper() or "LORA"
 
+    @property
+    def rank_known(self) -> bool:
+        """Whether ``r`` and ``lora_alpha`` are known (absent ones are PEFT's defaults)."""
+        return self.get("r") is not UNKNOWN and self.get("lora_alpha") is not UNKNOWN
+
     def get(self, name: str, default: Any = None) -> Any:
         value = self.keywords.get(name)
         return default if value is None else value.value
