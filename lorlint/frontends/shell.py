@@ -184,21 +184,17 @@ def _assignments(words: list[Word], env: dict[str, Word]) -> None:
             if expanded is None:
                 env.pop(m.group(1), None)
             else:
-                place = m.group(2) == expanded  # no variable in it: written as is
-                env[m.group(1)] = (
-                    _value_place(word, m.group(1), expanded)
-                    if place
-                    else Word(expanded, word.row, word.col, word.end_row, word.end_col)
-                )
+                env[m.group(1)] = _value_place(word, m, expanded)
 
 
-def _value_place(word: Word, name: str, value: str) -> Word:
-    """The value of ``NAME=value`` as a word at its own columns (``NAME=a,b`` or ``NAME="a,b"``
-    on one line); else at the whole word."""
+def _value_place(word: Word, assignment: re.Match, value: str) -> Word:
+    """The value of ``NAME=value`` as a word at its own columns when it is written as is on one
+    line (``NAME=a,b`` or ``NAME="a,b"``: no variable, no escape); else at the whole word."""
     raw = word.end_col - word.col  # the written length: quotes and escapes make it longer
-    written = len(name) + 1 + len(value)
-    if word.row == word.end_row and value and raw in (written, written + 2):
-        at = word.col + len(name) + 1 + (raw - written) // 2
+    written = len(assignment.group(1)) + 1 + len(value)
+    as_is = assignment.group(2) == value and word.row == word.end_row and value
+    if as_is and raw in (written, written + 2):
+        at = word.col + len(assignment.group(1)) + 1 + (raw - written) // 2
         return Word(value, word.row, at, word.row, at + len(value))
     return Word(value, word.row, word.col, word.end_row, word.end_col)
 
@@ -273,9 +269,8 @@ def _llama_factory(path: str, words: list[Word], at: int, env: dict[str, Word]) 
     raw = _raw_options(words[first:])
     options = _options(words[first:], env)
     kind = options.get("finetuning_type")
-    if old and kind is None and "finetuning_type" not in raw:
-        kind = [Word("lora", 0, 0, 0, 0)]
-    if not kind or kind[0].text != "lora" or "model_name_or_path" not in raw:
+    lora = kind[0].text == "lora" if kind else old and "finetuning_type" not in raw
+    if not lora or "model_name_or_path" not in raw:
         return None  # a YAML file carries the rest: the YAML front end reads it
     site = _site(path, "llama-factory", words, words[at])
     target = options.get("lora_target")
