@@ -96,16 +96,23 @@ def _words(lines: list[tuple[int, int, str]]) -> list[Word]:
 
 
 def commands(text: str, rows: list[int] | None = None, script: bool = False) -> list[list[Word]]:
-    """Logical command lines of a text (``\\``-continued lines joined), as words. In a shell
-    ``script`` a ``#`` line is a comment (it ends a continued command and continues nothing);
-    elsewhere (usage lines in docstrings and comments) the ``#`` is a prompt."""
+    """Logical command lines of a text (``\\``-continued lines joined), as words."""
+    return [words for words in map(_words, _logical_lines(text, rows, script)) if words]
+
+
+def _logical_lines(
+    text: str, rows: list[int] | None, script: bool
+) -> list[list[tuple[int, int, str]]]:
+    """Each logical line as its physical lines: (row, first column, text after any prompt). In a
+    shell ``script`` a ``#`` line is a comment (it ends a continued command and continues
+    nothing); elsewhere (usage lines in docstrings and comments) the ``#`` is a prompt."""
     physical = text.split("\n")
     rows = rows or list(range(1, len(physical) + 1))
     out, pending = [], []
     for row, line in zip(rows, physical, strict=True):
         if script and line.lstrip().startswith("#"):
             if pending:
-                out.append(_words(pending))
+                out.append(pending)
                 pending = []
             continue
         prefix = PROMPT.match(line).end() if not pending else 0
@@ -115,11 +122,22 @@ def commands(text: str, rows: list[int] | None = None, script: bool = False) -> 
             body = body.rstrip()[:-1]
         pending.append((row, prefix + 1, body))
         if not continued:
-            out.append(_words(pending))
+            out.append(pending)
             pending = []
     if pending:
-        out.append(_words(pending))
-    return [words for words in out if words]
+        out.append(pending)
+    return out
+
+
+def _may_name_tool(lines: list[tuple[int, int, str]]) -> bool:
+    """Whether a word of this logical line can be ``trl``, ``llamafactory(-cli)`` or
+    ``train_bash.py``: a word is its line's characters less quotes and backslashes, so a line
+    without the name has no site."""
+    joined = "".join(body for _, _, body in lines).translate(_QUOTING)
+    return "trl" in joined or "llamafactory" in joined or OLD_LLAMA_FACTORY in joined
+
+
+_QUOTING = str.maketrans("", "", "'\"\\")
 
 
 def _options(words: list[Word], env: dict[str, Word]) -> dict[str, list[Word]]:
@@ -299,11 +317,21 @@ def _comma_list(word: Word) -> Value:
 
 
 def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
-    """Sites of the command lines in a text; ``rows`` numbers its lines (default 1, 2, ...)."""
+    """Sites of the command lines in a text; ``rows`` numbers its lines (default 1, 2, ...).
+
+    Only lines that can name the tool are split into words, and before the last of them the
+    assignments (a line without ``=`` assigns nothing): what the others hold cannot change a
+    site."""
     found, env = [], {}
-    for words in commands(text, rows, script=path.endswith(".sh")):
+    logical = _logical_lines(text, rows, script=path.endswith(".sh"))
+    tool_lines = {i for i, lines in enumerate(logical) if _may_name_tool(lines)}
+    for i, lines in enumerate(logical[: max(tool_lines, default=-1) + 1]):
+        may_name_tool = i in tool_lines
+        if not may_name_tool and not any("=" in body for _, _, body in lines):
+            continue
+        words = _words(lines)
         _assignments(words, env)
-        for at, word in enumerate(words):
+        for at, word in enumerate(words if may_name_tool else ()):
             program = word.text.rpartition("/")[2]
             site = None
             if program == "trl":

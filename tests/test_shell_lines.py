@@ -1,0 +1,79 @@
+"""Splitting only the lines that can name the tool changes no site: ``shell.sites`` against
+splitting every line into words (the front end before), on every file of the fixtures and the
+real-world set, on altered copies of the command lines among them, and on spellings of the
+tool's name that quotes take apart."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from helpers import REPO
+
+from lorlint.frontends import shell
+from lorlint.frontends.notebook import load
+
+ROOTS = [REPO / "fixtures", REPO / "tests" / "realworld"]
+
+
+def _every_line_sites(path: str, text: str) -> list:
+    """The reference: every logical line split into words, as before."""
+    found, env = [], {}
+    for words in shell.commands(text, script=path.endswith(".sh")):
+        shell._assignments(words, env)
+        for at, word in enumerate(words):
+            program = word.text.rpartition("/")[2]
+            site = None
+            if program == "trl":
+                site = shell._trl(path, words, at, env)
+            elif program in ("llamafactory-cli", "llamafactory", shell.OLD_LLAMA_FACTORY):
+                site = shell._llama_factory(path, words, at, env)
+            if site is not None:
+                found.append(site)
+                break
+    return found
+
+
+def _texts() -> list[tuple[str, str]]:
+    out = []
+    for root in ROOTS:
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.suffix not in (".sh", ".py", ".ipynb", ".md", ".txt"):
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            name = str(path.relative_to(REPO))
+            if path.suffix == ".ipynb":  # its code cells, and its JSON text as it is
+                with contextlib.suppress(Exception):
+                    out.append((name + ":code", load(text).source))
+            out.append((name, text))
+    return [(name, text) for name, text in out if shell.might_have_sites(text)]
+
+
+CORPUS = _texts()
+SPELLINGS = [
+    'MODEL=meta-llama/Llama-3.1-8B\nt"r"l sft --use_peft --model_name_or_path $MODEL '
+    "--lora_target_modules q_proj v_proj\n",
+    "t'r'l sft --use_peft --model_name_or_path x/y --lora_target_modules q_proj\n",
+    'M=a/b\nexport T="q_proj,v_proj"\n"tr\\\nl" sft --use_peft --model_name_or_path $M '
+    "--lora_target_modules $T\n",
+    "T=q_proj\nllama'factory'-cli train --model_name_or_path meta-llama/Llama-3.1-8B "
+    "--finetuning_type lora --lora_target $T\nT=v_proj\n",
+    '# an old entry point, quoted apart\nT=q_proj\npython src/train_"bash.py" --stage sft '
+    "--model_name_or_path meta-llama/Llama-2-7b-hf --lora_target $T\n",
+]
+
+
+@pytest.mark.parametrize("name,text", CORPUS, ids=[name for name, _ in CORPUS])
+def test_same_sites_as_splitting_every_line(name, text):
+    assert shell.sites(name, text) == _every_line_sites(name, text)
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_quoted_spellings_of_the_tool(text):
+    expected = _every_line_sites("run.sh", text)
+    assert expected, "the reference finds a site"
+    assert shell.sites("run.sh", text) == expected
+
+
+def test_the_corpus_has_command_sites():
+    assert sum(len(_every_line_sites(name, text)) for name, text in CORPUS) >= 1
