@@ -232,6 +232,53 @@ def test_llama_factory_all_on_a_vision_language_model_is_what_peft_adapts(
     assert bool(vision) is (not freeze_vision_tower)
 
 
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("train.yaml", "lora_target: q_proj,v_proj", []),  # the tower is left out
+        ("train.yaml", "lora_target: q_proj,v_proj\nfreeze_vision_tower: false", []),  # asked for
+        ("train.sh", "--lora_target q_proj,v_proj --freeze_vision_tower false", []),
+    ],
+)
+def test_llama_factory_vision_tower_is_adapted_only_when_unfrozen_and_then_on_purpose(
+    path, source, expected
+):
+    model = "meta-llama/Llama-3.2-11B-Vision-Instruct"
+    if path.endswith(".sh"):
+        text = (
+            f"llamafactory-cli train --model_name_or_path {model} --finetuning_type lora {source}\n"
+        )
+    else:
+        text = f"model_name_or_path: {model}\nfinetuning_type: lora\n{source}\n"
+    assert [c for c in codes(text, path=path) if c == "LL205"] == expected
+    unfrozen = "freeze_vision_tower" in source
+    assert _adapted_vision_tower(path, text) is unfrozen  # left out, or adapted on purpose
+
+
+def _adapted_vision_tower(path: str, text: str) -> bool:
+    from pathlib import Path
+
+    from lorlint.engine import spec_for
+    from lorlint.frontends.configs import yaml_sites
+    from lorlint.frontends.shell import sites
+    from lorlint.models.match import match
+
+    (site,) = sites(path, text) if path.endswith(".sh") else yaml_sites(path, text)
+    view = ViewCache(online=False).get(site.model, site.task, Path("."), site.loader)
+    result = match(view.table, spec_for(site, view.table))
+    return result.ok and any("vision_model" in name for name in result.modules)
+
+
+def test_llama_factory_reads_the_freeze_flags_of_a_command_line():
+    from lorlint.frontends.shell import sites
+    from lorlint.site import UNKNOWN
+
+    line = "llamafactory-cli train --model_name_or_path m --finetuning_type lora --lora_target all"
+    (site,) = sites("t.sh", line + " --freeze_vision_tower false --freeze_language_model $X\n")
+    assert site.get("freeze_vision_tower") is False
+    assert site.get("freeze_language_model") is UNKNOWN
+
+
 def test_llama_factory_default_lora_target_is_all():
     source = """
         model_name_or_path: meta-llama/Llama-3.1-8B

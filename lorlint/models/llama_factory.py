@@ -195,6 +195,11 @@ def patch_target_modules(table: LayerTable, targets: list[str], freeze: dict[str
     ]
 
 
+def vision_requested(site: Site) -> bool:
+    """``freeze_vision_tower: false``: the vision tower is adapted on purpose."""
+    return site.kind == "llama-factory" and site.get("freeze_vision_tower") is False
+
+
 def _loaded_as_lf_does(table: LayerTable) -> bool:
     """A composite model is modelled only as AutoModelForImageTextToText loads it (LLaMA-Factory's
     first choice where transformers maps the config there)."""
