@@ -353,3 +353,20 @@ def test_tool_configs_carry_target_parameters_and_ensure_weight_tying(tmp_path):
     config["ensure_weight_tying"] = False
     write(adapter, json.dumps(config))
     assert "LL211" in codes(adapter)
+
+
+def test_ll204_names_the_router_also_when_peft_raises_only_on_the_dropout():
+    """axolotl's Qwen3-Next example lists "mlp.gate" with lora_dropout 0.05: PEFT raises on the
+    dropout (LL110); once that is 0 it adapts the router weight, so LL204 says so too, on the
+    entry as written."""
+    spec = {"target_modules": ["q_proj", "mlp.gate"], "lora_dropout": 0.05}
+    found = findings("qwen3_next", spec)
+    fixed = Truth("qwen3_next", {**spec, "lora_dropout": 0.0})
+    assert _raised(Truth("qwen3_next", spec), r"ParamWrapper does not work with lora_dropout")
+    assert fixed.error is None and any(
+        p.endswith("mlp.gate.weight") for p in fixed.adapted_parameters()
+    )
+    assert found["LL110"]
+    ((message, span),) = found["LL204"]
+    assert 'MoE router "gate"' in message
+    assert (span.col, span.end_col) == (57, 67)  # the "mlp.gate" entry

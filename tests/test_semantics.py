@@ -173,6 +173,112 @@ def test_llama_factory_leaves_match_what_peft_adapts(model_type):
     assert (sorted(ours.modules), sorted(ours.parameters), ours.ok) == (modules, params, not err)
 
 
+def _llama_factory_targets(model, freeze_vision_tower: bool) -> list[str]:
+    """LLaMA-Factory's find_all_linear_modules then patch_target_modules (ff6d4d1, model_utils/
+    misc.py and visual.py), on the torch model, defaults for the other freeze flags."""
+    from lorlint.models.llama_factory import COMPOSITE_MODELS
+
+    projector, vision, _language, conflict = (
+        k.split() for k in COMPOSITE_MODELS[model.config.model_type]
+    )
+    forbidden = {"lm_head", *projector, *(vision if freeze_vision_tower else ())}
+    leaves = {
+        name.split(".")[-1]
+        for name, module in model.named_modules()
+        if not any(f in name for f in forbidden)
+        and "Linear" in type(module).__name__
+        and "Embedding" not in type(module).__name__
+    }
+    frozen = {*conflict, *projector, *(vision if freeze_vision_tower else ())}
+    return [
+        name
+        for name, _ in model.named_modules()
+        if any(t in name for t in leaves) and not any(f in name for f in frozen)
+    ]
+
+
+@pytest.mark.parametrize("model_type", ["qwen3_vl_moe", "qwen2_vl", "mllama", "gemma3"])
+@pytest.mark.parametrize("freeze_vision_tower", [True, False])
+def test_llama_factory_all_on_a_vision_language_model_is_what_peft_adapts(
+    model_type, freeze_vision_tower
+):
+    """lora_target: all on a composite model: the full names LLaMA-Factory hands PEFT, given to
+    PEFT itself on the class LLaMA-Factory loads (AutoModelForImageTextToText), adapt exactly
+    what lorlint predicts."""
+    pytest.importorskip("peft")
+    from peft_oracle import peft_targets
+    from transformers import CONFIG_MAPPING
+
+    from lorlint.engine import spec_for
+    from lorlint.frontends.configs import yaml_sites
+    from lorlint.models.introspect import build_model, introspect
+    from lorlint.models.match import match
+
+    config = CONFIG_MAPPING[model_type]().to_dict()
+    task = "image-text-to-text"
+    source = (
+        f"model_name_or_path: x\nfinetuning_type: lora\nlora_target: all\n"
+        f"freeze_vision_tower: {str(freeze_vision_tower).lower()}\n"
+    )
+    (site,) = yaml_sites("train.yaml", source)
+    table = introspect(config, task)
+    spec = spec_for(site, table)
+    spec.via_get_peft_model = False
+    ours = match(table, spec)
+    targets = _llama_factory_targets(build_model(config, task), freeze_vision_tower)
+    modules, params, err = peft_targets(config, task, {"target_modules": targets})
+    assert (sorted(ours.modules), sorted(ours.parameters), ours.ok) == (modules, params, not err)
+    vision = [m for m in modules if "vision" in m or "visual" in m]
+    assert bool(vision) is (not freeze_vision_tower)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("train.yaml", "lora_target: q_proj,v_proj", []),  # the tower is left out
+        ("train.yaml", "lora_target: q_proj,v_proj\nfreeze_vision_tower: false", []),  # asked for
+        ("train.sh", "--lora_target q_proj,v_proj --freeze_vision_tower false", []),
+    ],
+)
+def test_llama_factory_vision_tower_is_adapted_only_when_unfrozen_and_then_on_purpose(
+    path, source, expected
+):
+    model = "meta-llama/Llama-3.2-11B-Vision-Instruct"
+    if path.endswith(".sh"):
+        text = (
+            f"llamafactory-cli train --model_name_or_path {model} --finetuning_type lora {source}\n"
+        )
+    else:
+        text = f"model_name_or_path: {model}\nfinetuning_type: lora\n{source}\n"
+    assert [c for c in codes(text, path=path) if c == "LL205"] == expected
+    unfrozen = "freeze_vision_tower" in source
+    assert _adapted_vision_tower(path, text) is unfrozen  # left out, or adapted on purpose
+
+
+def _adapted_vision_tower(path: str, text: str) -> bool:
+    from pathlib import Path
+
+    from lorlint.engine import spec_for
+    from lorlint.frontends.configs import yaml_sites
+    from lorlint.frontends.shell import sites
+    from lorlint.models.match import match
+
+    (site,) = sites(path, text) if path.endswith(".sh") else yaml_sites(path, text)
+    view = ViewCache(online=False).get(site.model, site.task, Path("."), site.loader)
+    result = match(view.table, spec_for(site, view.table))
+    return result.ok and any("vision_model" in name for name in result.modules)
+
+
+def test_llama_factory_reads_the_freeze_flags_of_a_command_line():
+    from lorlint.frontends.shell import sites
+    from lorlint.site import UNKNOWN
+
+    line = "llamafactory-cli train --model_name_or_path m --finetuning_type lora --lora_target all"
+    (site,) = sites("t.sh", line + " --freeze_vision_tower false --freeze_language_model $X\n")
+    assert site.get("freeze_vision_tower") is False
+    assert site.get("freeze_language_model") is UNKNOWN
+
+
 def test_llama_factory_default_lora_target_is_all():
     source = """
         model_name_or_path: meta-llama/Llama-3.1-8B
@@ -201,6 +307,29 @@ def test_oumi_turns_the_all_linear_list_into_the_string():
           lora_target_modules: ["all-linear"]
     """
     assert codes(source, path="oumi.yaml") == []
+
+
+@pytest.mark.parametrize(
+    ("model", "vision"),
+    [
+        ("meta-llama/Llama-4-Scout-17B-16E-Instruct", False),
+        ("meta-llama/Llama-3.2-11B-Vision-Instruct", True),
+    ],
+)
+def test_oumi_loads_the_class_its_model_map_names(model, vision):
+    """oumi builds a type outside its model map (Llama 4) with AutoModelForCausalLM, the text
+    model alone: no vision tower to adapt. mllama is in the map as a VLM: its tower is there."""
+    source = f"""
+        model:
+          model_name: {model}
+        training:
+          use_peft: true
+        peft:
+          lora_target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"]
+    """
+    found = findings(source, path="oumi.yaml")
+    assert ("LL205" in [d.code for d in found]) is vision
+    assert "LL901" not in [d.code for d in found]
 
 
 def test_axolotl_target_parameters_adapt_the_experts():

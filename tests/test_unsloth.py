@@ -85,6 +85,25 @@ def test_finetune_vision_layers_is_a_deliberate_vision_adaptation():
     assert codes == []
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ('finetune_vision_layers=False, target_modules="all-linear"', ["LL205"]),
+        ('finetune_vision_layers=True, target_modules="all-linear"', []),
+        ('target_modules="all-linear"', []),
+        ("finetune_vision_layers=False", []),
+    ],
+)
+def test_all_linear_overrides_finetune_vision_layers_false(flags, expected):
+    """FastBaseModel.get_peft_model switches every finetune_* flag on for "all-linear": a written
+    finetune_vision_layers=False is overridden, and the tower adapted although not asked for."""
+    source = VISION.replace("Qwen/Qwen2-VL-2B-Instruct", "unsloth/gemma-3-4b-it")
+    codes, found = lint(source.format(flags=flags))
+    assert codes == expected
+    if expected:
+        assert "overriding finetune_vision_layers=False" in found[0].message
+
+
 def test_fast_vision_model_flags_are_modelled():
     """finetune_mlp_modules=False leaves attention only: LL201 now runs on FastVisionModel."""
     codes, found = lint(

@@ -53,6 +53,24 @@ class Context:
         A result exists only with a layer table, so rules reading it may use ``ctx.table``."""
         return self.result if self.result is not None and self.result.ok else None
 
+    @property
+    def once_dropout_is_zero(self) -> MatchResult | None:
+        """``adapted``, or where PEFT raises only because ``lora_dropout`` is set while parameters
+        are adapted (LL110), the match of the same targets with ``lora_dropout=0``: what the
+        config adapts once LL110's fix is applied. None otherwise."""
+        if self.adapted is not None or self.result is None or self.spec is None:
+            return self.adapted
+        if self.result.error is None or self.result.error.kind != "param-dropout":
+            return None
+        if "once_dropout_is_zero" not in self.shared:
+            from dataclasses import replace
+
+            from lorlint.models.match import match
+
+            fixed = match(self.table, replace(self.spec, lora_dropout=0.0))
+            self.shared["once_dropout_is_zero"] = fixed if fixed.ok else None
+        return self.shared["once_dropout_is_zero"]
+
     def model_label(self) -> str:
         return self.view.describe() if self.view is not None else "the model"
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import counted, entries, stable
 from lorlint.models.layerkinds import expert_stacks, routers
+from lorlint.models.match import entry_matches
 
 
 @rule("LL204", "moe-router-target", "warning", "an MoE router is targeted")
 def check(ctx: Context):
-    table, result = ctx.table, ctx.adapted
+    # A router adapted is as true when PEFT raises only on lora_dropout (LL110 says that part).
+    table, result = ctx.table, ctx.once_dropout_is_zero
     if result is None:
         return
     found = routers(table)
@@ -20,11 +22,12 @@ def check(ctx: Context):
     hit = stable(ctx, hit)
     if not hit:
         return
-    spans = {e.value: e.span for e in entries(ctx)}
     example = sorted(hit)[0]
     leaf = example.rpartition(".")[2]
     value = ctx.site.keywords.get("target_modules")
-    span = spans.get(leaf) or (value.span if value is not None else ctx.site.span)
+    # the entry naming the router, as written ("gate", "mlp.gate")
+    span = next((e.span for e in entries(ctx) if e.span and entry_matches(e.value, example)), None)
+    span = span or (value.span if value is not None else ctx.site.span)
     owners = {p.rpartition(".")[0] for p in result.parameters}
     experts = {m.name for m in expert_stacks(table)} & owners
     why = "adapting it destabilises routing"

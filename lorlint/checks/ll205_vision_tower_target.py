@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import counted, stable, tower_of
-from lorlint.models.unsloth import vision_requested
+from lorlint.models import llama_factory
+from lorlint.models.unsloth import vision_overridden, vision_requested
 
 
 @rule("LL205", "vision-tower-target", "warning", "the targets also adapt the vision tower")
 def check(ctx: Context):
     table, result = ctx.table, ctx.adapted
-    if result is None or vision_requested(ctx.site):
-        return  # Unsloth's finetune_vision_layers (on by default in FastVisionModel) asks for it
+    if result is None or vision_requested(ctx.site) or llama_factory.vision_requested(ctx.site):
+        return  # Unsloth's finetune_vision_layers (on by default in FastVisionModel) or
+        # LLaMA-Factory's freeze_vision_tower=false asks for it
     counts: dict[str, int] = {}
     for name in stable(ctx, result.modules):
         tower = tower_of(name)
@@ -28,6 +30,12 @@ def check(ctx: Context):
         if has_lm and language
         else ""
     )
+    if vision_overridden(ctx.site):
+        fix = (
+            '; Unsloth\'s target_modules="all-linear" switches every finetune_* flag on, '
+            "overriding finetune_vision_layers=False: leave target_modules out and the flags "
+            "choose the layers"
+        )
     where = ", ".join(f"{counted(ctx, n)} in {t}" for t, n in sorted(counts.items()))
     value = ctx.site.keywords.get("target_modules")
     yield (

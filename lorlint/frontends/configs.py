@@ -261,7 +261,8 @@ def llama_factory(path: str, top: _Map, budget: _Budget) -> list[Site]:
         return []
     anchor = top.node("lora_target") or top.node("finetuning_type")
     lists = {"target_modules": "lora_target", "modules_to_save": "additional_target"}
-    flags = {"use_unsloth": "use_unsloth", "use_llama_pro": "use_llama_pro"}
+    flags = {k: k for k in ("use_unsloth", "use_llama_pro", "freeze_vision_tower",
+                            "freeze_multi_modal_projector", "freeze_language_model")}  # fmt: skip
     site = _site(path, "llama-factory", anchor, {
         **_read(top, lists, budget, reader=_comma_list),
         **_read(top, {"r": "lora_rank", **LORA_NUMBERS, **flags}, budget),
@@ -317,6 +318,7 @@ def oumi(path: str, top: _Map, budget: _Budget) -> list[Site]:
     site = _site(path, "oumi", anchor, keywords)
     _model(site, _value(model.node("model_name"), budget))
     site.quantized = "4bit" if peft.scalar("q_lora", budget) is True else None
+    site.loader = "oumi"  # its class follows from the model type (lorlint/models/oumi.py)
     return [site]
 
 

@@ -297,8 +297,17 @@ def _llama_factory(path: str, words: list[Word], at: int, env: dict[str, Word]) 
     elif "lora_target" in raw or old:  # a variable lorlint cannot expand; an era's default
         where = raw["lora_target"][0].span if raw.get("lora_target") else None
         site.keywords["target_modules"] = Value(UNKNOWN, where)
+    for flag in ("freeze_vision_tower", "freeze_multi_modal_projector", "freeze_language_model"):
+        if flag in raw:  # HfArgumentParser's string_to_bool; anything else: unknown
+            given = options.get(flag)
+            text = given[0].text.lower() if given else ""
+            value = True if text in BOOL_TRUE else False if text in BOOL_FALSE else UNKNOWN
+            site.keywords[flag] = Value(value, raw[flag][0].span)
     _model(site, options)
     return site
+
+
+BOOL_TRUE, BOOL_FALSE = ("yes", "true", "t", "y", "1"), ("no", "false", "f", "n", "0")
 
 
 def _comma_list(word: Word) -> Value:

@@ -83,11 +83,24 @@ def flags(site: Site) -> dict[str, bool] | None:
 
 def vision_requested(site: Site) -> bool:
     """``FastModel`` / ``FastVisionModel`` with ``finetune_vision_layers`` on (its default): the
-    vision tower is adapted on purpose."""
+    vision tower is adapted on purpose. An explicit ``finetune_vision_layers=False`` that
+    ``target_modules="all-linear"`` overrides was not a request for it."""
     if not site.callee.startswith(("unsloth.FastModel", "unsloth.FastVisionModel")):
         return False
+    if site.has("finetune_vision_layers"):
+        return site.get("finetune_vision_layers") is not False
     chosen = flags(site)
     return chosen is not None and chosen["finetune_vision_layers"]
+
+
+def vision_overridden(site: Site) -> bool:
+    """``finetune_vision_layers=False`` written, but ``target_modules="all-linear"`` switches every
+    ``finetune_*`` flag on (``FastBaseModel.get_peft_model``): the vision tower is adapted."""
+    return (
+        site.callee.startswith(("unsloth.FastModel", "unsloth.FastVisionModel"))
+        and site.get("finetune_vision_layers") is False
+        and site.get("target_modules") == "all-linear"
+    )
 
 
 def _is_mamba(table: LayerTable) -> bool:

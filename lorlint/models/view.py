@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lorlint.cachedir import cache_dir
-from lorlint.models import catalog
+from lorlint.models import catalog, oumi
 from lorlint.models.resolve import ARCHITECTURE, EXACT, ModelNotFound, ResolvedModel, resolve
 from lorlint.models.table import LayerTable
 from lorlint.models.tasks import (
@@ -308,9 +308,15 @@ def load_view(
     """Resolve ``reference`` and attach its layer table; raises ModelNotFound.
 
     ``loader`` is the class the script loads the model with (``AutoModelForCausalLM``,
-    ``ViTForImageClassification``, ``FastLanguageModel``), ``task`` lorlint's task name for it."""
+    ``ViTForImageClassification``, ``FastLanguageModel``; ``oumi``: the class oumi picks for the
+    model type, models/oumi.py), ``task`` lorlint's task name for it."""
+    by_oumi = loader == oumi.LOADER
+    if by_oumi:
+        loader = None
     concrete = loader if loader and task_of_auto_class(loader) is None else None
     resolved = resolve(reference, base_dir=base_dir, online=online, loader=concrete)
+    if by_oumi and resolved.model_type:
+        task = oumi.oumi_task(resolved.model_type)
     chosen = choose_task(resolved, task, loader)
     if not is_task(chosen) and not chosen[:1].isupper():
         raise ModelNotFound(reference, resolved.tried, f"unknown task {chosen!r}")
