@@ -117,6 +117,58 @@ class Proposal:
     keep_comments: bool = True
 
 
+@dataclass(frozen=True)
+class Move:
+    """Move whole lines (``cut``) to the start of row ``row``, above them (LL401's fix).
+
+    The analysis may have parsed a reduced text, which blanks statements it dropped; ``seen`` is
+    the text from the start of ``row`` to the end of ``cut`` as it parsed it. The move binds only
+    where the source holds that text there, but for lines it saw blank that hold only a comment,
+    so no statement it did not see is jumped over. The moved text is taken from the source; the
+    file's last line, without a line break of its own, gets row ``row``'s."""
+
+    applicability: str
+    message: str
+    row: int
+    cut: Span
+    seen: str
+
+    def bind(self, source: str, starts: list[int]) -> Fix | None:
+        try:
+            start = offset(starts, self.row, 1)
+            cut_start = offset(starts, self.cut.row, self.cut.col)
+            cut_end = offset(starts, self.cut.end_row, self.cut.end_col)
+        except IndexError:
+            return None
+        if not start <= cut_start < cut_end <= len(source):
+            return None
+        if not _same_but_comments(source[start:cut_end], self.seen):
+            return None
+        moved = source[cut_start:cut_end]
+        if not moved.endswith(("\n", "\r")):  # the last line: it takes row ``row``'s break
+            moved += _LINE_BREAK.search(source, start).group()
+        edits = (Edit(Span(self.row, 1, self.row, 1), moved), Edit(self.cut, ""))
+        return Fix(self.applicability, self.message, known_edits=edits)
+
+
+_ROWS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_COMMENT_ONLY = re.compile(r"[ \t\f]*(?:#[^\r\n]*)?(?:\r\n|\r|\n)?$")
+
+
+def _same_but_comments(text: str, seen: str) -> bool:
+    rows, seen_rows = _ROWS.findall(text), _ROWS.findall(seen)
+    if len(rows) != len(seen_rows):
+        return False
+    for row, seen_row in zip(rows, seen_rows, strict=True):
+        if row == seen_row:
+            continue
+        if seen_row.strip(" \t\f\r\n") or not _COMMENT_ONLY.match(row):
+            return False
+        if row[len(row.rstrip("\r\n")) :] != seen_row[len(seen_row.rstrip("\r\n")) :]:
+            return False
+    return True
+
+
 def fixable(value: Value | None) -> bool:
     """A value may be edited: it has a span and is not a binding shared with other uses."""
     return value is not None and value.editable and value.span is not None and value.bound_uses <= 1
@@ -259,12 +311,14 @@ def _text(source: str, starts: list[int], span: Span) -> str:
 
 
 def bind(
-    proposal: Proposal | Fix | None, source: str, starts: list[int] | None = None
+    proposal: Proposal | Move | Fix | None, source: str, starts: list[int] | None = None
 ) -> Fix | None:
     """The fix for ``source``, or None when the text at the spans is not what the rule saw."""
     if proposal is None or isinstance(proposal, Fix):
         return proposal
     starts = starts if starts is not None else line_starts(source)
+    if isinstance(proposal, Move):
+        return proposal.bind(source, starts)
     target = proposal.target
     try:
         text = _text(source, starts, target.span)

@@ -77,12 +77,20 @@ class Step:
       ``quantized`` "4bit" / "8bit" / None);
     - ``prepare_model_for_kbit_training`` (``detail``: ``use_gradient_checkpointing`` when
       passed), ``prepare_model_for_int8_training``, ``get_peft_model``;
-    - ``gradient_checkpointing_enable``, ``enable_input_require_grads``, ``merge_and_unload``;
+    - ``gradient_checkpointing_enable``, ``enable_input_require_grads``, ``merge_and_unload``,
+      ``set_adapter``, ``enable_adapters``;
+    - ``load_adapter`` (``detail``: ``is_trainable``, as for ``PeftModel.from_pretrained``);
     - ``PeftModel.from_pretrained`` (``detail``: ``is_trainable``: True / False / None unknown;
       PEFT's default is False);
     - ``trainer``: a ``*Trainer(model=...)`` (``detail``: ``class``, ``peft_config``: True when
       the trainer is given one);
     - ``optimizer``: an optimizer built over ``model.parameters()`` (``detail``: ``class``).
+
+    A ``prepare_model_for_kbit_training`` step after ``get_peft_model`` also has ``move`` in
+    ``detail`` where moving its statement before that call is provably safe
+    (``lorlint/frontends/moves.py``): ``{"row": the wrapping statement's first row, "cut": [row,
+    col, end_row, end_col] of the text to move, "seen": the text from the start of ``row`` to
+    the cut's end as the analysis parsed it}``.
 
     Values in ``detail`` are plain (literals) or None where the code does not say. Steps come
     from the function (or module) that applies the config and its one caller, plus the load
@@ -91,6 +99,8 @@ class Step:
     call: str
     row: int
     col: int
+    end_row: int  # the call's end (end exclusive, like ``Span``): findings point at the call
+    end_col: int
     detail: dict[str, Any] = field(default_factory=dict)
     conditional: bool = False  # may not run when the config is applied (a branch, loop, try)
 
@@ -106,7 +116,7 @@ class Site:
     keywords: dict[str, Value] = field(default_factory=dict)
     model: str | None = None  # model reference, when known
     model_span: Span | None = None
-    model_origin: str = ""  # "code", "comment", "cli", "config"
+    model_origin: str = ""  # "code", "comment", "cli", "config", "class" (the loading class)
     loader: str | None = None  # how it is loaded: "AutoModelForCausalLM", "FastLanguageModel", ...
     task: str | None = None  # lorlint task name derived from the loader
     quantized: str | None = None  # "4bit" / "8bit" when loaded through bitsandbytes
@@ -130,6 +140,11 @@ class Site:
 
         name = self.callee.rpartition(".")[2]
         return CONFIG_PEFT_TYPES.get(name) or name.removesuffix("Config").upper() or "LORA"
+
+    @property
+    def rank_known(self) -> bool:
+        """Whether ``r`` and ``lora_alpha`` are known (absent ones are PEFT's defaults)."""
+        return self.get("r") is not UNKNOWN and self.get("lora_alpha") is not UNKNOWN
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.keywords.get(name)

@@ -100,6 +100,29 @@ def test_ll305_from_pretrained_loads_a_frozen_adapter_unless_is_trainable(tiny, 
     assert not any(p.requires_grad for n, p in again.named_parameters() if "second" in n)
 
 
+def test_ll305_load_adapter_frozen_until_set_adapter(tiny, adapter):
+    """transformers' ``load_adapter`` (PeftAdapterMixin, is_trainable=False by default) calls
+    ``requires_grad_(False)`` on every tuner layer: 0 trainable, and ``train()`` does not undo
+    it; ``set_adapter`` / ``enable_adapters`` (BaseTunerLayer.set_adapter) and is_trainable=True
+    do. PEFT's own ``PeftModel.load_adapter`` leaves the new adapter frozen but inactive: the
+    active one keeps training, and ``set_adapter`` makes the new one trainable."""
+    for remedy in (None, "set_adapter", "enable_adapters", "is_trainable"):
+        model = AutoModelForCausalLM.from_pretrained(tiny)
+        model.load_adapter(adapter, is_trainable=remedy == "is_trainable")
+        if remedy == "set_adapter":
+            model.set_adapter("default")
+        elif remedy == "enable_adapters":
+            model.enable_adapters()
+        model.train()
+        assert _trainable(model) == (0 if remedy is None else 1024), remedy
+    wrapped = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), _lora())
+    wrapped.load_adapter(adapter, adapter_name="second")
+    assert wrapped.active_adapter == "default" and _trainable(wrapped) == 1024
+    wrapped.set_adapter("second")
+    trainable = {n for n, p in wrapped.named_parameters() if p.requires_grad}
+    assert len(trainable) == 8 and all(".second." in n for n in trainable)
+
+
 def test_ll402_prepare_on_an_unquantized_model_upcasts_to_float32(tiny):
     model = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.bfloat16)
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}

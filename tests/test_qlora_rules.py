@@ -323,6 +323,59 @@ def test_ll401_silent_in_the_right_order_and_after_a_merge():
     )
 
 
+def test_flow_findings_span_the_call():
+    source = textwrap.dedent(FLOW_HEAD) + textwrap.dedent(f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        model = prepare_model_for_kbit_training(
+            model)
+        merged = model.merge_and_unload()
+        """)
+    found = {d.code: d.span for d in lint(source, codes=FLOW_CODES)}
+    assert (found["LL401"].row, found["LL401"].col) == (11, 9)
+    assert (found["LL401"].end_row, found["LL401"].end_col) == (12, 11)
+    assert (found["LL601"].row, found["LL601"].col, found["LL601"].end_col) == (13, 10, 34)
+
+
+def test_ll401_fix_moves_the_statement_above_get_peft_model():
+    source = f"""\
+        {QUANTIZED}
+        model = get_peft_model(model, cfg)
+        model.print_trainable_parameters()
+        # prepare it
+        model = prepare_model_for_kbit_training(model)  # k-bit
+        """
+    text = fixed(textwrap.dedent(FLOW_HEAD) + textwrap.dedent(source), codes=FLOW_CODES)
+    assert text.endswith(
+        "model = prepare_model_for_kbit_training(model)  # k-bit\n"
+        "model = get_peft_model(model, cfg)\n"
+        "model.print_trainable_parameters()\n"
+        "# prepare it\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "between_and_prepare",
+    [
+        "model.config.use_cache = False\nmodel = prepare_model_for_kbit_training(model)",
+        "peft = prepare_model_for_kbit_training(model)",
+        "if True:\n    model = prepare_model_for_kbit_training(model)",
+        "model = prepare_model_for_kbit_training(model, model.is_loaded_in_4bit)",
+    ],
+)
+def test_ll401_no_fix_where_the_move_could_change_something(between_and_prepare):
+    source = (
+        textwrap.dedent(FLOW_HEAD)
+        + QUANTIZED
+        + "model = get_peft_model(model, cfg)\n"
+        + between_and_prepare
+        + "\n"
+    )
+    (found,) = lint(source, codes=FLOW_CODES)
+    assert found.code == "LL401" and found.fix is None
+    assert "move it before get_peft_model (line 9), onto the base model" in found.message
+
+
 def test_ll401_after_an_adapter_loaded_for_training():
     found = flow_lint(f"""\
         {QUANTIZED}
@@ -330,6 +383,46 @@ def test_ll401_after_an_adapter_loaded_for_training():
         model = prepare_model_for_kbit_training(model)
         """)
     assert found == [("LL401", 11, "error")]
+
+
+LOAD_ADAPTER = """\
+    from transformers import AutoModelForCausalLM, Trainer
+    model = AutoModelForCausalLM.from_pretrained("m")
+    {load}
+    {between}
+    trainer = {trainer}(model=model, train_dataset=data)
+    """
+
+
+@pytest.mark.parametrize(
+    ("load", "between", "trainer", "fires"),
+    [
+        ('model.load_adapter("out")', "", "Trainer", True),
+        ('model.load_adapter("out", adapter_name="a")', "model.train()", "Trainer", True),
+        ('model.load_adapter("out", is_trainable=True)', "", "Trainer", False),
+        ('model.load_adapter("out")', 'model.set_adapter("default")', "Trainer", False),
+        ('model.load_adapter("out")', "model.enable_adapters()", "Trainer", False),
+        ('model.load_adapter("out", **kw)', "", "Trainer", False),
+        ('model.load_adapter("out")', "", "SFTTrainer", False),  # not proven for TRL
+        # PEFT's load_adapter on a PeftModel: the new adapter is inactive, the active one trains
+        (
+            'model = get_peft_model(model, cfg); model.load_adapter("out", "b")',
+            "",
+            "Trainer",
+            False,
+        ),
+    ],
+)
+def test_ll305_transformers_load_adapter_then_trained(load, between, trainer, fires):
+    source = textwrap.dedent(
+        LOAD_ADAPTER.format(load=load, between=between or "pass", trainer=trainer)
+    )
+    source = "from peft import get_peft_model, LoraConfig\ncfg = LoraConfig()\n" + source
+    found = lint(source, codes=("LL305",))
+    assert [d.span.row for d in found] == ([5] if fires else [])
+    if fires:
+        assert "load_adapter() without is_trainable=True" in found[0].message
+        assert fixed(source, codes=("LL305",)).count("is_trainable=True)") == 1
 
 
 def _trl_project(tmp_path: Path, pin: str | None) -> str:

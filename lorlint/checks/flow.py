@@ -9,11 +9,12 @@ from lorlint.site import Span, Step
 ADAPTERS = ("get_peft_model", "PeftModel.from_pretrained")  # calls that add a LoRA adapter
 PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
 TRAINED = ("trainer", "optimizer")
+LOAD_ADAPTER = "load_adapter"  # the callee of a ``model.load_adapter(...)`` site
 
 
 def step_span(step: Step) -> Span:
-    """Where a step's call starts (the flow records no end: the span is empty there)."""
-    return Span(step.row, step.col, step.row, step.col)
+    """The span of a step's call."""
+    return Span(step.row, step.col, step.end_row, step.end_col)
 
 
 def load_step(flow: list[Step]) -> Step | None:
@@ -29,12 +30,14 @@ def after(site, anchor) -> list[Step]:
 def steps(site) -> list[Step]:
     """``site.flow`` with, for an adapter site, its own ``PeftModel.from_pretrained`` step (the
     flow records it only when it can follow the base model the adapter is loaded onto)."""
-    if site.kind != "adapter-load":
-        return site.flow
-    here = (site.span.row, site.span.col)
+    if site.kind != "adapter-load" or site.callee == LOAD_ADAPTER:
+        return site.flow  # ``model.load_adapter`` is a step of its own flow
+    span = site.span
+    here = (span.row, span.col)
     flow = [s for s in site.flow if not (s.call in ADAPTERS and (s.row, s.col) == here)]
     trainable = site.get("is_trainable", False) if "**" not in site.keywords else None
-    own = Step("PeftModel.from_pretrained", *here, {"is_trainable": trainable})
+    own = Step("PeftModel.from_pretrained", *here, span.end_row, span.end_col,
+               {"is_trainable": trainable})  # fmt: skip
     return sorted([*flow, own], key=lambda s: (s.row, s.col))
 
 

@@ -16,11 +16,13 @@ that call, then the function's, then the caller's after it (up to ``MAX_CALLERS`
 
 API (stable; issue #14's rules build on it): ``Site.flow`` is a ``list[Step]`` in the order the
 code runs them: the load first (it may sit in another function), then the calls described above;
-``row``/``col`` are each call's start (1-based, code points, like ``Span``). ``Step.call`` names
+``row``/``col`` … ``end_row``/``end_col`` are each call's span (1-based, code points, like
+``Span``). ``Step.call`` names
 the call:
 ``load``, ``prepare_model_for_kbit_training``, ``prepare_model_for_int8_training``,
 ``get_peft_model``, ``gradient_checkpointing_enable``, ``enable_input_require_grads``,
-``merge_and_unload``, ``PeftModel.from_pretrained``, ``trainer``, ``optimizer``; ``Step.detail``
+``merge_and_unload``, ``set_adapter``, ``enable_adapters``, ``load_adapter``,
+``PeftModel.from_pretrained``, ``trainer``, ``optimizer``; ``Step.detail``
 holds what each one's docstring in ``lorlint/site.py::Step`` lists, a value the code does not
 state being None. A call in an ``if`` arm other than the applier's is left out (the other arm's
 run); ``Step.conditional`` is True for a call that may not run when the applier does (inside a
@@ -44,6 +46,7 @@ from lorlint.frontends.follow import (
     _argument_at,
     _last_name,
 )
+from lorlint.frontends.moves import move_before
 from lorlint.frontends.reaching import conditional, exclusive, path_to
 from lorlint.frontends.setup import load_facts
 from lorlint.site import Step
@@ -52,11 +55,13 @@ if TYPE_CHECKING:
     from lorlint.frontends.python import PythonFile
 
 METHODS = frozenset(
-    {"gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload"}
-)
+    {"gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload",
+     "set_adapter", "enable_adapters"}
+)  # fmt: skip
 FUNCTIONS = frozenset(
     {"prepare_model_for_kbit_training", "prepare_model_for_int8_training", "get_peft_model"}
 )
+PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adafactor", "Lion", "Adagrad", "RMSprop", "PagedAdamW")
 
 
@@ -96,8 +101,24 @@ class Flow:
                 if exclusive(path, where):
                     continue
                 step.conditional = conditional(path, where)
-            steps.append(step)
-        return sorted(steps, key=lambda s: (s.row, s.col))
+            steps.append((step, call))
+        steps.sort(key=lambda pair: (pair[0].row, pair[0].col))
+        self._moves(steps)
+        return [step for step, _ in steps]
+
+    def _moves(self, steps: list[tuple[Step, ast.Call]]) -> None:
+        """``detail["move"]`` on each prepare step after an adapter where moving it before that
+        call is safe (LL401's fix, lorlint/frontends/moves.py)."""
+        wrapper = None
+        for step, call in steps:
+            if step.call in ("get_peft_model", "PeftModel.from_pretrained"):
+                wrapper = call
+            elif step.call == "merge_and_unload":
+                wrapper = None
+            elif step.call in PREPARE and wrapper is not None:
+                move = move_before(self.file, wrapper, call)
+                if move is not None:
+                    step.detail["move"] = move
 
     def caller(self) -> tuple[ast.Call, ast.expr | None] | None:
         """When this scope is a function that returns the model and the file calls it once:
@@ -185,6 +206,8 @@ class Flow:
         evaluator = self.file.evaluator
         if name in METHODS and isinstance(func, ast.Attribute) and self._holds(func.value):
             return Step(name, *self._at(call))
+        if name == "load_adapter" and isinstance(func, ast.Attribute) and self._holds(func.value):
+            return Step(name, *self._at(call), {"is_trainable": self._trainable(call)})
         if name in FUNCTIONS and self._holds(_model_argument(call)):
             detail = {}
             for keyword in call.keywords:
@@ -194,13 +217,8 @@ class Flow:
         if name == "from_pretrained" and self._holds(_argument_at(call, 0, "model")):
             qualified = self.file.qualified(call.func) or ""
             if qualified.startswith("peft.") or "Peft" in qualified:
-                trainable = False
-                for keyword in call.keywords:
-                    if keyword.arg == "is_trainable":
-                        trainable = _plain(evaluator.value(keyword.value))
-                return Step(
-                    "PeftModel.from_pretrained", *self._at(call), {"is_trainable": trainable}
-                )
+                detail = {"is_trainable": self._trainable(call)}
+                return Step("PeftModel.from_pretrained", *self._at(call), detail)
         if name.endswith("Trainer") and self._holds(_argument_at(call, 0, "model")):
             config = next((k.value for k in call.keywords if k.arg == "peft_config"), None)
             given = config is not None and not (
@@ -213,6 +231,15 @@ class Flow:
             return Step("load", *self._at(call), self._load_detail())
         return None
 
+    def _trainable(self, call: ast.Call) -> bool | None:
+        """``is_trainable=`` as passed (PEFT's and transformers' default: False); None unknown."""
+        if any(keyword.arg is None for keyword in call.keywords):
+            return None  # ``**kwargs`` may hold it
+        for keyword in call.keywords:
+            if keyword.arg == "is_trainable":
+                return _plain(self.file.evaluator.value(keyword.value))
+        return False
+
     def _load_detail(self) -> dict:
         """``loader`` and ``quantized``; with the loading call in hand, also ``quantization``
         and ``dtype`` as issue #14's rules need them (frontends/setup.py ``load_facts``)."""
@@ -224,9 +251,9 @@ class Flow:
             detail.update(load_facts(load.file, load.call))
         return detail
 
-    def _at(self, node: ast.AST) -> tuple[int, int]:
+    def _at(self, node: ast.AST) -> tuple[int, int, int, int]:
         span = self.file.span(node)
-        return span.row, span.col
+        return span.row, span.col, span.end_row, span.end_col
 
     def _parameters_of(self, expr: ast.expr) -> bool:
         """``model.parameters()`` (or a comprehension / filter over it) of this model."""
@@ -260,13 +287,13 @@ def model_flow(file: PythonFile, applier: ast.Call, model: ast.expr, load: Load 
         if flow.scope in seen:  # recursion
             break
         seen.add(flow.scope)
-        at = flow._at(call)
+        at = flow._at(call)[:2]
         around = flow.steps()
         steps = [s for s in around if (s.row, s.col) < at] + steps
         steps += [s for s in around if (s.row, s.col) > at]
     if load is not None and load.call is not None and load.file is file:
         at = flow._at(load.call)
-        if not any(s.call == "load" and (s.row, s.col) == at for s in steps):
+        if not any(s.call == "load" and (s.row, s.col) == at[:2] for s in steps):
             steps.append(Step("load", *at, flow._load_detail()))
     # the load runs first wherever it is (in another function), the others in the code's order
     return [s for s in steps if s.call == "load"] + [s for s in steps if s.call != "load"]

@@ -20,7 +20,7 @@ TRAINERS = frozenset(
 
 # A site is a call that resolves to peft.<Config> or unsloth.<Class>.get_peft_model, or a setup
 # call around one (lorlint/frontends/setup.py: ``load_in_4bit=``, ``BitsAndBytesConfig``, an
-# adapter's ``PeftModel`` / ``AutoPeftModelFor*.from_pretrained``): the file
+# adapter's ``PeftModel`` / ``AutoPeftModelFor*.from_pretrained`` / ``model.load_adapter``): the file
 # must import peft, unsloth or transformers, and name one of those somewhere. Each test is a
 # necessary condition on the bytes wherever they sit: a BOM, CR-only line endings, ``import os,
 # peft`` or ``import torch; from peft import *`` cannot hide a file.
@@ -32,6 +32,7 @@ SETUP_NAMES = (
     "BitsAndBytesConfig",
     "PeftModel",
     "AutoPeftModel\\w*",
+    "load_adapter",
 )
 _NAME = re.compile(
     rb"\b(?:"
@@ -55,9 +56,11 @@ _YAML_KEYS = re.compile(
 )
 
 
-# A TRL or LLaMA-Factory command line (shell scripts, usage lines in docstrings and comments).
+# A TRL or LLaMA-Factory command line (shell scripts, usage lines in docstrings and comments);
+# ``train_bash.py`` is LLaMA-Factory's entry point before llamafactory-cli.
 _COMMAND = re.compile(
-    rb"\b(?:trl\s+(?:sft|dpo|grpo|kto|reward|rloo|orpo|ppo)|llamafactory(?:-cli)?\s+(?:train|sft))\b"
+    rb"\b(?:trl\s+(?:sft|dpo|grpo|kto|reward|rloo|orpo|ppo)|llamafactory(?:-cli)?\s+(?:train|sft)"
+    rb"|train_bash\.py)\b"
 )
 
 

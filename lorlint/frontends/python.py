@@ -51,6 +51,7 @@ LOADER_TASKS = [
     ("ForVision2Seq", "image-text-to-text"),
     ("AutoModel", "base"),
 ]
+CONCRETE_CLASS = re.compile(r"[A-Z]\w*(Model|LMHeadModel|For\w+)")
 MODEL_COMMENT = re.compile(r"#[^\S\r\n]*lorlint:[^\S\r\n]*model[^\S\r\n]*=[^\S\r\n]*(\S+)")
 MAX_ROUNDS = 4  # widenings of a reduction before parsing the whole text instead
 
@@ -126,6 +127,14 @@ class PythonFile:
             col = len(cached[1][:byte_col].decode("utf-8", "replace"))
         return col + self.bom if row == 1 else col
 
+    def written(self, span: Span) -> str | None:
+        """The text of a one-row span as written (None for a span across rows)."""
+        if span.row != span.end_row or span.row >= len(self._starts):
+            return None
+        shift = self.bom if span.row == 1 else 0
+        line = self.text[self._starts[span.row - 1] : self._starts[span.row]]
+        return line[span.col - 1 - shift : span.end_col - 1 - shift]
+
     def span(self, node: ast.AST) -> Span:
         start = (node.lineno, node.col_offset)
         end = (node.end_lineno, node.end_col_offset)
@@ -153,6 +162,20 @@ class PythonFile:
     def _offset(self, row: int, byte_col: int) -> int:
         line = self.text[self._starts[row - 1] : self._starts[row]]
         return self._starts[row - 1] + len(line.encode()[:byte_col].decode("utf-8", "replace"))
+
+    def row_start(self, row: int) -> int:
+        """The text offset where a (1-based) row starts."""
+        return self._starts[row - 1]
+
+    def offset_of(self, row: int, byte_col: int) -> int:
+        """The text offset of an ``ast`` position (1-based row, UTF-8 byte column)."""
+        return self._offset(row, byte_col)
+
+    def position_of(self, offset: int) -> tuple[int, int]:
+        """(row, column) of a text offset, as ``Span`` counts them (row 1 after a BOM)."""
+        row = bisect_right(self._starts, offset) - 1
+        col = offset - self._starts[row] + 1
+        return row + 1, col + self.bom if row == 0 else col
 
     def _advance(self, pos: tuple[int, int], chars: int) -> tuple[int, int]:
         offset = self._offset(*pos) + chars
@@ -311,7 +334,18 @@ class PythonFile:
             self._link_applier(call, name, sites)
         found = list(sites.values()) + setup_sites(self, named)
         found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
+        found += [self._load_adapter_site(call) for call, _ in named if _loads_adapter(call)]
         return sorted(found, key=lambda s: (s.span.row, s.span.col))
+
+    def _load_adapter_site(self, call: ast.Call) -> Site:
+        """``model.load_adapter(path, ...)`` (issue #14's LL305): transformers' PeftAdapterMixin
+        or PEFT's ``PeftModel.load_adapter``, as the model's flow tells (checks/ll305)."""
+        site = self.config_site(call, "load_adapter", "adapter-load")
+        site.arguments = arguments(self, call)
+        model_expr = call.func.value
+        load = self.follower.load_behind(model_expr)
+        site.flow = model_flow(self, call, model_expr, load)
+        return site
 
     def _adapter_site(self, call: ast.Call, name: str) -> Site:
         """A saved adapter loaded onto a model (issue #14's LL305): its keywords, arguments and
@@ -325,9 +359,10 @@ class PythonFile:
         site.flow = model_flow(self, call, model_expr, load)
         if auto:
             facts = {"loader": name.split(".")[1], "quantized": None, **load_facts(self, call)}
-            here = (site.span.row, site.span.col)
+            span = site.span
+            here = (span.row, span.col)
             site.flow = [s for s in site.flow if (s.call, s.row, s.col) != ("load", *here)]
-            site.flow.insert(0, Step("load", *here, facts))
+            site.flow.insert(0, Step("load", *here, span.end_row, span.end_col, facts))
         return site
 
     def source_between(self, start: tuple[int, int], end: tuple[int, int]) -> str:
@@ -394,6 +429,19 @@ class PythonFile:
         site.quant_skip_modules = load.skip_modules
         if isinstance(load.ref.value, str) and load.ref.value:  # "": a required CLI argument
             site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
+        elif _names_architecture(load):
+            site.model, site.model_origin = load.loader, "class"
+
+
+def _names_architecture(load) -> bool:
+    """Whether the loading call's class is a concrete transformers model class
+    (``LlamaForCausalLM.from_pretrained(base_model)``): with the checkpoint id unknown, the class
+    still fixes the architecture, so the model is resolved from its default config (names exact,
+    counts labelled as the default config's) instead of being unknown."""
+    if load.call is None or not load.loader or load.loader.startswith("Auto"):
+        return False
+    name = load.file.qualified(load.call.func, record=False) or ""
+    return name.startswith("transformers.") and bool(CONCRETE_CLASS.fullmatch(load.loader))
 
 
 def _effect(binding: Binding) -> tuple[int, int]:
@@ -405,6 +453,16 @@ def _effect(binding: Binding) -> tuple[int, int]:
 def _start(node: ast.AST | None) -> tuple[int, int]:
     assert node is not None
     return (node.lineno, node.col_offset)
+
+
+def _loads_adapter(call: ast.Call) -> bool:
+    """``<model>.load_adapter(...)``: a method called on a name."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "load_adapter"
+        and isinstance(func.value, ast.Name)
+    )
 
 
 def _parse(text: str, bom: int) -> ast.Module:

@@ -46,7 +46,7 @@ _USE = re.compile(r"[ \t]*[.(\[]")
 FLOW_WORDS = (
     "gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload",
     "prepare_model_for_kbit_training", "prepare_model_for_int8_training", "from_pretrained",
-    "from_config", "Trainer", "parameters",
+    "from_config", "Trainer", "parameters", "load_adapter", "set_adapter", "enable_adapters",
 )  # fmt: skip
 _FLOW_LINE = re.compile("|".join(FLOW_WORDS))
 _ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
