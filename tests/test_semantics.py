@@ -269,6 +269,21 @@ def _adapted_vision_tower(path: str, text: str) -> bool:
     return result.ok and any("vision_model" in name for name in result.modules)
 
 
+def test_llama_factory_all_on_a_moe_vlm_leaves_the_experts_with_no_target_parameters_advice():
+    """lora_target: all on Qwen3-VL-MoE adapts attention only; LLaMA-Factory has no way to pass
+    target_parameters, so LL209 does not tell its user to add them."""
+    source = """
+        model_name_or_path: Qwen/Qwen3-VL-30B-A3B-Instruct
+        finetuning_type: lora
+        lora_target: all
+    """
+    (d,) = [d for d in findings(source, path="train.yaml") if d.code == "LL209"]
+    assert d.message.endswith(
+        "LLaMA-Factory hands PEFT no target_parameters, so its LoRA cannot adapt them"
+    )
+    assert "add target_parameters" not in d.message
+
+
 def test_llama_factory_reads_the_freeze_flags_of_a_command_line():
     from lorlint.frontends.shell import sites
     from lorlint.site import UNKNOWN
@@ -330,6 +345,9 @@ def test_oumi_loads_the_class_its_model_map_names(model, vision):
     found = findings(source, path="oumi.yaml")
     assert ("LL205" in [d.code for d in found]) is vision
     assert "LL901" not in [d.code for d in found]
+    if not vision:  # oumi's own key for PEFT's target_parameters
+        (experts,) = [d for d in found if d.code == "LL209"]
+        assert "add lora_target_parameters=" in experts.message
 
 
 def test_axolotl_target_parameters_adapt_the_experts():

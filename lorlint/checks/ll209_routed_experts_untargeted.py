@@ -19,7 +19,10 @@ from lorlint.checks.targets import counts_note, literal, quoted
 from lorlint.models.layerkinds import expert_stacks
 from lorlint.models.summary import human, split_block
 
-TOOL_KEYS = {"axolotl": "lora_target_parameters"}
+TOOL_KEYS = {
+    "axolotl": "lora_target_parameters",
+    "oumi": "lora_target_parameters",
+}  # their YAML keys
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -65,6 +68,8 @@ def check(ctx: Context):
     dropout = ctx.spec.lora_dropout if ctx.spec is not None else None
     if dropout != 0:
         advice += "; target parameters need lora_dropout=0 (PEFT raises otherwise)"
+    if ctx.site.kind == "llama-factory":  # its LoRA arguments have no target_parameters (ff6d4d1)
+        advice = "LLaMA-Factory hands PEFT no target_parameters, so its LoRA cannot adapt them"
     yield (
         f"the routed experts of {ctx.model_label()} are not adapted: {len(names)} expert "
         f"weights per MoE layer ({weights}) stay frozen in {len(experts.layers)} of "
