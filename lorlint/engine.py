@@ -328,10 +328,19 @@ def sites_of(path: Path, options: Options) -> list[Site]:
         return []
     if isinstance(sites, Diagnostic):
         return []
-    sites = [s for s in sites if s.kind not in SETUP_KINDS]  # verify runs PEFT configs
+    # verify runs PEFT configs, and adapters PeftModel.from_pretrained loads to train them
+    sites = [s for s in sites if s.kind not in SETUP_KINDS or _trains_saved_adapter(s)]
     for site in sites:
         _override_model(site, options)
     return sites
+
+
+def _trains_saved_adapter(site: Site) -> bool:
+    """``PeftModel.from_pretrained(base, "path")`` whose model a trainer or an optimizer then
+    trains (an adapter loaded for inference is not verify's question)."""
+    from lorlint.checks.flow import TRAINED, after
+
+    return "adapter_path" in site.facts and any(s.call in TRAINED for s in after(site, site.span))
 
 
 def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnostic]:

@@ -77,7 +77,9 @@ class Step:
       ``quantized`` "4bit" / "8bit" / None);
     - ``prepare_model_for_kbit_training`` (``detail``: ``use_gradient_checkpointing`` when
       passed), ``prepare_model_for_int8_training``, ``get_peft_model``;
-    - ``gradient_checkpointing_enable``, ``enable_input_require_grads``, ``merge_and_unload``,
+    - ``gradient_checkpointing_enable`` (``detail``: ``use_reentrant`` True / False as passed in
+      ``gradient_checkpointing_kwargs``, "default" with no arguments, None unknown);
+    - ``enable_input_require_grads``, ``merge_and_unload``,
       ``set_adapter``, ``enable_adapters``;
     - ``load_adapter`` (``detail``: ``is_trainable``, as for ``PeftModel.from_pretrained``);
     - ``PeftModel.from_pretrained`` (``detail``: ``is_trainable``: True / False / None unknown;

@@ -19,8 +19,8 @@ from lorlint.safeio import read_regular, real_dir, write_atomically
 from lorlint.site import UNKNOWN, Argument, Site, Span, Step, Value
 
 CACHE_DIRNAME = ".lorlint_cache"
-FORMAT = 6  # of an entry: {"format", "key", "checksum", "sites"}; 3: setup sites, 4: flows,
-# 5: conditional steps, 6: step spans
+FORMAT = 7  # of an entry: {"format", "key", "checksum", "sites"}; 3: setup sites, 4: flows,
+# 5: conditional steps, 6: step spans, 7: load_adapter sites and checkpointing steps
 MAX_ENTRY_BYTES = 4_000_000
 _UNKNOWN = {"__unknown__": True}
 

@@ -58,6 +58,7 @@ PREPARES = [
     ("{x} = prepare_model_for_kbit_training({x}); y = 1", False),
     ("other = prepare_model_for_kbit_training({x})", False),
     ("{x} = prepare_model_for_kbit_training({x}, {x}.is_loaded_in_4bit)", False),
+    ("{x} = prepare_model_for_kbit_training({x}, use_gradient_checkpointing=flag)", False),
 ]
 
 

@@ -405,7 +405,7 @@ def test_the_flow_of_calls_on_the_model():
                 "dtype": "",
             },
         ),
-        ("gradient_checkpointing_enable", {}),
+        ("gradient_checkpointing_enable", {"use_reentrant": "default"}),
         ("get_peft_model", {}),
         (
             "prepare_model_for_kbit_training",

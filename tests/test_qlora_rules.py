@@ -570,3 +570,65 @@ def test_ll601_merge_into_a_quantized_model(load, fires):
         merged = model.merge_and_unload()
         """)
     assert [f[0] for f in found] == (["LL601"] if fires else [])
+
+
+# --- LL403 ----------------------------------------------------------------------------------
+GC_SCRIPT = """\
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, Trainer
+    model = AutoModelForCausalLM.from_pretrained("m"{load})
+    {before}
+    model = get_peft_model(model, LoraConfig(target_modules=["q_proj"]))
+    {after}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    """
+GC = "model.gradient_checkpointing_enable()"
+
+
+def _gc_lint(tmp_path, pin, load="", before="pass", after=GC):
+    path = _project(tmp_path, pin) if pin else str(tmp_path / "train.py")
+    source = textwrap.dedent(GC_SCRIPT).format(load=load, before=before, after=after)
+    return [(d.code, d.span.row, d.span.end_col) for d in lint(source, str(path), ("LL403",))]
+
+
+@pytest.mark.parametrize(
+    ("load", "before", "after", "fires"),
+    [
+        ("", "pass", GC, True),
+        ("", "pass", 'model.gradient_checkpointing_enable({"use_reentrant": True})', True),
+        ("", "pass", 'model.gradient_checkpointing_enable({"use_reentrant": False})', False),
+        ("", "pass", "model.gradient_checkpointing_enable(kwargs)", False),  # unknown
+        ("", "pass", f"{GC}\nmodel.enable_input_require_grads()", False),
+        ("", "model = prepare_model_for_kbit_training(model)", GC, False),
+        ("", GC, "pass", False),  # PeftModel enables input grads on an unquantized model
+        (", quantization_config=BitsAndBytesConfig(load_in_4bit=True)", GC, "pass", True),
+        ("", "pass", f"{GC}\ntrainer = Trainer(model=model)", False),  # its own arguments
+        ("", "pass", f"if cond:\n    {GC}", False),
+    ],
+)
+def test_ll403_reentrant_checkpointing_without_input_grads(tmp_path, load, before, after, fires):
+    found = _gc_lint(tmp_path, "transformers==4.57.1\n", load, before, after)
+    assert bool(found) == fires, found
+    if fires:
+        (_, row, end_col) = found[0]
+        assert row in (5, 7) and end_col > 1
+
+
+def test_ll403_silent_where_transformers_5_is_in_force(tmp_path):
+    assert _gc_lint(tmp_path, "transformers>=5.0\n") == []
+    if TRANSFORMERS is not None and not versions.older_than(TRANSFORMERS, "5"):
+        assert _gc_lint(tmp_path, None) == []  # the installed one
+
+
+def test_ll403_message_names_the_version_or_the_range(tmp_path, monkeypatch):
+    source = textwrap.dedent(GC_SCRIPT).format(load="", before="pass", after=GC)
+    path = _project(tmp_path, "transformers==4.46.3\n")
+    (found,) = lint(source, str(path), ("LL403",))
+    assert "with transformers 4.46.3 in requirements.txt (transformers 5.0 enables" in found.message
+    assert found.severity == "warning"
+    real = versions.installed
+    monkeypatch.setattr(versions, "installed", lambda n: None if n == "transformers" else real(n))
+    (tmp_path / "unpinned" / ".git").mkdir(parents=True)
+    (found,) = lint(source, str(tmp_path / "unpinned" / "train.py"), ("LL403",))
+    assert "before transformers 5.0, which enables them itself" in found.message

@@ -189,3 +189,55 @@ def test_prepare_after_get_peft_model_is_replayed_with_ll401s_verdict(tmp_path, 
     for name, text in scripts.items():
         codes = {d.code for d in lint_source("t.py", text, Options(), ViewCache(online=False))}
         assert ("LL401" in codes) == (name == "after")
+
+
+def test_an_adapter_loaded_frozen_is_replayed_with_ll305s_verdict(tmp_path, capsys):
+    """verify builds an adapter PeftModel.from_pretrained loads from its saved adapter_config.json,
+    in PEFT's inference mode when is_trainable=True is missing: 0 trainable parameters where
+    `lorlint check` says LL305; and where LL401 applies too (prepare_model_for_kbit_training after
+    the load) it fails for that, as LL401 says, whatever is_trainable says."""
+    from peft import LoraConfig
+
+    from lorlint.engine import Options, ViewCache, lint_source
+
+    LoraConfig(r=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM").save_pretrained(
+        str(tmp_path / "adapter")
+    )
+    head = textwrap.dedent("""\
+        from peft import PeftModel, prepare_model_for_kbit_training
+        from transformers import AutoModelForCausalLM, BitsAndBytesConfig, Trainer
+
+        base = AutoModelForCausalLM.from_pretrained(
+            "meta-llama/Llama-3.1-8B", quantization_config=BitsAndBytesConfig(load_in_4bit=True)
+        )
+        """)
+    prepare = "model = prepare_model_for_kbit_training(model)\n"
+    train = "trainer = Trainer(model=model, train_dataset=data)\n"
+    scripts = {}
+    for trainable in (False, True):
+        load = 'model = PeftModel.from_pretrained(base, "adapter"{})\n'.format(
+            ", is_trainable=True" if trainable else ""
+        )
+        scripts[f"t{int(trainable)}_plain"] = head + load + train
+        scripts[f"t{int(trainable)}_prepare"] = head + load + prepare + train
+    scripts["inference"] = head + 'model = PeftModel.from_pretrained(base, "adapter")\n'
+    for name, text in scripts.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    code, data = verify(capsys, str(tmp_path))
+    by_file = {
+        s["filename"].rsplit("/", 1)[1][:-3]: s
+        for s in data["sites"]
+        if s["filename"].endswith(".py")
+    }
+    del scripts["inference"]  # loaded, not trained: not verify's question
+    assert code == 1 and set(by_file) == set(scripts)
+    for name, text in scripts.items():
+        codes = {d.code for d in lint_source("t.py", text, Options(), ViewCache(online=False))}
+        site = by_file[name]
+        assert ("LL305" in codes) == name.startswith("t0"), codes
+        assert ("LL401" in codes) == name.endswith("prepare"), codes
+        expect_fail = bool(codes & {"LL305", "LL401"})
+        assert site["status"] == ("fail" if expect_fail else "pass"), (name, site["reason"])
+        assert (site["trainable_params"] == 0) == expect_fail
+        if "LL305" in codes:
+            assert "loaded without is_trainable=True (line 7)" in site["reason"]

@@ -205,6 +205,8 @@ class Flow:
         func, name = call.func, _last_name(call.func)
         evaluator = self.file.evaluator
         if name in METHODS and isinstance(func, ast.Attribute) and self._holds(func.value):
+            if name == "gradient_checkpointing_enable":
+                return Step(name, *self._at(call), {"use_reentrant": self._reentrant(call)})
             return Step(name, *self._at(call))
         if name == "load_adapter" and isinstance(func, ast.Attribute) and self._holds(func.value):
             return Step(name, *self._at(call), {"is_trainable": self._trainable(call)})
@@ -230,6 +232,20 @@ class Flow:
         if name in ("from_pretrained", "from_config") and self._assignment_of(call) in self.holders:
             return Step("load", *self._at(call), self._load_detail())
         return None
+
+    def _reentrant(self, call: ast.Call) -> bool | str | None:
+        """``use_reentrant`` in ``gradient_checkpointing_kwargs``: True / False as written,
+        "default" when no kwargs are passed (transformers decides), None when unknown."""
+        if not call.args and not call.keywords:
+            return "default"
+        kwargs = _argument_at(call, 0, "gradient_checkpointing_kwargs")
+        if kwargs is None or any(k.arg is None for k in call.keywords):
+            return None
+        value = self.file.evaluator.value(kwargs)
+        if not value.known or not isinstance(value.value, dict):
+            return None
+        reentrant = value.value.get("use_reentrant")
+        return reentrant if isinstance(reentrant, bool) else None
 
     def _trainable(self, call: ast.Call) -> bool | None:
         """``is_trainable=`` as passed (PEFT's and transformers' default: False); None unknown."""

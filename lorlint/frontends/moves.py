@@ -10,8 +10,8 @@ offered only where nothing else can tell the difference:
   line, at most a comment after them on their last), in the same block, with the same
   indentation;
 - the wrapping statement is ``X = get_peft_model(X, ...)`` / ``X = PeftModel.from_pretrained(X,
-  ...)`` and the prepare statement is ``[X =] prepare_model_for_kbit_training(X, ...)``, with ``X``
-  read nowhere else in the prepare call (it would see the base model once moved);
+  ...)`` and the prepare statement is ``[X =] prepare_model_for_kbit_training(X, ...)``, its other
+  arguments literals (a name could be read before the wrapping statement changed it);
 - every statement between them is ``X.print_trainable_parameters()`` (its counts are the same in
   both orders: ``get_peft_model`` marks the adapter trainable after prepare froze the base).
 
@@ -83,7 +83,7 @@ def _wrapping_name(statement: ast.stmt, wrapper: ast.Call) -> str | None:
 
 
 def _prepares(statement: ast.stmt, prepare: ast.Call, name: str) -> bool:
-    """``[X =] prepare_model_for_kbit_training(X, ...)`` reading ``X`` only as its model."""
+    """``[X =] prepare_model_for_kbit_training(X, <literals>)``."""
     if isinstance(statement, ast.Assign):
         targets = statement.targets
         if len(targets) != 1 or not (isinstance(targets[0], ast.Name) and targets[0].id == name):
@@ -93,10 +93,18 @@ def _prepares(statement: ast.stmt, prepare: ast.Call, name: str) -> bool:
     model = _argument_at(prepare, 0, "model")
     if not (isinstance(model, ast.Name) and model.id == name):
         return False
-    return not any(
-        isinstance(node, ast.Name) and node.id == name and node is not model
-        for node in ast.walk(prepare)
-    )
+    others = [a for a in prepare.args if a is not model]
+    others += [k.value for k in prepare.keywords if k.value is not model]
+    return all(k.arg is not None for k in prepare.keywords) and all(map(_literal, others))
+
+
+def _literal(node: ast.expr) -> bool:
+    """A value that is the same wherever it is evaluated (``True``, ``{"use_reentrant": False}``)."""
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _inert(statement: ast.stmt, name: str) -> bool:

@@ -357,6 +357,11 @@ class PythonFile:
         model_expr = None if auto else self._arg(call, 0, "model")
         load = self.follower.load_behind(model_expr) if model_expr is not None else None
         site.flow = model_flow(self, call, model_expr, load)
+        if load is not None:  # the base model the adapter goes onto (``lorlint verify`` builds it)
+            _take_load(site, load)
+        path = None if auto else self.evaluator.value(self._arg(call, 1, "model_id"))
+        if path is not None and isinstance(path.value, str):
+            site.facts["adapter_path"] = path.value  # ``lorlint verify`` reads its config
         if auto:
             facts = {"loader": name.split(".")[1], "quantized": None, **load_facts(self, call)}
             span = site.span
@@ -423,14 +428,18 @@ class PythonFile:
             return
         load = self.follower.load_behind(model_expr)
         site.flow = model_flow(self, applier, model_expr, load)
-        if load is None:
-            return
-        site.loader, site.task, site.quantized = load.loader, load.task, load.quantized
-        site.quant_skip_modules = load.skip_modules
-        if isinstance(load.ref.value, str) and load.ref.value:  # "": a required CLI argument
-            site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
-        elif _names_architecture(load):
-            site.model, site.model_origin = load.loader, "class"
+        if load is not None:
+            _take_load(site, load)
+
+
+def _take_load(site: Site, load) -> None:
+    """The model a site is applied to, as its load says."""
+    site.loader, site.task, site.quantized = load.loader, load.task, load.quantized
+    site.quant_skip_modules = load.skip_modules
+    if isinstance(load.ref.value, str) and load.ref.value:  # "": a required CLI argument
+        site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
+    elif _names_architecture(load):
+        site.model, site.model_origin = load.loader, "class"
 
 
 def _names_architecture(load) -> bool:

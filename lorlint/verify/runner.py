@@ -270,6 +270,11 @@ def _run(site, view, task, opts, result, progress) -> None:
 
     if view.resolved.remote_code and not opts.trust_remote_code:
         raise Skip("remote-code model: pass --trust-remote-code to build it")
+    before, after = replayed_prepare(site)
+    frozen = None  # an adapter loaded without is_trainable=True: PEFT's inference mode
+    if site.kind == "adapter-load":
+        site, frozen = saved_adapter(site)
+        result.notes.append("the adapter's saved config, its weights initialised (not loaded)")
     spec = spec_for(site, view.table)
     if spec is None:
         raise Skip("the PEFT config has values lorlint could not resolve statically")
@@ -280,6 +285,8 @@ def _run(site, view, task, opts, result, progress) -> None:
         peft_config.modules_to_save = spec.modules_to_save
         peft_config.layers_pattern = spec.layers_pattern
     result.notes.extend(notes)
+    if frozen is not None:
+        peft_config.inference_mode = True  # what PeftModel.from_pretrained does without it
     device = result.device = pick_device(opts.device)
     quantize = opts.qlora if opts.qlora is not None else site.quantized == "4bit"
     result.quantize_requested = quantize
@@ -307,7 +314,6 @@ def _run(site, view, task, opts, result, progress) -> None:
     result.predicted = sorted(predicted.modules)
 
     progress("applying the PEFT config")
-    before, after = replayed_prepare(site)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -348,26 +354,57 @@ def _run(site, view, task, opts, result, progress) -> None:
     )
     if not trainable:  # nothing to step: the optimizer would refuse an empty list
         result.status = "fail"
-        result.reason = "no trainable parameters" + (
-            f": prepare_model_for_kbit_training after get_peft_model (line {after.row}) froze "
-            f"every parameter, the adapter included"
-            if after is not None
-            else ""
-        )
+        result.reason = "no trainable parameters"
+        if frozen is not None:
+            result.reason += (
+                f": the adapter is loaded without is_trainable=True (line {frozen}), in "
+                f"inference mode"
+            )
+        if after is not None:
+            result.reason += (
+                f"{'; ' if frozen is not None else ': '}prepare_model_for_kbit_training after "
+                f"get_peft_model (line {after.row}) froze every parameter, the adapter included"
+            )
         return
     _step(peft_model, task, device, opts.steps, result, progress)
     result.peak_memory_bytes = _peak_memory(device)
     _judge(result, predicted)
 
 
+def saved_adapter(site: Site) -> tuple[Site, int | None]:
+    """An adapter ``PeftModel.from_pretrained`` loads, as a PEFT config site: its saved
+    ``adapter_config.json`` (next to the script, or from the working directory), and the row of
+    the load when it is without ``is_trainable=True`` (PEFT then loads it in inference mode:
+    ``config.inference_mode = not is_trainable``, peft_model.py)."""
+    from lorlint.engine import _config_sites
+
+    trainable = site.get("is_trainable", False) if "**" not in site.keywords else UNKNOWN
+    if not isinstance(trainable, bool):
+        raise Skip("is_trainable could not be resolved statically")
+    relative = Path(site.facts["adapter_path"])
+    for directory in (Path(site.path).parent / relative, relative):
+        config = directory / "adapter_config.json"
+        if config.is_file():
+            break
+    else:
+        raise Skip(f"no adapter_config.json in {relative}: the saved adapter is not here")
+    found = _config_sites(str(config), config.read_text(encoding="utf-8"), "adapter")
+    if not isinstance(found, list) or len(found) != 1:
+        raise Skip(f"{config} holds no PEFT config lorlint reads")
+    saved = found[0]
+    replaced = dataclasses.replace(site, kind=saved.kind, callee=saved.callee,
+                                   keywords=saved.keywords)  # fmt: skip
+    return replaced, None if trainable else site.span.row
+
+
 def replayed_prepare(site: Site) -> tuple[bool, Step | None]:
     """The script's ``prepare_model_for_kbit_training`` calls around ``get_peft_model``, from its
     model's flow: (one before it, the first after it), so verify trains what the script trains
     and reaches LL401's verdict by running it."""
-    from lorlint.checks.flow import ADAPTERS, PREPARE
+    from lorlint.checks.flow import ADAPTERS, PREPARE, steps
 
     wrapped, before = False, False
-    for step in site.flow:
+    for step in steps(site):
         if step.call in ADAPTERS:
             wrapped = True
         elif step.call == "merge_and_unload":
