@@ -30,6 +30,7 @@ SPEC_KEYWORDS = (
     "feedforward_modules",
     "ensure_weight_tying",
 )
+RANK_KEYWORDS = ("r", "lora_alpha")
 # Site kinds whose tool builds the PEFT config from the model: lorlint/models/<module>.py.
 TOOL_SEMANTICS = {"unsloth": "unsloth", "llama-factory": "llama_factory", "axolotl": "axolotl",
                   "xtuner": "xtuner"}  # fmt: skip
@@ -76,14 +77,21 @@ class ViewCache:
         return self._views[key]
 
 
-def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
+def spec_for(
+    site: Site, table: LayerTable | None = None, rank_optional: bool = False
+) -> TargetSpec | None:
     """The PEFT config as PEFT would see it; None when a value that decides matching is Unknown.
 
-    Unsloth builds its LoraConfig from the model itself (lorlint/models/unsloth.py): its sites
-    need the layer table."""
+    ``rank_optional``: an unknown ``r`` / ``lora_alpha`` is left to PEFT's default instead, as
+    they decide which modules are matched only through LoRA's conv ``groups`` limit (``check_site``
+    then drops a result that reaches a grouped conv); rules that use the numbers ask
+    ``Site.rank_known``. Unsloth builds its LoraConfig from the model itself
+    (lorlint/models/unsloth.py): its sites need the layer table."""
     if site.has("**") or not _method_predicted(site):
         return None
     values = {k: site.get(k) for k in SPEC_KEYWORDS if site.has(k)}
+    if rank_optional:
+        values = {k: v for k, v in values.items() if not (k in RANK_KEYWORDS and v is UNKNOWN)}
     target = site.keywords.get("target_modules")
     targets = target.value if target is not None else None
     if targets is UNKNOWN or any(v is UNKNOWN for v in values.values()):
@@ -107,6 +115,14 @@ def spec_for(site: Site, table: LayerTable | None = None) -> TargetSpec | None:
         lora_dropout=_dropout(site),
         **{k: v for k, v in values.items() if v is not None},
     )
+
+
+def _reaches_grouped_conv(table: LayerTable, result) -> bool:
+    """Whether PEFT's rank check on grouped convs (``r % groups``) may decide this result: an
+    adapted grouped conv, or an error where another rank could have raised on one first."""
+    if result.error is not None:
+        return any(m.groups > 1 for m in table.modules)
+    return any((m := table.get(name)) is not None and m.groups > 1 for name in result.modules)
 
 
 def _method_predicted(site: Site) -> bool:
@@ -350,8 +366,11 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
             )  # fmt: skip
         else:
             ctx.view = view
-            ctx.spec = spec_for(site, view.table)
+            ctx.spec = spec_for(site, view.table, rank_optional=True)
             ctx.result = match(view.table, ctx.spec) if ctx.spec is not None else None
+            unknown_rank = ctx.result is not None and not site.rank_known
+            if unknown_rank and _reaches_grouped_conv(view.table, ctx.result):
+                ctx.result = None  # the unknown rank decides whether PEFT raises
             ctx.result = view.certain(ctx.spec, ctx.result)
     else:
         diagnostics.append(

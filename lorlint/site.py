@@ -118,7 +118,7 @@ class Site:
     keywords: dict[str, Value] = field(default_factory=dict)
     model: str | None = None  # model reference, when known
     model_span: Span | None = None
-    model_origin: str = ""  # "code", "comment", "cli", "config"
+    model_origin: str = ""  # "code", "comment", "cli", "config", "class" (the loading class)
     loader: str | None = None  # how it is loaded: "AutoModelForCausalLM", "FastLanguageModel", ...
     task: str | None = None  # lorlint task name derived from the loader
     quantized: str | None = None  # "4bit" / "8bit" when loaded through bitsandbytes
@@ -142,6 +142,11 @@ class Site:
 
         name = self.callee.rpartition(".")[2]
         return CONFIG_PEFT_TYPES.get(name) or name.removesuffix("Config").upper() or "LORA"
+
+    @property
+    def rank_known(self) -> bool:
+        """Whether ``r`` and ``lora_alpha`` are known (absent ones are PEFT's defaults)."""
+        return self.get("r") is not UNKNOWN and self.get("lora_alpha") is not UNKNOWN
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.keywords.get(name)

@@ -14,7 +14,7 @@ plus the transformers class → (model type, task) map the loader lookup uses, t
 architecture (LL206, LL208), and an exact table for every bundled-index config. Everything is
 stamped with the transformers version; tests/test_catalog.py rebuilds a sample and compares.
 
-Usage: ``python scripts/build_catalog.py [--jobs N] [--only TYPE ...]``.
+Usage: ``python scripts/build_catalog.py [--jobs N] [--only TYPE ... | --entries]``.
 """
 
 from __future__ import annotations
@@ -306,25 +306,51 @@ def _line(err: Exception) -> str:
     return _short(err)
 
 
-def entry_tables(types: dict[str, dict]) -> dict[str, tuple[str, dict]]:
-    """Exact tables for the bundled index's configs, each loaded through its natural task."""
-    from lorlint.models.introspect import introspect
+def entry_tables(types: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """Exact tables for the bundled index's configs: its own task (the natural one unless the
+    entry names one) first, then every other task its type is catalogued for that builds from
+    the real config, so no task a script loads it through needs a build at lint time."""
+    from lorlint.models.introspect import IntrospectionError, introspect
 
     out = {}
     for key, config in CONFIGS.items():
-        task = config.get("task") or types.get(config["model_type"], {}).get("natural")
-        if task is None:
+        info = types.get(config["model_type"], {})
+        own = config.get("task") or info.get("natural")
+        if own is None:
             print(f"entry {key}: its model type is not catalogued", file=sys.stderr)
             continue
-        out[key] = (task, introspect(config, task).to_json())
+        out[key] = {own: introspect(config, own).to_json()}
+        for task in info.get("tasks", {}):
+            if task not in out[key]:
+                try:
+                    out[key][task] = introspect(config, task).to_json()
+                except IntrospectionError as err:
+                    print(f"entry {key}, {task}: {_line(err)}", file=sys.stderr)
     return out
 
 
+def _compact(data) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
 def _write_xz(path: Path, data) -> int:
-    blob = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(lzma.compress(blob, preset=9 | lzma.PRESET_EXTREME))
+    path.write_bytes(lzma.compress(_compact(data).encode(), preset=9 | lzma.PRESET_EXTREME))
     return path.stat().st_size
+
+
+def _write_pack(path: Path, tables: dict[str, dict], **more) -> int:
+    """A pack: each table as its own JSON text, so a reader decodes only the one it needs."""
+    return _write_xz(path, {"tables": {k: _compact(v) for k, v in tables.items()}, **more})
+
+
+def repack_types() -> None:
+    """Rewrite every per-type pack in the current format from its stored tables (no build)."""
+    for model_type in catalog.raw_index()["types"]:
+        pack = catalog._read_xz(catalog.pack_path(model_type))
+        tables = {k: json.loads(v) if isinstance(v, str) else v for k, v in pack["tables"].items()}
+        _write_pack(catalog.pack_path(model_type), tables, unstable=pack["unstable"],
+                    optional=pack["optional"])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,15 +362,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"reuse per-type results kept in {WORK_DIR.relative_to(REPO)} by an interrupted run",
     )
+    parser.add_argument(
+        "--entries",
+        action="store_true",
+        help="rebuild the bundled-index tables only (per-type packs rewritten in the current "
+        "format from their stored tables, not rebuilt)",
+    )
     args = parser.parse_args(argv)
 
     import transformers
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     started = time.perf_counter()
-    todo = args.only or sorted(CONFIG_MAPPING_NAMES)
+    todo = [] if args.entries else args.only or sorted(CONFIG_MAPPING_NAMES)
+    if args.entries:
+        repack_types()
     results = study_all(todo, args.jobs, args.resume, transformers.__version__)
-    write_catalog(results, todo, merge=bool(args.only))
+    write_catalog(results, todo, merge=bool(args.only) or args.entries)
     took = time.perf_counter() - started
     types = catalog.raw_index.__wrapped__()["types"]
     warm = sorted(((r.get("warm_s", 0), t) for t, r in results.items()), reverse=True)[:5]
@@ -423,10 +457,7 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
                 pack[task] = info["table"]
                 same = task
             task_keys[task] = [info["class"], info["built_type"], same]
-        _write_xz(
-            catalog.pack_path(t),
-            {"tables": pack, "unstable": r["unstable"], "optional": r["optional"]},
-        )
+        _write_pack(catalog.pack_path(t), pack, unstable=r["unstable"], optional=r["optional"])
         types[t] = {
             "natural": r["natural"],
             "tasks": task_keys,
@@ -441,12 +472,14 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
     class_tasks = _class_tasks(classes, types)
 
     entries: dict[str, list[str]] = {}
-    for key, (task, table) in entry_tables(types).items():
-        _write_xz(catalog.entry_path(key, task), table)
-        entries[key] = [task]
-        names = {row[0].rpartition(".")[2] for row in table["modules"] if row[0]}
-        leaves.setdefault(table["model_type"], [])
-        leaves[table["model_type"]] = sorted(set(leaves[table["model_type"]]) | names)
+    shutil.rmtree(catalog.entry_path("x").parent, ignore_errors=True)
+    for key, tables in entry_tables(types).items():
+        _write_pack(catalog.entry_path(key), tables)
+        entries[key] = list(tables)
+        for table in tables.values():
+            names = {row[0].rpartition(".")[2] for row in table["modules"] if row[0]}
+            leaves.setdefault(table["model_type"], [])
+            leaves[table["model_type"]] = sorted(set(leaves[table["model_type"]]) | names)
     _write_xz(catalog.LEAVES, leaves)
     index = {
         "generated_by": "scripts/build_catalog.py",

@@ -102,8 +102,14 @@ def _lost(old, new, ambiguous: bool = False) -> list[str]:
 
 def _same(old, new) -> bool:
     """The same value at the same spans (a fix may now be refused where several assignments
-    reach: being more careful is not a loss)."""
-    if new is None or old.value != new.value or old.span != new.span:
+    reach: being more careful is not a loss). A list split from a string (``T.split(",")``, never
+    editable) now points at the string and each entry inside it, where the fix goes: a move on
+    purpose, so only its value is compared."""
+    if new is None or old.value != new.value:
+        return False
+    if old.elements is None and new.elements is not None and not new.editable:
+        return True
+    if old.span != new.span:
         return False
     if new.editable and not old.editable:
         return False

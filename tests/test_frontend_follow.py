@@ -518,3 +518,74 @@ def test_the_flow_leaves_out_other_arms_and_marks_what_may_not_run():
         ("trainer", 15, True),
         ("trainer", 17, True),
     ]
+
+
+def test_a_concrete_class_names_the_architecture_when_the_checkpoint_id_is_a_parameter():
+    from lorlint.engine import Options, ViewCache, lint_text
+
+    code = """
+    from transformers import LlamaForCausalLM
+
+    def train(base_model: str = ""):
+        model = LlamaForCausalLM.from_pretrained(base_model)
+        config = LoraConfig(target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+        return get_peft_model(model, config)
+    """
+    site = one(code)
+    assert (site.model, site.model_origin, site.loader) == ("LlamaForCausalLM", "class", site.model)
+    found = lint_text(
+        "t.py", textwrap.dedent(HEAD) + textwrap.dedent(code), Options(), ViewCache(False)
+    )
+    assert [d.code for d in found] == ["LL201"]
+    assert "llama from transformers class: LlamaForCausalLM" in found[0].message
+
+
+def test_only_a_transformers_model_class_names_the_architecture():
+    for code in (
+        "model = AutoModelForCausalLM.from_pretrained(name)",  # an Auto class: the task only
+        "from mylib import MyModelForCausalLM\nmodel = MyModelForCausalLM.from_pretrained(name)",
+    ):
+        site = one(code + "\nget_peft_model(model, LoraConfig(target_modules=['q_proj']))")
+        assert site.model is None, code
+
+
+def _codes(code: str) -> list[str]:
+    from lorlint.engine import Options, ViewCache, lint_text
+
+    return [d.code for d in lint_text("t.py", textwrap.dedent(code), Options(), ViewCache(False))]
+
+
+def test_an_unknown_rank_does_not_stop_the_target_match():
+    """``r=script_args.lora_r`` from an undefined object: the targets still decide what PEFT
+    adapts; only what needs the numbers (LL209's rank_pattern advice) stays quiet."""
+    config = """
+    from peft import LoraConfig
+    # lorlint: model=Qwen/Qwen3-30B-A3B
+    LoraConfig(r={r}, lora_alpha={r}, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    """
+    assert _codes(config.format(r=16)) == ["LL201", "LL209"]
+    assert _codes(config.format(r="script_args.lora_r")) == ["LL201"]
+
+
+def test_an_unknown_rank_gives_no_prediction_where_peft_checks_it_on_grouped_convs():
+    config = """
+    from peft import LoraConfig
+    # lorlint: model=state-spaces/mamba-130m-hf
+    LoraConfig(r={r}, target_modules=["conv1d", "in_proj"], task_type="CAUSAL_LM")
+    """
+    assert _codes(config.format(r=8)) == ["LL111"]
+    assert _codes(config.format(r="args.r")) == []
+
+
+def test_an_encoder_decoder_class_gives_the_task_for_a_missing_task_type():
+    config = """
+    from peft import LoraConfig, get_peft_model
+    from transformers import {cls}
+
+    model = {cls}.from_pretrained("{model}")
+    model = get_peft_model(model, LoraConfig(target_modules="all-linear"))
+    """
+    whisper = config.format(cls="WhisperForConditionalGeneration", model="openai/whisper-small")
+    assert _codes(whisper) == ["LL302"]
+    vlm = config.format(cls="Qwen3VLForConditionalGeneration", model="Qwen/Qwen3-VL-8B-Instruct")
+    assert "LL302" not in _codes(vlm)  # a vision-language model: the task type is not implied

@@ -74,6 +74,28 @@ def test_element_spans_point_at_the_binding():
     assert (elements[1].span.row, elements[1].span.col) == (2, 16)
 
 
+def test_pieces_of_a_split_string_point_inside_the_string_literal():
+    """``"c_proj,q_attn".split(",")`` bound elsewhere: a finding on one piece points at that
+    piece in the literal (where the fix goes), and nothing is offered for a fix."""
+    site = one(
+        """
+        from peft import LoraConfig
+        NAMES = "c_proj,q_attn , c_fc"
+        SPACED = r"a b"
+        LoraConfig(target_modules=NAMES.split(","), modules_to_save=SPACED.split())
+        """
+    )
+    value = site.keywords["target_modules"]
+    assert value.value == ["c_proj", "q_attn ", " c_fc"] and not value.editable
+    assert (value.span.row, value.span.col) == (3, 9)
+    spans = [(e.span.col, e.span.end_col) for e in value.elements]
+    assert spans == [(10, 16), (17, 24), (25, 30)]
+    assert not any(e.editable for e in value.elements)
+    saved = site.keywords["modules_to_save"]  # a prefixed literal: each piece on the whole string
+    assert saved.value == ["a", "b"]
+    assert {(e.span.col, e.span.end_col) for e in saved.elements} == {(10, 16)}
+
+
 def test_argparse_and_dataclass_defaults():
     site = one(
         """

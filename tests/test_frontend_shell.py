@@ -122,3 +122,50 @@ def test_an_unknown_variable_is_unknown_not_a_model_id_or_a_default():
     lf, trl = shell.sites("t.sh", text)
     assert lf.model is None and lf.get("target_modules") is UNKNOWN
     assert trl.model is None and trl.get("target_modules") is UNKNOWN
+
+
+@pytest.mark.parametrize("prefix", ["", "accelerate launch ", "deepspeed --num_gpus 8 "])
+def test_the_old_llama_factory_entry_point_reads_the_same_arguments(prefix):
+    """``python src/train_bash.py`` (LLaMA-Factory before llamafactory-cli): finetuning_type
+    defaults to lora; the targets are a comma list handed to PEFT."""
+    script = (
+        f"CUDA_VISIBLE_DEVICES=0 {prefix}python ../../src/train_bash.py --stage sft \\\n"
+        "    --model_name_or_path meta-llama/Llama-2-7b-hf \\\n"
+        "    --lora_target q_proj,v_proj --quantization_bit 4\n"
+    )
+    found = lint("run.sh", script)
+    assert [(d.code, d.span.row, d.span.col) for d in found] == [("LL201", 3, 19)]
+
+
+def test_the_old_entry_point_without_lora_target_has_unknown_targets():
+    """Its default changed in that era (q_proj,v_proj; required; all): never assumed."""
+    from lorlint.frontends import shell
+    from lorlint.site import UNKNOWN
+
+    text = "python src/train_bash.py --model_name_or_path meta-llama/Llama-2-7b-hf\n"
+    (site,) = shell.sites("t.sh", text)
+    assert site.kind == "llama-factory" and site.get("target_modules") is UNKNOWN
+    assert lint("t.sh", text) == []
+    assert shell.sites("t.sh", text.replace("\n", " --finetuning_type freeze\n")) == []
+
+
+def test_a_finding_on_a_variable_points_at_its_assignment_and_comments_are_comments():
+    script = (
+        "MODEL_ID=Mistral-7B-Instruct-v0.1\n"
+        "#MODEL_ID=Orca-2-13b\n"
+        'LORA_TARGET="q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj,lm_head"\n'
+        "#--lora_target q_proj \\\n"
+        "python src/train_bash.py --model_name_or_path mistralai/$MODEL_ID \\\n"
+        "    --lora_target $LORA_TARGET\n"
+    )
+    found = lint("run.sh", script)
+    assert [(d.code, d.span.row, d.span.col) for d in found] == [("LL203", 3, 70)]
+    assert found[0].model == "mistralai/Mistral-7B-Instruct-v0.1"
+
+
+def test_old_entry_point_in_a_notebook_shell_line():
+    cell = "!python src/train_bash.py --model_name_or_path meta-llama/Llama-2-7b-hf --lora_target q_proj,v_proj"
+    notebook = {"cells": [{"cell_type": "code", "source": cell, "metadata": {}, "outputs": []}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    found = lint_text("nb.ipynb", json.dumps(notebook), Options(), ViewCache(online=False))
+    assert [(d.code, d.cell) for d in found] == [("LL201", 1)]

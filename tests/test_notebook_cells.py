@@ -83,3 +83,15 @@ def test_a_cell_only_the_python_front_end_rejects_is_left_out_too(monkeypatch):
         ("LL101", 3, 3, 68),
         ("LL900", 2, 1, 3),
     ]
+
+
+def test_a_list_split_from_a_string_in_another_cell_is_reported_at_the_string():
+    found = lint(
+        'TARGETS = "c_proj,c_attn,q_attn,c_fc,c_proj"  # lora_target_modules',
+        "from peft import LoraConfig\n# lorlint: model=gpt2\n"
+        'config = LoraConfig(target_modules=TARGETS.split(","), task_type="CAUSAL_LM")',
+    )
+    assert [(d.code, d.cell, d.span.row, d.span.col) for d in found] == [
+        ("LL101", 1, 1, 26),
+        ("LL207", 1, 1, 38),
+    ]

@@ -65,7 +65,10 @@ def fused_rank_patterns(parameters: list[str], r: int, alpha: int) -> tuple[dict
     return ranks, alphas
 
 
-def spec_numbers(ctx: Context) -> tuple[int, int]:
+def spec_numbers(ctx: Context) -> tuple[int, int] | None:
+    """The config's rank and alpha (PEFT's defaults when absent); None when not known."""
+    if not ctx.site.rank_known:
+        return None
     spec = ctx.spec
     return (spec.r, spec.lora_alpha) if spec is not None else (8, 8)
 

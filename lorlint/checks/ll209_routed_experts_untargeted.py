@@ -45,7 +45,10 @@ def check(ctx: Context):
     frozen = sum(prod(s) for m in stacks for _, s in m.own_params if len(s) == 3)
     weights = ", ".join(f"{rel} {shape_text(s)}" for rel, s in experts.parameters.items())
     names = list(experts.parameters)
-    r, alpha = spec_numbers(ctx)
+    numbers = spec_numbers(ctx)
+    if numbers is None:
+        return  # the advice's rank_pattern / alpha_pattern need the config's rank and alpha
+    r, alpha = numbers
     ranks, alphas = fused_rank_patterns(names, r, alpha)
     key = TOOL_KEYS.get(ctx.site.kind, "target_parameters")
     advice = f"add {key}={quoted(names)}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from lorlint.frontends import jsontext
+from lorlint.frontends import jsontext, yamltree
 from lorlint.site import UNKNOWN, Site, Span, Value
 
 NODE_BUDGET = 20_000
@@ -182,7 +182,7 @@ class _Map:
 
 def compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yamltree.compose(text)
     except RecursionError as err:
         raise ConfigError("invalid YAML: nested too deeply") from err
     except yaml.YAMLError as err:
@@ -356,7 +356,7 @@ def adapter_sites(path: str, text: str) -> list[Site]:
     if not isinstance(data, dict) or "peft_type" not in data:
         return []
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # JSON is YAML: gives positions
+        root = yamltree.compose(text)  # JSON is YAML: gives positions
     except (yaml.YAMLError, RecursionError):
         root = None
     budget = _Budget()

@@ -56,9 +56,11 @@ _YAML_KEYS = re.compile(
 )
 
 
-# A TRL or LLaMA-Factory command line (shell scripts, usage lines in docstrings and comments).
+# A TRL or LLaMA-Factory command line (shell scripts, usage lines in docstrings and comments);
+# ``train_bash.py`` is LLaMA-Factory's entry point before llamafactory-cli.
 _COMMAND = re.compile(
-    rb"\b(?:trl\s+(?:sft|dpo|grpo|kto|reward|rloo|orpo|ppo)|llamafactory(?:-cli)?\s+(?:train|sft))\b"
+    rb"\b(?:trl\s+(?:sft|dpo|grpo|kto|reward|rloo|orpo|ppo)|llamafactory(?:-cli)?\s+(?:train|sft)"
+    rb"|train_bash\.py)\b"
 )
 
 

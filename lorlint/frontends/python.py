@@ -51,6 +51,7 @@ LOADER_TASKS = [
     ("ForVision2Seq", "image-text-to-text"),
     ("AutoModel", "base"),
 ]
+CONCRETE_CLASS = re.compile(r"[A-Z]\w*(Model|LMHeadModel|For\w+)")
 MODEL_COMMENT = re.compile(r"#[^\S\r\n]*lorlint:[^\S\r\n]*model[^\S\r\n]*=[^\S\r\n]*(\S+)")
 MAX_ROUNDS = 4  # widenings of a reduction before parsing the whole text instead
 
@@ -125,6 +126,14 @@ class PythonFile:
         else:
             col = len(cached[1][:byte_col].decode("utf-8", "replace"))
         return col + self.bom if row == 1 else col
+
+    def written(self, span: Span) -> str | None:
+        """The text of a one-row span as written (None for a span across rows)."""
+        if span.row != span.end_row or span.row >= len(self._starts):
+            return None
+        shift = self.bom if span.row == 1 else 0
+        line = self.text[self._starts[span.row - 1] : self._starts[span.row]]
+        return line[span.col - 1 - shift : span.end_col - 1 - shift]
 
     def span(self, node: ast.AST) -> Span:
         start = (node.lineno, node.col_offset)
@@ -429,6 +438,19 @@ def _take_load(site: Site, load) -> None:
     site.quant_skip_modules = load.skip_modules
     if isinstance(load.ref.value, str) and load.ref.value:  # "": a required CLI argument
         site.model, site.model_span, site.model_origin = load.ref.value, load.ref.span, "code"
+    elif _names_architecture(load):
+        site.model, site.model_origin = load.loader, "class"
+
+
+def _names_architecture(load) -> bool:
+    """Whether the loading call's class is a concrete transformers model class
+    (``LlamaForCausalLM.from_pretrained(base_model)``): with the checkpoint id unknown, the class
+    still fixes the architecture, so the model is resolved from its default config (names exact,
+    counts labelled as the default config's) instead of being unknown."""
+    if load.call is None or not load.loader or load.loader.startswith("Auto"):
+        return False
+    name = load.file.qualified(load.call.func, record=False) or ""
+    return name.startswith("transformers.") and bool(CONCRETE_CLASS.fullmatch(load.loader))
 
 
 def _effect(binding: Binding) -> tuple[int, int]:

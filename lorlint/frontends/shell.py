@@ -12,11 +12,18 @@ A command is a site when it names its tool, and only then:
   (``FinetuningArguments.__post_init__``), ``all`` by default, with ``--model_name_or_path`` and
   ``--finetuning_type lora``; the site then follows LLaMA-Factory's own semantics
   (lorlint/models/llama_factory.py).
+- **LLaMA-Factory before llamafactory-cli** (``python src/train_bash.py``, July 2023 to May 2024,
+  also behind ``accelerate launch`` / ``deepspeed``): the same arguments and the same LoraConfig
+  (comma list, ``all`` for every Linear leaf, ``task_type`` CAUSAL_LM; src/llmtuner/model/
+  adapter.py). ``--finetuning_type`` defaulted to ``lora`` throughout, but the default of
+  ``--lora_target`` changed (``q_proj,v_proj`` until August 2023, required until March 2024, then
+  ``all``), so a command without it has unknown targets.
 
 Words are split as a POSIX shell does (quotes, backslash-continued lines); each value keeps its
 own row and column. ``$NAME`` / ``${NAME}`` are expanded from plain assignments earlier in the same
 text (``NAME=value``, ``export NAME=value``); a value that still names a variable is unknown, never
-taken as written.
+taken as written. A word that is one variable keeps the place of the value it was assigned, so a
+finding points where the fix goes.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from dataclasses import dataclass
 from lorlint.site import UNKNOWN, Site, Span, Value
 
 TRL_COMMANDS = frozenset({"sft", "dpo", "grpo", "kto", "reward", "rloo", "orpo", "ppo"})
-MENTION = re.compile(r"\b(?:trl|llamafactory-cli|llamafactory)\b")
+MENTION = re.compile(r"\b(?:trl|llamafactory-cli|llamafactory|train_bash\.py)\b")
+OLD_LLAMA_FACTORY = "train_bash.py"  # src/train_bash.py: LLaMA-Factory's entry point until v0.7
 PROMPT = re.compile(r"^\s*(?:[#!]+|\$|>>>|\.\.\.)?\s*")
 ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=(.*)", re.S)
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
@@ -87,12 +95,19 @@ def _words(lines: list[tuple[int, int, str]]) -> list[Word]:
     return words
 
 
-def commands(text: str, rows: list[int] | None = None) -> list[list[Word]]:
-    """Logical command lines of a text (``\\``-continued lines joined), as words."""
+def commands(text: str, rows: list[int] | None = None, script: bool = False) -> list[list[Word]]:
+    """Logical command lines of a text (``\\``-continued lines joined), as words. In a shell
+    ``script`` a ``#`` line is a comment (it ends a continued command and continues nothing);
+    elsewhere (usage lines in docstrings and comments) the ``#`` is a prompt."""
     physical = text.split("\n")
     rows = rows or list(range(1, len(physical) + 1))
     out, pending = [], []
     for row, line in zip(rows, physical, strict=True):
+        if script and line.lstrip().startswith("#"):
+            if pending:
+                out.append(_words(pending))
+                pending = []
+            continue
         prefix = PROMPT.match(line).end() if not pending else 0
         body = line[prefix:]
         continued = body.rstrip().endswith("\\")
@@ -107,7 +122,7 @@ def commands(text: str, rows: list[int] | None = None) -> list[list[Word]]:
     return [words for words in out if words]
 
 
-def _options(words: list[Word], env: dict[str, str]) -> dict[str, list[Word]]:
+def _options(words: list[Word], env: dict[str, Word]) -> dict[str, list[Word]]:
     """``--name value...`` (or ``--name=value``): the words up to the next option; an option whose
     value names an unknown variable is left out (its value is not known)."""
     options = _raw_options(words)
@@ -143,7 +158,7 @@ def _site(path: str, kind: str, words: list[Word], anchor: Word) -> Site:
     return site
 
 
-def expand(text: str, env: dict[str, str]) -> str | None:
+def expand(text: str, env: dict[str, Word]) -> str | None:
     """``text`` with ``$NAME`` / ``${NAME}`` replaced from ``env``; None if one is not known."""
     missing = False
 
@@ -151,29 +166,49 @@ def expand(text: str, env: dict[str, str]) -> str | None:
         nonlocal missing
         name = m.group(1) or m.group(2)
         missing = missing or name not in env
-        return env.get(name, "")
+        return env[name].text if name in env else ""
 
     out = VARIABLE.sub(value, text)
     return None if missing or "$" in out else out
 
 
-def _assignments(words: list[Word], env: dict[str, str]) -> None:
-    """Record ``NAME=value`` / ``export NAME=value`` lines (a command of assignments only)."""
+def _assignments(words: list[Word], env: dict[str, Word]) -> None:
+    """Record ``NAME=value`` / ``export NAME=value`` lines (a command of assignments only): each
+    value expanded, at the place of its text when that is known (see ``_value_place``)."""
     if words and words[0].text == "export":
         words = words[1:]
     parsed = [ASSIGNMENT.fullmatch(w.text) for w in words]
     if words and all(parsed):
-        for m in parsed:
+        for word, m in zip(words, parsed, strict=True):
             expanded = expand(m.group(2), env)
             if expanded is None:
                 env.pop(m.group(1), None)
             else:
-                env[m.group(1)] = expanded
+                env[m.group(1)] = _value_place(word, m, expanded)
 
 
-def _expanded(words: list[Word], env: dict[str, str]) -> list[Word] | None:
+def _value_place(word: Word, assignment: re.Match, value: str) -> Word:
+    """The value of ``NAME=value`` as a word at its own columns when it is written as is on one
+    line (``NAME=a,b`` or ``NAME="a,b"``: no variable, no escape); else at the whole word."""
+    raw = word.end_col - word.col  # the written length: quotes and escapes make it longer
+    written = len(assignment.group(1)) + 1 + len(value)
+    as_is = assignment.group(2) == value and word.row == word.end_row and value
+    if as_is and raw in (written, written + 2):
+        at = word.col + len(assignment.group(1)) + 1 + (raw - written) // 2
+        return Word(value, word.row, at, word.row, at + len(value))
+    return Word(value, word.row, word.col, word.end_row, word.end_col)
+
+
+def _expanded(words: list[Word], env: dict[str, Word]) -> list[Word] | None:
+    """The words with variables expanded; a word that is one variable (``$TARGETS``) takes the
+    place of the value assigned to it, so a finding points where the fix goes."""
     out = []
     for w in words:
+        whole = VARIABLE.fullmatch(w.text)
+        name = whole and (whole.group(1) or whole.group(2))
+        if name and name in env:
+            out.append(env[name])
+            continue
         text = expand(w.text, env)
         if text is None:
             return None
@@ -187,7 +222,7 @@ def _model(site: Site, options: dict[str, list[Word]]) -> None:
         site.model, site.model_span, site.model_origin = value[0].text, value[0].span, "cli"
 
 
-def _trl(path: str, words: list[Word], at: int, env: dict[str, str]) -> Site | None:
+def _trl(path: str, words: list[Word], at: int, env: dict[str, Word]) -> Site | None:
     if at + 1 >= len(words) or words[at + 1].text not in TRL_COMMANDS:
         return None
     options = _options(words[at + 2 :], env)
@@ -223,20 +258,27 @@ def _trl(path: str, words: list[Word], at: int, env: dict[str, str]) -> Site | N
     return site
 
 
-def _llama_factory(path: str, words: list[Word], at: int, env: dict[str, str]) -> Site | None:
-    if at + 1 >= len(words) or words[at + 1].text not in ("train", "sft"):
+def _llama_factory(path: str, words: list[Word], at: int, env: dict[str, Word]) -> Site | None:
+    """``llamafactory-cli train --finetuning_type lora --model_name_or_path ...``, or the old
+    ``python src/train_bash.py ...`` (``finetuning_type`` then defaults to lora, and an absent
+    ``lora_target`` is unknown: its default changed between the releases of that era)."""
+    old = words[at].text.rpartition("/")[2] == OLD_LLAMA_FACTORY
+    first = at + 1 if old else at + 2
+    if not old and (at + 1 >= len(words) or words[at + 1].text not in ("train", "sft")):
         return None
-    raw = _raw_options(words[at + 2 :])
-    options = _options(words[at + 2 :], env)
+    raw = _raw_options(words[first:])
+    options = _options(words[first:], env)
     kind = options.get("finetuning_type")
-    if not kind or kind[0].text != "lora" or "model_name_or_path" not in raw:
+    lora = kind[0].text == "lora" if kind else old and "finetuning_type" not in raw
+    if not lora or "model_name_or_path" not in raw:
         return None  # a YAML file carries the rest: the YAML front end reads it
     site = _site(path, "llama-factory", words, words[at])
     target = options.get("lora_target")
     if target:
         site.keywords["target_modules"] = _comma_list(target[0])
-    elif "lora_target" in raw:  # given through a variable lorlint cannot expand
-        site.keywords["target_modules"] = Value(UNKNOWN, raw["lora_target"][0].span)
+    elif "lora_target" in raw or old:  # a variable lorlint cannot expand; an era's default
+        where = raw["lora_target"][0].span if raw.get("lora_target") else None
+        site.keywords["target_modules"] = Value(UNKNOWN, where)
     _model(site, options)
     return site
 
@@ -259,14 +301,14 @@ def _comma_list(word: Word) -> Value:
 def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
     """Sites of the command lines in a text; ``rows`` numbers its lines (default 1, 2, ...)."""
     found, env = [], {}
-    for words in commands(text, rows):
+    for words in commands(text, rows, script=path.endswith(".sh")):
         _assignments(words, env)
         for at, word in enumerate(words):
             program = word.text.rpartition("/")[2]
             site = None
             if program == "trl":
                 site = _trl(path, words, at, env)
-            elif program in ("llamafactory-cli", "llamafactory"):
+            elif program in ("llamafactory-cli", "llamafactory", OLD_LLAMA_FACTORY):
                 site = _llama_factory(path, words, at, env)
             if site is not None:
                 found.append(site)

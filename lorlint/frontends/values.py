@@ -13,10 +13,11 @@ UNKNOWN, so no rule guesses about it.
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING
 
 from lorlint.frontends.siblings import from_elsewhere
-from lorlint.site import UNKNOWN, Value
+from lorlint.site import UNKNOWN, Span, Value
 
 if TYPE_CHECKING:
     from lorlint.frontends.python import PythonFile
@@ -254,12 +255,44 @@ class Evaluator:
                 return Value(list(span)) if len(span) <= MAX_ITEMS else Value(UNKNOWN)
             return Value(UNKNOWN)
         if isinstance(expr.func, ast.Attribute) and expr.func.attr == "split" and not expr.keywords:
-            base = self.value(expr.func.value, depth + 1).value
+            base = self.value(expr.func.value, depth + 1)
             seps = [self.value(a, depth + 1).value for a in args]
             simple = len(seps) <= 1 and len(args) == len(expr.args)
-            if simple and isinstance(base, str) and all(isinstance(s, str) and s for s in seps):
-                return Value(base.split(*seps))
+            if (
+                simple
+                and isinstance(base.value, str)
+                and all(isinstance(s, str) and s for s in seps)
+            ):
+                return self._split(base, seps[0] if seps else None)
         return Value(UNKNOWN)
+
+    def _split(self, base: Value, sep: str | None) -> Value:
+        """``"a,b".split(",")``, each piece placed inside the string literal when that is written
+        as is (plain quotes, no escapes), else on the whole literal: a finding points at the
+        string, where the fix goes. Nothing is editable: a fix would have to rewrite the string."""
+        text = base.value
+        if sep is None:
+            pieces = [(m.group(), m.start()) for m in re.finditer(r"\S+", text)]
+        else:
+            pieces, at = [], 0
+            for piece in text.split(sep):
+                pieces.append((piece, at))
+                at += len(piece) + len(sep)
+        span = base.span
+        written = self.file.written(span) if span is not None else None
+        plain = (
+            written is not None
+            and written[:1] in "\"'"
+            and written == f"{written[0]}{text}{written[0]}"
+        )
+        elements = []
+        for piece, at in pieces:
+            where = span
+            if plain:
+                col = span.col + 1 + at
+                where = Span(span.row, col, span.row, col + len(piece))
+            elements.append(Value(piece, where, editable=False))
+        return Value([p for p, _ in pieces], span, elements=elements, editable=False)
 
     def _attribute(self, expr: ast.Attribute, depth: int) -> Value:
         """``args.x`` → the ``default=`` of ``add_argument("--x")`` or of a dataclass field ``x``.

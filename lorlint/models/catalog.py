@@ -10,11 +10,14 @@ it was built with:
 * ``classes.json`` — every model class → (model type of its config class, task);
 * ``types/<model_type>.json.xz`` — that type's layer tables, built from its default config, and
   the names that depend on layout fields; read only when that type is asked for;
-* ``entries/<key>.<task>.json.xz`` — exact tables of the bundled index's real configs;
+* ``entries/<key>.json.xz`` — exact tables of a bundled-index config, one per task its type is
+  loaded for, so loading it through any of them needs no build;
 * ``leaves.json.xz`` — the module leaf names of every architecture (rules with no model known).
 
 xz, not gzip: a pack holds several near-identical tables (one per task) and many repeated blocks,
-which LZMA's large window shares; the whole catalog is about a third of its gzip size.
+which LZMA's large window shares; the whole catalog is about a third of its gzip size. In a
+pack each table is kept as its own JSON text: a pack is decompressed whole (under a millisecond)
+but only the table asked for is decoded, once per process.
 """
 
 from __future__ import annotations
@@ -42,17 +45,22 @@ def pack_path(model_type: str) -> Path:
     return CATALOG_DIR / "types" / f"{model_type}.json.xz"
 
 
-def entry_path(key: str, task: str) -> Path:
-    return CATALOG_DIR / "entries" / f"{key}.{task}.json.xz"
+def entry_path(key: str) -> Path:
+    return CATALOG_DIR / "entries" / f"{key}.json.xz"
 
 
 def _read_xz(path: Path):
     """A catalog file; a truncated or corrupt one raises ValueError like unreadable JSON does."""
     try:
-        with lzma.open(path, "rt", encoding="utf-8") as fh:
-            return json.load(fh)
+        return json.loads(lzma.decompress(path.read_bytes()))
     except (lzma.LZMAError, EOFError) as err:
         raise ValueError(f"{path.name}: {err}") from err
+
+
+def _table(pack: dict | None, key: str) -> LayerTable | None:
+    """One table of a pack, decoded from its own JSON text."""
+    text = pack["tables"].get(key) if pack else None
+    return LayerTable.from_json(json.loads(text)) if text is not None else None
 
 
 @lru_cache(maxsize=1)
@@ -129,10 +137,7 @@ def type_table(model_type: str, task: str) -> LayerTable | None:
     One object per process for each (type, task): the sites of every file that loads it share
     it, and with it what is computed once per table (``layerkinds.block_parts``). Read-only."""
     info = type_tasks(model_type).get(task)
-    pack = _pack(model_type)
-    if info is None or pack is None:
-        return None
-    return LayerTable.from_json(pack["tables"][info[2]])
+    return _table(_pack(model_type), info[2]) if info else None
 
 
 def layout_names(model_type: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -150,14 +155,16 @@ def class_info(name: str) -> tuple[str, str] | None:
 
 
 def entry_tasks(key: str) -> list[str]:
+    """The tasks a bundled-index entry has an exact table for (its natural task first)."""
     return list(raw_index()["entries"].get(key, ()))
 
 
-def _entry_raw(key: str, task: str) -> dict | None:
-    if task not in entry_tasks(key):
+@lru_cache(maxsize=16)
+def _entry_pack(key: str) -> dict | None:
+    if key not in raw_index()["entries"]:
         return None
     try:
-        return _read_xz(entry_path(key, task))
+        return _read_xz(entry_path(key))
     except (OSError, ValueError):
         return None
 
@@ -165,8 +172,7 @@ def _entry_raw(key: str, task: str) -> dict | None:
 @lru_cache(maxsize=64)
 def entry_table(key: str, task: str) -> LayerTable | None:
     """The exact table of a bundled-index entry; one shared, read-only object per process."""
-    data = _entry_raw(key, task)
-    return LayerTable.from_json(data) if data else None
+    return _table(_entry_pack(key), task) if task in entry_tasks(key) else None
 
 
 @lru_cache(maxsize=1)
