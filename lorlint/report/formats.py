@@ -283,9 +283,7 @@ def offending_text(d: Diagnostic, sources: dict[str, str]) -> str:
         lines = [d.source_line]
         row, end_row = 1, 1
     else:
-        lines = rows.get(d.path)
-        if lines is None:
-            lines = rows[d.path] = split_lines(sources.get(d.path, ""))
+        lines = split_lines(sources.get(d.path, ""))
         row, end_row = d.span.row, d.span.end_row
     if not 0 < row <= len(lines):
         return ""
