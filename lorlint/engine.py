@@ -434,7 +434,7 @@ def _codes(text: str | None) -> set[str] | None:
 
 def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> list[Diagnostic]:
     """``# noqa[: codes]`` on the reported row; ``# lorlint: ignore[codes]`` per statement."""
-    if FILE_NOQA.search(source):
+    if not diagnostics or FILE_NOQA.search(source):
         return []
     lines = split_lines(source)
     statement_ignores: list[tuple[int, int, set[str] | None]] = []

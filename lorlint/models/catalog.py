@@ -60,7 +60,15 @@ def _read_xz(path: Path):
 def _table(pack: dict | None, key: str) -> LayerTable | None:
     """One table of a pack, decoded from its own JSON text."""
     text = pack["tables"].get(key) if pack else None
-    return LayerTable.from_json(json.loads(text)) if text is not None else None
+    return _decoded(text) if text is not None else None
+
+
+@lru_cache(maxsize=128)
+def _decoded(text: str) -> LayerTable:
+    """One read-only table per distinct text: models that differ only in name (a fine-tune and
+    its base in the bundled index, a type's tasks with the same modules) share the object, and
+    with it what is computed once per table."""
+    return LayerTable.from_json(json.loads(text))
 
 
 @lru_cache(maxsize=1)
@@ -93,10 +101,16 @@ def transformers_version() -> str | None:
 
 
 # --- model types ---------------------------------------------------------------------------------
-def model_types() -> set[str]:
-    """Every model type the catalogued transformers knows, buildable or not."""
+def model_types() -> frozenset[str]:
+    """Every model type the catalogued transformers knows, buildable or not (built once per
+    index: views ask for every model)."""
     index = raw_index()
-    return set(index["types"]) | set(index["unbuildable"])
+    if _MODEL_TYPES[0] is not index:
+        _MODEL_TYPES[:] = [index, frozenset(index["types"]) | frozenset(index["unbuildable"])]
+    return _MODEL_TYPES[1]
+
+
+_MODEL_TYPES: list = [None, frozenset()]  # [the index it was read from, its model types]
 
 
 def unbuildable_reason(model_type: str) -> str | None:

@@ -79,8 +79,27 @@ class BlockParts:
         return [self.parts[k] for k in HYBRID_KINDS if k in self.parts]
 
 
+def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
+    """``compute(table)`` computed once per table object (the rules ask for every site of every
+    file that loads the model, and tables are shared); callers must not change the result."""
+    results: dict[int, tuple[weakref.ref, T]] = {}
+
+    def cached(table: LayerTable) -> T:
+        found = results.get(id(table))
+        if found is not None and found[0]() is table:
+            return found[1]
+        value = compute(table)
+        key = id(table)
+        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
+        return value
+
+    return functools.wraps(compute)(cached)
+
+
+@once_per_table
 def hybrid_mixers(table: LayerTable) -> dict[str, str]:
-    """Full name → kind of every hybrid block container (the owner of a depthwise conv)."""
+    """Full name → kind of every hybrid block container (the owner of a depthwise conv); once per
+    table (callers must not change it)."""
     out: dict[str, str] = {}
     for m in table.modules:
         if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
@@ -114,15 +133,22 @@ def _ancestors(name: str) -> Iterable[str]:
 
 def is_attention(table: LayerTable, name: str) -> bool:
     """An attention projection: its path says attn/attention, or a container's class does."""
-    block = split_block(name)
+    return _in_attention(name, split_block(name), _attention_owners(table))
+
+
+def _in_attention(name: str, block: tuple[str, int, str] | None, owners: frozenset[str]) -> bool:
+    """``is_attention`` given the name's block and the table's attention containers."""
     rel = block[2] if block else name
-    if any(marker in rel.lower() for marker in ATTENTION_MARKERS):
+    lowered = rel.lower()
+    if any(marker in lowered for marker in ATTENTION_MARKERS):
         return True
+    if not owners:
+        return False
+    inside = f"{block[0]}.{block[1]}." if block else None
     for owner in _ancestors(name):
-        if block and not owner.startswith(f"{block[0]}.{block[1]}."):
+        if inside and not owner.startswith(inside):
             break
-        module = table.get(owner)
-        if module is not None and _attention_class(module.cls):
+        if owner in owners:
             return True
     return False
 
@@ -132,50 +158,42 @@ def _attention_class(cls: str) -> bool:
     return re.search(r"Attention|Attn", cls) is not None
 
 
-def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
-    """``compute(table)`` computed once per table object (the rules ask for every site of every
-    file that loads the model, and tables are shared); callers must not change the result."""
-    results: dict[int, tuple[weakref.ref, T]] = {}
-
-    def cached(table: LayerTable) -> T:
-        found = results.get(id(table))
-        if found is not None and found[0]() is table:
-            return found[1]
-        value = compute(table)
-        key = id(table)
-        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
-        return value
-
-    return functools.wraps(compute)(cached)
-
-
 @once_per_table
 def routers(table: LayerTable) -> frozenset[str]:
     """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
-    names = {m.name for m in table.modules}
     out = set()
     for m in table.modules:
-        parent = m.name.rpartition(".")[0]
+        parent, _, leaf = m.name.rpartition(".")
         if "router" in m.cls.lower() or (
-            m.leaf in ("gate", "router") and f"{parent}.experts" in names
+            leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
         ):
             out.add(m.name)
     return frozenset(out)
 
 
 @once_per_table
+def _attention_owners(table: LayerTable) -> frozenset[str]:
+    """Names of the modules whose class is an attention class (``is_attention``'s containers)."""
+    return frozenset(m.name for m in table.modules if _attention_class(m.cls))
+
+
+@once_per_table
 def block_parts(table: LayerTable) -> BlockParts | None:
     """The parts of the model's largest block stack outside vision towers; None without blocks."""
     stacks: dict[str, set[int]] = {}
+    in_blocks = []  # (module, its block), read once: both passes below need it
     for m in table.modules:
         block = split_block(m.name)
-        if block and not tower_of(m.name):
-            stacks.setdefault(block[0], set()).add(block[1])
+        if block:
+            in_blocks.append((m, block))
+            if not tower_of(m.name):
+                stacks.setdefault(block[0], set()).add(block[1])
     if not stacks:
         return None
     stack = max(stacks, key=lambda s: len(stacks[s]))
     mixers = hybrid_mixers(table)
     router_names = routers(table)
+    attention_owners = _attention_owners(table)
     parts: dict[str, Part] = {}
     kind_of: dict[str, str] = {}
 
@@ -187,9 +205,8 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         kind_of[full] = kind
         return part
 
-    for m in table.modules:
-        block = split_block(m.name)
-        if not block or block[0] != stack or m.name in router_names:
+    for m, block in in_blocks:
+        if block[0] != stack or m.name in router_names:
             continue
         _, index, rel = block
         mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
@@ -202,7 +219,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
                 part.parameters.setdefault(f"{rel}.{p}", shape)
                 kind_of[f"{m.name}.{p}"] = "experts"
         elif m.kind in ("linear", "conv1d_hf"):
-            kind = "attention" if is_attention(table, m.name) else "mlp"
+            kind = "attention" if _in_attention(m.name, block, attention_owners) else "mlp"
             add(kind, index, rel, m.name).modules.setdefault(rel, m.kind)
     ordered = {k: parts[k] for k in KINDS if k in parts}
     return BlockParts(stack, len(stacks[stack]), ordered, kind_of)

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from lorlint.models import index_data
@@ -140,7 +141,9 @@ def _from_hf_cache(reference: str) -> tuple[str, dict] | None:
     return None
 
 
+@lru_cache(maxsize=1)
 def _index_lookup() -> dict[str, str]:
+    """The bundled index by lower-cased hub id, built once per process (callers only read it)."""
     return {k.lower(): v for k, v in index_data.MODELS.items()}
 
 

@@ -107,12 +107,18 @@ class LayerTable:
     def from_json(cls, data: dict) -> LayerTable:
         classes = data["classes"]
         modules = []
+        new = object.__new__
         for row in data["modules"]:
             own = tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else ()
             groups = row[6] if len(row) > 6 else 1
-            modules.append(
-                Module(row[0], classes[row[1]], row[2], tuple(row[3]), row[4], own, groups)
-            )
+            # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x the
+            # cost): tables hold thousands of modules, decoded on every run. Same attributes.
+            module = new(Module)
+            module.__dict__.update(
+                name=row[0], cls=classes[row[1]], kind=row[2], shape=tuple(row[3]),
+                params=row[4], own_params=own, groups=groups,
+            )  # fmt: skip
+            modules.append(module)
         return cls(
             model_type=data["model_type"],
             architecture=data["architecture"],

@@ -50,6 +50,7 @@ def full(
     diags: list[Diagnostic], sources: dict[str, str], color: bool, show_fixes: bool = False
 ) -> str:
     out = []
+    rows: dict[str, list[str]] = {}  # each file's rows, split once (not once per finding)
     for d in diags:
         sev = d.severity
         head = f"{where(d)}: {d.code}{_mark(d)} [{d.name}] {sev}"
@@ -58,7 +59,9 @@ def full(
             head += f"{RESET}{_mark(d)} [{d.name}] {COLORS[sev]}{sev}{RESET}"
         out.append(head)
         out.append(f"  {d.message}")
-        lines = split_lines(sources.get(d.path, ""))
+        lines = rows.get(d.path)
+        if lines is None:
+            lines = rows[d.path] = split_lines(sources.get(d.path, ""))
         line = d.source_line
         if line is None and 0 < d.span.row <= len(lines):
             line = lines[d.span.row - 1]
