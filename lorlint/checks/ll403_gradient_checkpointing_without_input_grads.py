@@ -9,9 +9,15 @@ Where the input grads come from (read in the libraries' source): transformers 4.
 ``enable_input_require_grads()`` only for adapters loaded through its own PEFT integration;
 transformers 5.0 calls it for every model whose main input is ``input_ids`` (and defaults to
 ``use_reentrant=False``); ``PeftModel`` calls it when wrapping an unquantized model that already
-checkpoints; ``prepare_model_for_kbit_training`` calls it. The rule reads a custom loop (an
-optimizer over the model's parameters) only: a ``Trainer`` enables checkpointing again with its
-own arguments' ``gradient_checkpointing_kwargs``, and TRL's trainers enable input grads."""
+checkpoints; ``prepare_model_for_kbit_training`` calls it. The model is trained by a custom loop
+(an optimizer over its parameters) or by transformers' ``Trainer``, which at ``train()`` calls
+``gradient_checkpointing_enable`` with its arguments' ``gradient_checkpointing_kwargs`` when
+``gradient_checkpointing=True`` and enables no input grads (4.57.1's ``_inner_training_loop``; a
+real 4.57.1 ``Trainer`` run on a ``get_peft_model`` Llama raises "element 0 of tensors does not
+require grad" at its first step). TRL's trainers and subclasses are left alone: DPOTrainer
+enables input grads whenever it checkpoints (read in TRL 0.8.6, 0.12.2, 0.19.1, 0.24.0);
+SFTTrainer does for a model it wraps itself, and in 0.24.0 also for a ``PeftModel`` passed in
+(0.8.6 to 0.19.1 do not: a gap this rule leaves open)"""
 
 from __future__ import annotations
 
@@ -44,18 +50,33 @@ def check(ctx: Context):
         when = f"with {transformers.label()} (transformers {FIXED_IN} enables them itself)"
     else:
         when = f"before transformers {FIXED_IN}, which enables them itself"
+    enabler, trainer = found
+    if enabler is trainer:
+        what = (
+            "Trainer enables reentrant gradient checkpointing at train() (gradient_checkpointing="
+            "True without use_reentrant=False)"
+        )
+        remedy = (
+            "call model.enable_input_require_grads() before the Trainer, or pass "
+            'gradient_checkpointing_kwargs={"use_reentrant": False} to the training arguments'
+        )
+    else:
+        what = "gradient_checkpointing_enable() is reentrant"
+        remedy = REMEDY
+    by = "Trainer" if trainer.call == "trainer" else "optimizer"
     yield (
-        f"gradient_checkpointing_enable() is reentrant and nothing enables input grads on this "
-        f"PEFT model {when}: the checkpointed layers' inputs do not require grad, so the LoRA "
-        f"weights in them get no gradient when the optimizer at line {found[1].row} trains "
-        f"it; {REMEDY}",
-        step_span(found[0]),
+        f"{what} and nothing enables input grads on this PEFT model {when}: the checkpointed "
+        f"layers' inputs do not require grad, so the LoRA weights in them get no gradient when "
+        f'the {by} at line {trainer.row} trains it (backward() raises "element 0 of tensors '
+        f'does not require grad" when nothing outside those layers trains); {remedy}',
+        step_span(enabler),
     )
 
 
 def _unfed_checkpointing(site):
-    """(the checkpointing step, the optimizer step) when a custom loop trains a PEFT model whose
-    reentrant checkpointing nothing feeds input grads; None otherwise or when unsure."""
+    """(the step enabling reentrant checkpointing, the step that trains) when a custom loop or
+    transformers' ``Trainer`` trains a PEFT model whose checkpointing nothing feeds input grads;
+    None otherwise or when unsure."""
     flow = steps(site)
     if any(s.call in PREPARE or s.call == "enable_input_require_grads" for s in flow):
         return None
@@ -72,11 +93,28 @@ def _unfed_checkpointing(site):
         elif step.call == "merge_and_unload":
             wrapped = False
         elif step.call == "gradient_checkpointing_enable":
-            checkpointing = step if step.detail.get("use_reentrant") in (True, "default") else None
+            checkpointing = step if _reentrant(step.detail) else None
             if step.detail.get("use_reentrant") is None:
                 return None
         elif step.call == "trainer":
-            return None
+            return _trainer_checkpointing(step, checkpointing) if wrapped else None
         elif step.call == "optimizer":
             return (checkpointing, step) if wrapped and checkpointing is not None else None
     return None
+
+
+def _trainer_checkpointing(trainer, checkpointing):
+    """transformers' ``Trainer`` calls ``gradient_checkpointing_enable`` with its arguments'
+    kwargs at ``train()`` when ``gradient_checkpointing=True`` (4.57.1's ``_inner_training_loop``)
+    and leaves the model's checkpointing alone otherwise. TRL's trainers (no
+    ``gradient_checkpointing`` in the step) enable input grads themselves: None."""
+    enabled = trainer.detail.get("gradient_checkpointing")
+    if enabled is None:
+        return None
+    if enabled:
+        return (trainer, trainer) if _reentrant(trainer.detail) else None
+    return (checkpointing, trainer) if checkpointing is not None else None
+
+
+def _reentrant(detail) -> bool:
+    return detail.get("use_reentrant") in (True, "default")
