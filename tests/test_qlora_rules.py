@@ -665,7 +665,7 @@ def test_ll403_reads_the_trainers_arguments(tmp_path, args, before, between, tra
         assert "backward() raises" in finding.message
 
 
-def test_ll403_trainer_arguments_inline_and_trl_trainers(tmp_path):
+def test_ll403_trainer_arguments_inline_and_dpo_trainer(tmp_path):
     path = _project(tmp_path, "transformers==4.57.1\n")
     inline = (
         textwrap.dedent(TRAINER_SCRIPT)
@@ -673,10 +673,54 @@ def test_ll403_trainer_arguments_inline_and_trl_trainers(tmp_path):
         .replace("args=args", "args=TrainingArguments(output_dir='o', gradient_checkpointing=True)")
     )
     assert [d.code for d in lint(inline, str(path), ("LL403",))] == ["LL403"]
-    trl = inline.replace("Trainer(", "SFTTrainer(").replace(
-        "from transformers", "from trl import SFTTrainer\nfrom transformers"
+    trl = inline.replace("Trainer(", "DPOTrainer(").replace(
+        "from transformers", "from trl import DPOTrainer\nfrom transformers"
     )
-    assert lint(trl, str(path), ("LL403",)) == []  # TRL's trainers: left alone
+    assert lint(trl, str(path), ("LL403",)) == []  # enables input grads whenever it checkpoints
+
+
+@pytest.mark.parametrize(
+    ("pin", "trainer", "more", "fires"),
+    [
+        ("trl==0.19.1", "SFTTrainer", "", True),
+        ("trl==0.19.1", "SFTTrainer", ', gradient_checkpointing_kwargs={"use_reentrant": False}',
+         False),
+        ("trl==0.20.0", "SFTTrainer", "", False),
+        ("trl>=0.24", "SFTTrainer", "", False),
+        ("", "SFTTrainer", "", True),  # no TRL version known: the range is stated
+        ("trl==0.19.1", "DPOTrainer", "", False),  # enables input grads whenever it checkpoints
+        ("trl==0.19.1", "unsloth", "", False),  # Unsloth enables them and patches the trainer
+    ],
+)  # fmt: skip
+def test_ll403_sft_trainer_before_trl_0_20(tmp_path, monkeypatch, pin, trainer, more, fires):
+    real = versions.installed
+    monkeypatch.setattr(versions, "installed", lambda n: None if n == "trl" else real(n))
+    source = (
+        textwrap.dedent(TRAINER_SCRIPT)
+        .format(
+            args=f", gradient_checkpointing=True{more}",
+            before="pass",
+            between="pass",
+            trainer=trainer,
+            more="",
+        )
+        .replace('args = TrainingArguments(output_dir="out"', 'args = SFTConfig(output_dir="out"')
+    )
+    if trainer == "unsloth":
+        trainer = "SFTTrainer"
+        source = source.replace(
+            "AutoModelForCausalLM.from_pretrained", "FastLanguageModel.from_pretrained"
+        )
+        source = source.replace("trainer = unsloth(", "trainer = SFTTrainer(")
+        source = "from unsloth import FastLanguageModel\n" + source
+    source = f"from trl import SFTConfig, {trainer}\n" + source
+    path = _project(tmp_path, f"transformers==4.57.1\n{pin}\n")
+    found = lint(source, str(path), ("LL403",))
+    assert [d.code for d in found] == (["LL403"] if fires else []), found
+    if fires:
+        assert found[0].message.startswith("SFTTrainer enables reentrant gradient checkpointing")
+        label = "TRL 0.19.1 in requirements.txt (TRL 0.20" if pin else "before TRL 0.20, whose"
+        assert label in found[0].message
 
 
 def test_ll403_silent_where_transformers_5_is_in_force(tmp_path):

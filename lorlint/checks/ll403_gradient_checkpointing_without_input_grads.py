@@ -14,10 +14,12 @@ checkpoints; ``prepare_model_for_kbit_training`` calls it. The model is trained 
 ``gradient_checkpointing_enable`` with its arguments' ``gradient_checkpointing_kwargs`` when
 ``gradient_checkpointing=True`` and enables no input grads (4.57.1's ``_inner_training_loop``; a
 real 4.57.1 ``Trainer`` run on a ``get_peft_model`` Llama raises "element 0 of tensors does not
-require grad" at its first step). TRL's trainers and subclasses are left alone: DPOTrainer
-enables input grads whenever it checkpoints (read in TRL 0.8.6, 0.12.2, 0.19.1, 0.24.0);
-SFTTrainer does for a model it wraps itself, and in 0.24.0 also for a ``PeftModel`` passed in
-(0.8.6 to 0.19.1 do not: a gap this rule leaves open)"""
+require grad" at its first step). TRL's SFTTrainer is read the same way before TRL 0.20: it
+enables input grads only for a model it wraps itself until 0.19.1, and for a ``PeftModel`` passed in
+from 0.20.0 (real runs on transformers 4.57.1: 0.19.1 raises, 0.20.0 trains). Other trainers,
+``Trainer`` subclasses and Unsloth's models are left alone: DPOTrainer enables input grads whenever
+it checkpoints (read in TRL 0.8.6, 0.12.2, 0.19.1, 0.24.0); Unsloth replaces the checkpointing and
+patches the trainers (not modelled here)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from lorlint.checks import Context, rule
 from lorlint.checks.flow import ADAPTERS, PREPARE, load_step, step_span, steps
 
 FIXED_IN = "5.0"  # transformers: enable_input_require_grads for input_ids models (5.0.0 source)
+TRL_FIXED_IN = "0.20"  # SFTTrainer prepares a PeftModel passed in too (0.19.1 / 0.20.0 source)
 REMEDY = (
     "call model.enable_input_require_grads() after it, or pass "
     'gradient_checkpointing_kwargs={"use_reentrant": False}'
@@ -46,24 +49,37 @@ def check(ctx: Context):
     found = _unfed_checkpointing(ctx.site)
     if found is None:
         return
+    enabler, trainer = found
+    sft = trainer.detail.get("class") == "SFTTrainer"
+    trl = ctx.version("trl") if sft else None
+    trl_fixed = trl.at_least(TRL_FIXED_IN) if trl is not None else None
+    if trl_fixed:
+        return  # TRL 0.20's SFTTrainer enables input grads for a model already wrapped
     if fixed is False:
         when = f"with {transformers.label()} (transformers {FIXED_IN} enables them itself)"
     else:
         when = f"before transformers {FIXED_IN}, which enables them itself"
-    enabler, trainer = found
+    if sft:
+        when += (
+            f", and {trl.label()} (TRL {TRL_FIXED_IN} enables them for a model already wrapped)"
+            if trl_fixed is False
+            else f", and before TRL {TRL_FIXED_IN}, whose SFTTrainer enables them for a model "
+            "already wrapped"
+        )
+    name = trainer.detail.get("class", "Trainer")
     if enabler is trainer:
         what = (
-            "Trainer enables reentrant gradient checkpointing at train() (gradient_checkpointing="
+            f"{name} enables reentrant gradient checkpointing at train() (gradient_checkpointing="
             "True without use_reentrant=False)"
         )
         remedy = (
-            "call model.enable_input_require_grads() before the Trainer, or pass "
+            f"call model.enable_input_require_grads() before the {name}, or pass "
             'gradient_checkpointing_kwargs={"use_reentrant": False} to the training arguments'
         )
     else:
         what = "gradient_checkpointing_enable() is reentrant"
         remedy = REMEDY
-    by = "Trainer" if trainer.call == "trainer" else "optimizer"
+    by = name if trainer.call == "trainer" else "optimizer"
     yield (
         f"{what} and nothing enables input grads on this PEFT model {when}: the checkpointed "
         f"layers' inputs do not require grad, so the LoRA weights in them get no gradient when "
@@ -81,6 +97,8 @@ def _unfed_checkpointing(site):
     if any(s.call in PREPARE or s.call == "enable_input_require_grads" for s in flow):
         return None
     load = load_step(flow)
+    if _unsloth(site, flow, load):
+        return None  # Unsloth replaces the checkpointing and patches the trainers: not modelled
     quantization = load.detail.get("quantization") if load is not None else None
     wrapped, checkpointing = False, None
     for step in flow:
@@ -114,6 +132,16 @@ def _trainer_checkpointing(trainer, checkpointing):
     if enabled:
         return (trainer, trainer) if _reentrant(trainer.detail) else None
     return (checkpointing, trainer) if checkpointing is not None else None
+
+
+def _unsloth(site, flow, load) -> bool:
+    """A model loaded or wrapped by Unsloth (``FastLanguageModel``, ``FastModel``...; only its
+    ``get_peft_model`` takes ``use_gradient_checkpointing``)."""
+    if (site.callee or "").startswith("unsloth.") or (
+        load is not None and (load.detail.get("loader") or "").startswith("Fast")
+    ):
+        return True
+    return any("use_gradient_checkpointing" in s.detail for s in flow if s.call in ADAPTERS)
 
 
 def _reentrant(detail) -> bool:

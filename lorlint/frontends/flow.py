@@ -62,7 +62,11 @@ FUNCTIONS = frozenset(
     {"prepare_model_for_kbit_training", "prepare_model_for_int8_training", "get_peft_model"}
 )
 PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
-HF_TRAINERS = ("Trainer", "Seq2SeqTrainer")  # transformers' own: checkpointing from their args
+# Trainers whose checkpointing at ``train()`` LL403 reads from their arguments: transformers' own,
+# and TRL's SFTTrainer (which before TRL 0.20 enables no input grads for a model already wrapped).
+CHECKPOINTING_TRAINERS = {("transformers", "Trainer"), ("transformers", "Seq2SeqTrainer"),
+                          ("trl", "SFTTrainer")}  # fmt: skip
+ARGUMENTS = {("transformers", name) for name in TRAINING_ARGS} | {("trl", "SFTConfig")}
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adafactor", "Lion", "Adagrad", "RMSprop", "PagedAdamW")
 
 
@@ -229,7 +233,7 @@ class Flow:
             )
             detail = {"class": name, "peft_config": given}
             qualified = (self.file.qualified(call.func) or "").split(".")
-            if qualified[0] == "transformers" and name in HF_TRAINERS:
+            if (qualified[0], name) in CHECKPOINTING_TRAINERS:
                 detail.update(self._trainer_checkpointing(call))
             return Step("trainer", *self._at(call), detail)
         if name.endswith(OPTIMIZERS) and any(self._parameters_of(arg) for arg in call.args):
@@ -253,9 +257,10 @@ class Flow:
         return reentrant if isinstance(reentrant, bool) else None
 
     def _trainer_checkpointing(self, call: ast.Call) -> dict:
-        """What transformers' ``Trainer`` does about checkpointing at ``train()``, from its
-        ``args``: ``gradient_checkpointing`` (True / False / None unknown) and ``use_reentrant``
-        of its ``gradient_checkpointing_kwargs`` ("default" when none are given)."""
+        """What a trainer does about checkpointing at ``train()`` (transformers'
+        ``Trainer._inner_training_loop``), from its ``args``: ``gradient_checkpointing`` (True /
+        False / None unknown) and ``use_reentrant`` of its ``gradient_checkpointing_kwargs``
+        ("default" when none are given)."""
         unknown = {"gradient_checkpointing": None, "use_reentrant": None}
         if any(k.arg is None for k in call.keywords):
             return unknown
@@ -264,7 +269,7 @@ class Flow:
             return {"gradient_checkpointing": False, "use_reentrant": None}  # default arguments
         behind = self.file.evaluator.call_behind(args)
         name = (self.file.qualified(behind.func) or "") if behind is not None else ""
-        if name.split(".")[0] != "transformers" or name.rpartition(".")[2] not in TRAINING_ARGS:
+        if (name.split(".")[0], name.rpartition(".")[2]) not in ARGUMENTS:
             return unknown
         if any(k.arg is None for k in behind.keywords) or self._set_later(args):
             return unknown
