@@ -85,7 +85,9 @@ class Step:
     - ``PeftModel.from_pretrained`` (``detail``: ``is_trainable``: True / False / None unknown;
       PEFT's default is False);
     - ``trainer``: a ``*Trainer(model=...)`` (``detail``: ``class``, ``peft_config``: True when
-      the trainer is given one);
+      the trainer is given one; for transformers' ``Trainer`` / ``Seq2SeqTrainer`` and TRL's
+      ``SFTTrainer`` also ``gradient_checkpointing`` and ``use_reentrant`` as its ``args`` set
+      them, read as for ``gradient_checkpointing_enable``);
     - ``optimizer``: an optimizer built over ``model.parameters()`` (``detail``: ``class``).
 
     A ``prepare_model_for_kbit_training`` step after ``get_peft_model`` also has ``move`` in

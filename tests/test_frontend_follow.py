@@ -420,7 +420,15 @@ def test_the_flow_of_calls_on_the_model():
             },
         ),
         ("optimizer", {"class": "AdamW"}),
-        ("trainer", {"class": "SFTTrainer", "peft_config": False}),
+        (  # no args: the trainer's defaults, which leave checkpointing off
+            "trainer",
+            {
+                "class": "SFTTrainer",
+                "peft_config": False,
+                "gradient_checkpointing": False,
+                "use_reentrant": None,
+            },
+        ),
         ("merge_and_unload", {}),
     ]
     assert [s.row for s in site.flow] == sorted(s.row for s in site.flow)

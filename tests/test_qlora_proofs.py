@@ -257,3 +257,25 @@ def test_ll403_transformers_5_enables_input_grads_itself(tiny):
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), _lora())
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
     assert _lora_grads_after_backward(model)
+
+
+def test_ll403_trainer_checkpointing_raises_at_the_first_backward(tiny):
+    """transformers 4.57.1's Trainer, at train() with gradient_checkpointing=True, calls
+    ``self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=args...)`` on the
+    PeftModel (which forwards it to the transformers model) and nothing else: replayed here, the
+    loss of a model whose only trainable weights sit in checkpointed layers has no graph, so the
+    training step's backward() raises (a real 4.57.1 Trainer run raises the same error)."""
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), _lora())
+    _checkpoint_as_transformers_4(model.base_model.model)  # gradient_checkpointing_kwargs=None
+    model.train()
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loss = model(input_ids=ids, labels=ids).loss
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad"):
+        loss.backward()
+    # LL403's remedies in the Trainer's terms: input grads first, or non-reentrant kwargs
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), _lora())
+    model.enable_input_require_grads()
+    _checkpoint_as_transformers_4(model.base_model.model)
+    assert _lora_grads_after_backward(model)

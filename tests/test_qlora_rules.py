@@ -603,7 +603,8 @@ def _gc_lint(tmp_path, pin, load="", before="pass", after=GC):
         ("", "model = prepare_model_for_kbit_training(model)", GC, False),
         ("", GC, "pass", False),  # PeftModel enables input grads on an unquantized model
         (", quantization_config=BitsAndBytesConfig(load_in_4bit=True)", GC, "pass", True),
-        ("", "pass", f"{GC}\ntrainer = Trainer(model=model)", False),  # its own arguments
+        # default arguments: the Trainer leaves the model's own reentrant checkpointing in place
+        ("", "pass", f"{GC}\ntrainer = Trainer(model=model)", True),
         ("", "pass", f"if cond:\n    {GC}", False),
     ],
 )
@@ -613,6 +614,113 @@ def test_ll403_reentrant_checkpointing_without_input_grads(tmp_path, load, befor
     if fires:
         (_, row, end_col) = found[0]
         assert row in (5, 7) and end_col > 1
+
+
+TRAINER_SCRIPT = """\
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+    model = AutoModelForCausalLM.from_pretrained("m")
+    model = get_peft_model(model, LoraConfig(target_modules=["q_proj"]))
+    {before}
+    args = TrainingArguments(output_dir="out"{args})
+    {between}
+    trainer = {trainer}(model=model, args=args{more})
+    """
+
+
+@pytest.mark.parametrize(
+    ("args", "before", "between", "trainer", "more", "fires"),
+    [
+        (", gradient_checkpointing=True", "pass", "pass", "Trainer", "", True),
+        (', gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": True}',
+         "pass", "pass", "Trainer", "", True),
+        (', gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False}',
+         "pass", "pass", "Trainer", "", False),
+        (", gradient_checkpointing=True, gradient_checkpointing_kwargs=KWARGS", "pass", "pass",
+         "Trainer", "", False),  # unknown kwargs
+        (", gradient_checkpointing=FLAG", "pass", "pass", "Trainer", "", False),  # unknown
+        ("", "pass", "pass", "Trainer", "", False),  # no checkpointing at all
+        (", gradient_checkpointing=True", "model.enable_input_require_grads()", "pass", "Trainer",
+         "", False),
+        (", gradient_checkpointing=True", "pass", "args.gradient_checkpointing_kwargs = KW",
+         "Trainer", "", False),  # changed after it was built
+        (", gradient_checkpointing=True", "pass", "pass", "Trainer", ", **extra", False),
+        (", gradient_checkpointing=True", "pass", "pass", "MyTrainer", "", False),  # a subclass
+        (", **options", "pass", "pass", "Trainer", "", False),
+    ],
+)  # fmt: skip
+def test_ll403_reads_the_trainers_arguments(tmp_path, args, before, between, trainer, more, fires):
+    source = textwrap.dedent(TRAINER_SCRIPT).format(
+        args=args, before=before, between=between, trainer=trainer, more=more
+    )
+    if trainer == "MyTrainer":
+        source = source.replace("args = ", "class MyTrainer(Trainer): pass\nargs = ")
+    path = _project(tmp_path, "transformers==4.57.1\n")
+    found = lint(source, str(path), ("LL403",))
+    assert bool(found) == fires, found
+    if fires:
+        (finding,) = found
+        assert finding.span.row == source.count("\n", 0, source.index("trainer =")) + 1
+        assert finding.message.startswith("Trainer enables reentrant gradient checkpointing")
+        assert "backward() raises" in finding.message
+
+
+def test_ll403_trainer_arguments_inline_and_dpo_trainer(tmp_path):
+    path = _project(tmp_path, "transformers==4.57.1\n")
+    inline = (
+        textwrap.dedent(TRAINER_SCRIPT)
+        .format(args="", before="pass", between="pass", trainer="Trainer", more="")
+        .replace("args=args", "args=TrainingArguments(output_dir='o', gradient_checkpointing=True)")
+    )
+    assert [d.code for d in lint(inline, str(path), ("LL403",))] == ["LL403"]
+    trl = inline.replace("Trainer(", "DPOTrainer(").replace(
+        "from transformers", "from trl import DPOTrainer\nfrom transformers"
+    )
+    assert lint(trl, str(path), ("LL403",)) == []  # enables input grads whenever it checkpoints
+
+
+@pytest.mark.parametrize(
+    ("pin", "trainer", "more", "fires"),
+    [
+        ("trl==0.19.1", "SFTTrainer", "", True),
+        ("trl==0.19.1", "SFTTrainer", ', gradient_checkpointing_kwargs={"use_reentrant": False}',
+         False),
+        ("trl==0.20.0", "SFTTrainer", "", False),
+        ("trl>=0.24", "SFTTrainer", "", False),
+        ("", "SFTTrainer", "", True),  # no TRL version known: the range is stated
+        ("trl==0.19.1", "DPOTrainer", "", False),  # enables input grads whenever it checkpoints
+        ("trl==0.19.1", "unsloth", "", False),  # Unsloth enables them and patches the trainer
+    ],
+)  # fmt: skip
+def test_ll403_sft_trainer_before_trl_0_20(tmp_path, monkeypatch, pin, trainer, more, fires):
+    real = versions.installed
+    monkeypatch.setattr(versions, "installed", lambda n: None if n == "trl" else real(n))
+    source = (
+        textwrap.dedent(TRAINER_SCRIPT)
+        .format(
+            args=f", gradient_checkpointing=True{more}",
+            before="pass",
+            between="pass",
+            trainer=trainer,
+            more="",
+        )
+        .replace('args = TrainingArguments(output_dir="out"', 'args = SFTConfig(output_dir="out"')
+    )
+    if trainer == "unsloth":
+        trainer = "SFTTrainer"
+        source = source.replace(
+            "AutoModelForCausalLM.from_pretrained", "FastLanguageModel.from_pretrained"
+        )
+        source = source.replace("trainer = unsloth(", "trainer = SFTTrainer(")
+        source = "from unsloth import FastLanguageModel\n" + source
+    source = f"from trl import SFTConfig, {trainer}\n" + source
+    path = _project(tmp_path, f"transformers==4.57.1\n{pin}\n")
+    found = lint(source, str(path), ("LL403",))
+    assert [d.code for d in found] == (["LL403"] if fires else []), found
+    if fires:
+        assert found[0].message.startswith("SFTTrainer enables reentrant gradient checkpointing")
+        label = "TRL 0.19.1 in requirements.txt (TRL 0.20" if pin else "before TRL 0.20, whose"
+        assert label in found[0].message
 
 
 def test_ll403_silent_where_transformers_5_is_in_force(tmp_path):

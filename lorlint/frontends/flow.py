@@ -48,7 +48,7 @@ from lorlint.frontends.follow import (
 )
 from lorlint.frontends.moves import move_before
 from lorlint.frontends.reaching import conditional, exclusive, path_to
-from lorlint.frontends.setup import load_facts
+from lorlint.frontends.setup import TRAINING_ARGS, load_facts
 from lorlint.site import Step
 
 if TYPE_CHECKING:
@@ -62,6 +62,11 @@ FUNCTIONS = frozenset(
     {"prepare_model_for_kbit_training", "prepare_model_for_int8_training", "get_peft_model"}
 )
 PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
+# Trainers whose checkpointing at ``train()`` LL403 reads from their arguments: transformers' own,
+# and TRL's SFTTrainer (which before TRL 0.20 enables no input grads for a model already wrapped).
+CHECKPOINTING_TRAINERS = {("transformers", "Trainer"), ("transformers", "Seq2SeqTrainer"),
+                          ("trl", "SFTTrainer")}  # fmt: skip
+ARGUMENTS = {("transformers", name) for name in TRAINING_ARGS} | {("trl", "SFTConfig")}
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adafactor", "Lion", "Adagrad", "RMSprop", "PagedAdamW")
 
 
@@ -226,7 +231,11 @@ class Flow:
             given = config is not None and not (
                 isinstance(config, ast.Constant) and config.value is None
             )
-            return Step("trainer", *self._at(call), {"class": name, "peft_config": given})
+            detail = {"class": name, "peft_config": given}
+            qualified = (self.file.qualified(call.func) or "").split(".")
+            if (qualified[0], name) in CHECKPOINTING_TRAINERS:
+                detail.update(self._trainer_checkpointing(call))
+            return Step("trainer", *self._at(call), detail)
         if name.endswith(OPTIMIZERS) and any(self._parameters_of(arg) for arg in call.args):
             return Step("optimizer", *self._at(call), {"class": name})
         if name in ("from_pretrained", "from_config") and self._assignment_of(call) in self.holders:
@@ -246,6 +255,52 @@ class Flow:
             return None
         reentrant = value.value.get("use_reentrant")
         return reentrant if isinstance(reentrant, bool) else None
+
+    def _trainer_checkpointing(self, call: ast.Call) -> dict:
+        """What a trainer does about checkpointing at ``train()`` (transformers'
+        ``Trainer._inner_training_loop``), from its ``args``: ``gradient_checkpointing`` (True /
+        False / None unknown) and ``use_reentrant`` of its ``gradient_checkpointing_kwargs``
+        ("default" when none are given)."""
+        unknown = {"gradient_checkpointing": None, "use_reentrant": None}
+        if any(k.arg is None for k in call.keywords):
+            return unknown
+        args = _argument_at(call, 1, "args")
+        if args is None:
+            return {"gradient_checkpointing": False, "use_reentrant": None}  # default arguments
+        behind = self.file.evaluator.call_behind(args)
+        name = (self.file.qualified(behind.func) or "") if behind is not None else ""
+        if (name.split(".")[0], name.rpartition(".")[2]) not in ARGUMENTS:
+            return unknown
+        if any(k.arg is None for k in behind.keywords) or self._set_later(args):
+            return unknown
+        written = {k.arg: k.value for k in behind.keywords}
+        enabled = written.get("gradient_checkpointing")
+        enabled = False if enabled is None else _plain(self.file.evaluator.value(enabled))
+        kwargs = written.get("gradient_checkpointing_kwargs")
+        if kwargs is None or (isinstance(kwargs, ast.Constant) and kwargs.value is None):
+            return {"gradient_checkpointing": enabled, "use_reentrant": "default"}
+        value = self.file.evaluator.value(kwargs)
+        given = value.value if value.known and isinstance(value.value, dict) else {}
+        reentrant = given.get("use_reentrant")
+        return {
+            "gradient_checkpointing": enabled,
+            "use_reentrant": reentrant if isinstance(reentrant, bool) else None,
+        }
+
+    def _set_later(self, args: ast.expr) -> bool:
+        """``args.gradient_checkpointing... = ...`` anywhere in the file: the arguments as
+        built are not the ones the trainer reads."""
+        if not isinstance(args, ast.Name):
+            return False
+        self.file.needs.values.add(args.id)  # the reduction keeps every use of the name
+        return any(
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store | ast.Del)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == args.id
+            and node.attr.startswith("gradient_checkpointing")
+            for node in ast.walk(self.file.scopes.module.node)
+        )
 
     def _trainable(self, call: ast.Call) -> bool | None:
         """``is_trainable=`` as passed (PEFT's and transformers' default: False); None unknown."""
