@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+# the step names the front end records, re-exported for the rules
+from lorlint.frontends.flow import ADAPTERS as ADAPTERS
+from lorlint.frontends.flow import PREPARE as PREPARE
 from lorlint.site import Span, Step
 
-ADAPTERS = ("get_peft_model", "PeftModel.from_pretrained")  # calls that add a LoRA adapter
-PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
 TRAINED = ("trainer", "optimizer")
 LOAD_ADAPTER = "load_adapter"  # the callee of a ``model.load_adapter(...)`` site
 

@@ -62,6 +62,7 @@ FUNCTIONS = frozenset(
     {"prepare_model_for_kbit_training", "prepare_model_for_int8_training", "get_peft_model"}
 )
 PREPARE = ("prepare_model_for_kbit_training", "prepare_model_for_int8_training")
+ADAPTERS = ("get_peft_model", "PeftModel.from_pretrained")  # the steps that add a LoRA adapter
 # Trainers whose checkpointing at ``train()`` LL403 reads from their arguments: transformers' own,
 # and TRL's SFTTrainer (which before TRL 0.20 enables no input grads for a model already wrapped).
 CHECKPOINTING_TRAINERS = {("transformers", "Trainer"), ("transformers", "Seq2SeqTrainer"),
@@ -116,7 +117,7 @@ class Flow:
         call is safe (LL401's fix, lorlint/frontends/moves.py)."""
         wrapper = None
         for step, call in steps:
-            if step.call in ("get_peft_model", "PeftModel.from_pretrained"):
+            if step.call in ADAPTERS:
                 wrapper = call
             elif step.call == "merge_and_unload":
                 wrapper = None
@@ -250,10 +251,14 @@ class Flow:
         kwargs = _argument_at(call, 0, "gradient_checkpointing_kwargs")
         if kwargs is None or any(k.arg is None for k in call.keywords):
             return None
+        return self._use_reentrant(kwargs)
+
+    def _use_reentrant(self, kwargs: ast.expr) -> bool | None:
+        """``use_reentrant`` of a ``gradient_checkpointing_kwargs`` dict: True / False as written,
+        None when the dict or its entry is unknown or absent."""
         value = self.file.evaluator.value(kwargs)
-        if not value.known or not isinstance(value.value, dict):
-            return None
-        reentrant = value.value.get("use_reentrant")
+        given = value.value if value.known and isinstance(value.value, dict) else {}
+        reentrant = given.get("use_reentrant")
         return reentrant if isinstance(reentrant, bool) else None
 
     def _trainer_checkpointing(self, call: ast.Call) -> dict:
@@ -279,13 +284,7 @@ class Flow:
         kwargs = written.get("gradient_checkpointing_kwargs")
         if kwargs is None or (isinstance(kwargs, ast.Constant) and kwargs.value is None):
             return {"gradient_checkpointing": enabled, "use_reentrant": "default"}
-        value = self.file.evaluator.value(kwargs)
-        given = value.value if value.known and isinstance(value.value, dict) else {}
-        reentrant = given.get("use_reentrant")
-        return {
-            "gradient_checkpointing": enabled,
-            "use_reentrant": reentrant if isinstance(reentrant, bool) else None,
-        }
+        return {"gradient_checkpointing": enabled, "use_reentrant": self._use_reentrant(kwargs)}
 
     def _set_later(self, args: ast.expr) -> bool:
         """``args.gradient_checkpointing... = ...`` anywhere in the file: the arguments as
