@@ -123,11 +123,24 @@ class InForce:
 def in_force(package: str, path: str | Path) -> InForce | None:
     """The version of ``package`` a script at ``path`` runs with: the installed one, unless the
     nearest pin excludes it; else that pin; None when neither says anything."""
-    pin = pinned(package, Path(path).resolve().parent)
+    pin = _pinned_for_file(package, str(path))
     version = installed(package)
     if version is not None and (pin is None or pin.admits(version)):
         return InForce(package, "installed", version)
     return pin
+
+
+@cache
+def _pinned_for_file(package: str, path: str) -> InForce | None:
+    """``pinned`` for a file's directory, once per process: every site and rule of a file asks,
+    and the directories' pins are read once per process anyway (``_directory_pins``)."""
+    return pinned(package, Path(path).resolve().parent)
+
+
+def forget_pins() -> None:
+    """Read pin files again on the next question (they are read once per process)."""
+    _directory_pins.cache_clear()
+    _pinned_for_file.cache_clear()
 
 
 def pinned(package: str, directory: Path) -> InForce | None:

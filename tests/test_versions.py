@@ -43,9 +43,9 @@ from lorlint.versions import in_force, pinned  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _fresh_pin_cache():
-    versions._directory_pins.cache_clear()
+    versions.forget_pins()
     yield
-    versions._directory_pins.cache_clear()
+    versions.forget_pins()
 
 
 def _project(tmp_path, **files):
@@ -127,7 +127,7 @@ def test_installed_wins_unless_a_pin_excludes_it(tmp_path):
     root = _project(tmp_path, **{"requirements.txt": f"transformers>={tf}\n"})
     assert in_force("transformers", root / "train.py").source == "installed"
     (root / "requirements.txt").write_text("transformers==4.44.2\n")
-    versions._directory_pins.cache_clear()
+    versions.forget_pins()
     pin = in_force("transformers", root / "train.py")
     assert pin.source == "requirements.txt" and pin.at_least("5") is False
     if installed("trl") is None:

@@ -42,12 +42,12 @@ REMEDY = (
     sites="both",
 )
 def check(ctx: Context):
+    found = _unfed_checkpointing(ctx.site)
+    if found is None:
+        return
     transformers = ctx.version("transformers")
     fixed = transformers.at_least(FIXED_IN) if transformers is not None else None
     if fixed:
-        return
-    found = _unfed_checkpointing(ctx.site)
-    if found is None:
         return
     enabler, trainer = found
     sft = trainer.detail.get("class") == "SFTTrainer"
