@@ -141,6 +141,72 @@ def test_syntax_error_outside_the_configs_statements_is_not_read():
     assert site.get("target_modules") == ["q_proj"]
 
 
+def test_a_syntax_error_in_an_anticipated_line_is_not_read_either():
+    """The first reduction keeps the returns of the function holding a config; when one does
+    not parse, the reduction starts again from the config's own statements."""
+    text = (
+        "from peft import LoraConfig\n\n"
+        "def build(flag):\n"
+        '    cfg = LoraConfig(target_modules=["q_proj"])\n'
+        "    if flag:\n        return cfg +\n"
+        "    return cfg\n"
+    )
+    assert _new("t.py", text, reduce=False) == "ParserSyntaxError"
+    (site,) = _new("t.py", text)
+    assert site.get("target_modules") == ["q_proj"]
+
+
+def _rounds(text: str) -> int:
+    """How many reduced texts the analysis of ``text`` parsed."""
+    from lorlint.frontends import python
+
+    parsed = []
+
+    def parse(source, *args, **kwargs):
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    real = python.ast.parse
+    python.ast.parse = parse
+    try:
+        extract_sites("t.py", text)
+    finally:
+        python.ast.parse = real
+    return len(parsed)
+
+
+def test_what_the_analysis_predictably_asks_for_is_kept_from_the_start():
+    """One parse where the analysis follows a model through the function that loads it, a
+    trainer's arguments, parameters and their defaults, an environment variable's default and a
+    dataclass field read through an alias: the first reduction anticipated them."""
+    text = (
+        "import os\nfrom dataclasses import dataclass, field\n"
+        "from peft import LoraConfig, get_peft_model\n"
+        "from transformers import AutoModelForCausalLM, HfArgumentParser, Trainer, "
+        "TrainingArguments\n\n"
+        'BASE = os.environ.get("BASE", "meta-llama/Llama-3.1-8B")\n'
+        "@dataclass\nclass Args:\n    out: str = field(default='out')\n\n"
+        "def load_model(name=BASE):\n"
+        "    model = AutoModelForCausalLM.from_pretrained(name)\n"
+        "    return model\n\n"
+        "def main(rank=8):\n"
+        "    (args,) = HfArgumentParser((Args,)).parse_args_into_dataclasses()\n"
+        "    folder = args.out\n"
+        "    model = load_model()\n"
+        '    model = get_peft_model(model, LoraConfig(r=rank, target_modules=["q_proj"]))\n'
+        "    training_args = TrainingArguments(output_dir=folder, gradient_checkpointing=True)\n"
+        "    trainer = Trainer(model, training_args)\n"
+        "    model.merge_and_unload()\n"
+        "    return trainer\n\n"
+        "main()\n"
+    )
+    assert _rounds(text) == 1
+    (site,) = [s for s in _new("t.py", text) if s.kind == "peft-config"]
+    assert site == _new("t.py", text, reduce=False)[-1]
+    assert site.model == "meta-llama/Llama-3.1-8B" and site.get("r") == 8
+    assert [s.call for s in site.flow] == ["load", "get_peft_model", "trainer", "merge_and_unload"]
+
+
 EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz`: 2,000
 
 

@@ -597,3 +597,33 @@ def test_an_encoder_decoder_class_gives_the_task_for_a_missing_task_type():
     assert _codes(whisper) == ["LL302"]
     vlm = config.format(cls="Qwen3VLForConditionalGeneration", model="Qwen/Qwen3-VL-8B-Instruct")
     assert "LL302" not in _codes(vlm)  # a vision-language model: the task type is not implied
+
+
+def _trainer_step(code: str, reduce: bool = True) -> dict:
+    found = extract_sites("t.py", textwrap.dedent(HEAD) + textwrap.dedent(code), reduce=reduce)
+    (site,) = [s for s in found if s.kind not in SETUP_KINDS]
+    return next(s.detail for s in site.flow if s.call == "trainer")
+
+
+def test_training_arguments_changed_after_they_are_built_leave_checkpointing_unknown():
+    code = """
+    from trl import SFTConfig
+    model = AutoModelForCausalLM.from_pretrained("gpt2")
+    args = SFTConfig(output_dir="out", gradient_checkpointing=True)
+    {later}
+    trainer = SFTTrainer(model=model, args=args, peft_config=LoraConfig())
+    """
+    built = {"gradient_checkpointing": True, "use_reentrant": "default"}
+    unknown = {"gradient_checkpointing": None, "use_reentrant": None}
+    for later, expected in [
+        ("pass", built),
+        ("args.output_dir = 'elsewhere'", built),
+        ("other.gradient_checkpointing = False", built),
+        ("args.gradient_checkpointing = False", unknown),
+        ("del args.gradient_checkpointing_kwargs", unknown),
+        ("if resume:\n        args.gradient_checkpointing += 1", unknown),
+        ("flags = [1 for args.gradient_checkpointing in (True, False)]", unknown),
+    ]:
+        for reduce in (True, False):
+            detail = _trainer_step(code.format(later=later), reduce)
+            assert {k: detail[k] for k in expected} == expected, (later, reduce)

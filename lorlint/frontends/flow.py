@@ -293,12 +293,8 @@ class Flow:
             return False
         self.file.needs.values.add(args.id)  # the reduction keeps every use of the name
         return any(
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Store | ast.Del)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == args.id
-            and node.attr.startswith("gradient_checkpointing")
-            for node in ast.walk(self.file.scopes.module.node)
+            name == args.id and attribute.startswith("gradient_checkpointing")
+            for name, attribute in self.file.scopes.stored_attributes
         )
 
     def _trainable(self, call: ast.Call) -> bool | None:

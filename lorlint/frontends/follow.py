@@ -251,7 +251,7 @@ class Follower:
 
     def returns(self, function) -> list[ast.expr]:
         """The values a function returns (its own ``return`` statements, not nested ones')."""
-        self.file.needs.functions.add(function.name)
+        self.file.needs.returns.add(function.name)
         out, stack = [], list(function.body)
         while stack:
             node = stack.pop()

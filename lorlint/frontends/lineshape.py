@@ -41,6 +41,11 @@ _ANNOTATION = re.compile(r"\s*[^\W\d][\w.]*\s*:(?!=)")
 _INTO = re.compile(r"\s*[.\x00]")  # an attribute or subscript follows the name
 # The value is a call's result: ``f(...)``, ``a.b(...)[...]``, ``await f(...)``.
 _CALL = re.compile(r"\s*(?:await\s+)?[^\W\d][\w.\s]*\x00(?:\x00|\s*\.\s*\w+)*\s*$")
+# Calls whose value the evaluator knows from their arguments (lorlint/frontends/values.py).
+_READ_CALL = re.compile(
+    r"\s*(?:(?:[^\W\d][\w.\s]*\.\s*)?(?:getenv|environ\s*\.\s*get)|[^\W\d][\w.\s]*\.\s*split"
+    r"|list|tuple|sorted|range)\s*\x00+\s*$"
+)
 
 
 def _spaces(m: re.Match[str]) -> str:
@@ -100,8 +105,12 @@ class Shape:
         }
 
     def literal_value(self) -> bool:
-        """It assigns something other than a call's result."""
-        return self.last_assign >= 0 and not _CALL.match(self.flat, self.last_assign + 1)
+        """It assigns something other than a call's result, or the result of a call whose value
+        the evaluator reads from its arguments (``os.environ.get("X", "default")``)."""
+        if self.last_assign < 0:
+            return False
+        call = _CALL.match(self.flat, self.last_assign + 1)
+        return call is None or _READ_CALL.match(self.flat, self.last_assign + 1) is not None
 
 
 def reads(segment: str) -> set[str]:

@@ -492,21 +492,27 @@ def _parse(text: str, bom: int) -> ast.Module:
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 
-def _reduced(reducer: Reducer, make: Callable[[str, ast.Module, dict], PythonFile], query):
+def _reduced(lines, make: Callable[[str, ast.Module, dict], PythonFile], query):
     """``query`` answered on the reduced text, widened until it covers everything the analysis
-    consulted; None when it does not parse or does not settle (parse the whole text then)."""
-    reducer.grow()
-    for _ in range(MAX_ROUNDS):
-        reduction: Reduction = reducer.render()
-        try:
-            tree = ast.parse(reduction.text)
-        except _PARSE_ERRORS:
-            return None
-        parsed = make(reduction.text, tree, reduction.extra_reads)
-        answer = query(parsed)
-        if parsed.needs <= reduction.covered:
-            return parsed, answer
-        reducer.grow(parsed.needs)
+    consulted; None when it does not parse or does not settle (parse the whole text then).
+
+    The first reduction anticipates what the analysis predictably asks for; when it does not
+    parse or settle (a syntax error in a line anticipated but not needed), the reduction
+    starts again from the roots alone."""
+    for anticipate in (True, False):
+        reducer = Reducer(lines, anticipate)
+        reducer.grow()
+        for _ in range(MAX_ROUNDS):
+            reduction: Reduction = reducer.render()
+            try:
+                tree = ast.parse(reduction.text)
+            except _PARSE_ERRORS:
+                break
+            parsed = make(reduction.text, tree, reduction.extra_reads)
+            answer = query(parsed)
+            if parsed.needs <= reduction.covered:
+                return parsed, answer
+            reducer.grow(parsed.needs)
     return None
 
 
@@ -524,11 +530,10 @@ def analyse(path: str, text: str, bom: int, query, reduce: bool = True, siblings
     except ScanError:
         lines = None
     if lines is not None:
-        reducer = Reducer(lines)
-        found = _reduced(reducer, make, query) if reduce else None
+        found = _reduced(lines, make, query) if reduce else None
         if found is not None:
             return found
-        whole = reducer.render(full=True)  # the f-strings this Python cannot parse neutralized
+        whole = Reducer(lines).render(full=True)  # the f-strings 3.11 cannot parse neutralized
         if whole.text != text:
             try:
                 tree = ast.parse(whole.text)

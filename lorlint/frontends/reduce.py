@@ -27,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lorlint.frontends.lineshape import FIRST_WORD, WORD, Shape, reads
+from lorlint.frontends.lineshape import FIRST_WORD, KEYWORDS, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.pyscan import Lines
 from lorlint.frontends.setup import ROOT_WORDS as SETUP_WORDS
@@ -51,6 +51,25 @@ FLOW_WORDS = (
 _FLOW_LINE = re.compile("|".join(FLOW_WORDS))
 _ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
 _STAR = re.compile(r"\bimport\s*\*")
+_NOT_NAMES = KEYWORDS | {""}  # what the regexes below find that is no name (or no group)
+_MEMBER = re.compile(r"(?<![\w.])self\s*\.\s*([^\W\d]\w*)")
+# The names whose calls make a model's flow: receivers of its methods, the model a wrapper or a
+# trainer is given (``lorlint/frontends/flow.py``).
+_FLOW_NAMES = re.compile(
+    r"([^\W\d]\w*)\s*\.\s*(?:gradient_checkpointing_enable|enable_input_require_grads"
+    r"|merge_and_unload|parameters|named_parameters|load_adapter|set_adapter|enable_adapters"
+    r"|to|cuda)\b"
+    r"|(?:prepare_model_for_kbit_training|prepare_model_for_int8_training|Trainer)\s*\(\s*"
+    r"(?:model\s*=\s*)?([^\W\d]\w*)\s*[,)]"
+    r"|(?<![\w.])model\s*=\s*([^\W\d]\w*)\s*[,)]"
+)
+_RETURNED = re.compile(r"(?<![\w.])return\s*\(?\s*([^\W\d]\w*)")
+_DEF = re.compile(r"(?:async\s+)?def\s+([^\W\d]\w*)")
+# A trainer's arguments: ``args=training_args`` or second positional (``Trainer(model, args,``).
+_TRAINER_ARGS = re.compile(
+    r"(?<![\w.])args\s*=\s*([^\W\d]\w*)\s*[,)]"
+    r"|Trainer\s*\(\s*[^\W\d][\w.]*\s*,\s*([^\W\d]\w*)\s*[,)]"
+)
 _ALIAS = re.compile(r"([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
 _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -60,13 +79,15 @@ _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 class Needs:
     """What an analysis consulted, so what a reduction must have kept for it: every use of
     ``values``, every possible binding of ``bindings``, the argparse options and dataclass
-    fields named ``attributes``, the bodies of ``functions``, the assignments to
-    ``self.<members>``, the calls on the models held by ``flows``."""
+    fields named ``attributes``, the bodies of ``functions``, the ``return`` statements of the
+    functions named ``returns``, the assignments to ``self.<members>``, the calls on the models
+    held by ``flows``."""
 
     values: set[str] = field(default_factory=set)
     bindings: set[str] = field(default_factory=set)
     attributes: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
+    returns: set[str] = field(default_factory=set)
     members: set[str] = field(default_factory=set)
     flows: set[str] = field(default_factory=set)
 
@@ -76,6 +97,7 @@ class Needs:
             and self.bindings <= covered.values | covered.bindings
             and self.attributes <= covered.attributes
             and self.functions <= covered.functions
+            and self.returns <= covered.returns | covered.functions
             and self.members <= covered.members
             and (ALL in covered.flows or self.flows <= covered.flows | covered.values)
         )
@@ -84,7 +106,7 @@ class Needs:
         return Needs(*(set(getattr(self, f)) for f in _NEEDS))
 
 
-_NEEDS = ("values", "bindings", "attributes", "functions", "members", "flows")
+_NEEDS = ("values", "bindings", "attributes", "functions", "returns", "members", "flows")
 ALL = "*"  # in ``Needs.flows``: every line a flow can be made of is kept
 
 
@@ -100,16 +122,19 @@ class Reduction:
 class Reducer:
     """Grows a set of kept logical lines from the roots; ``text()`` renders it."""
 
-    def __init__(self, lines: Lines):
+    def __init__(self, lines: Lines, anticipate: bool = True):
         self.lines = lines
+        self.anticipate = anticipate  # keep what the first analysis predictably asks for
         self.text = lines.text
         self.kept: set[int] = set()
+        self._fed: set[int] = set()  # kept lines whose reads are followed
         self.covered = Needs()
         self._widths: dict[int, int] = {}
         self._parents: dict[int, int | None] = {}
         self._shapes: dict[int, Shape] = {}
         self._roots_set: set[int] = set()
         self._root_names = set(ROOT_NAMES)
+        self._anticipated = Needs()  # what the first analysis predictably asks for
 
     # --- positions ------------------------------------------------------------------------------
     def _line_at(self, offset: int) -> int:
@@ -194,11 +219,15 @@ class Reducer:
         covered = self.covered
         needs = needs or Needs()
         new: list[int] = []
+        values, bindings = needs.values, needs.bindings
         if not self.kept:
             new = self._roots()
+            values = values | self._anticipated.values
+            bindings = bindings | self._anticipated.bindings
         for kind, lines_of in (
             ("attributes", self._option_lines),  # ``args.x``: argparse / dataclass defaults
             ("functions", self._function_bodies),
+            ("returns", self._return_lines),
             ("members", self._member_assignments),  # ``self.x = ...`` in the class's methods
             ("flows", self._flow_calls),  # calls on a name holding the model
         ):
@@ -206,22 +235,26 @@ class Reducer:
             for name in getattr(needs, kind) - done:
                 done.add(name)
                 new.extend(lines_of(name))
-        values = needs.values - covered.values
-        bindings = needs.bindings - covered.values - covered.bindings
+        values = values - covered.values
+        bindings = bindings - covered.values - covered.bindings
         while new or values or bindings:
             covered.values |= values
             covered.bindings |= bindings
             new.extend(self._lines_of(values, "value"))
             new.extend(self._lines_of(bindings, "binding"))
             values, bindings = set(), set()
+            more: list[int] = []
             for i in new:
-                if i in self.kept:
-                    continue
                 self.kept.add(i)
                 names_read, literal_targets = self._analyse(i)
                 values |= literal_targets - covered.values
                 bindings |= names_read - covered.values - covered.bindings
-            new = []
+                if self.anticipate and literal_targets and names_read:  # may be ``args.x``
+                    for attribute in _ATTRIBUTE.findall(self._segment(i)):
+                        if attribute not in covered.attributes:
+                            covered.attributes.add(attribute)
+                            more.extend(self._option_lines(attribute))
+            new = more
 
     def _function_bodies(self, name: str) -> list[int]:
         """Every line of the functions named ``name`` (a call's result is what they return)."""
@@ -236,6 +269,10 @@ class Reducer:
                 out.append(j)
                 j = self._next_code(j)
         return out
+
+    def _return_lines(self, name: str) -> list[int]:
+        """The ``return`` lines of the functions named ``name``."""
+        return [i for i in self._function_bodies(name) if self._word(i) == "return"]
 
     def _flow_calls(self, name: str) -> list[int]:
         """Lines that may call something on a model held by ``name`` (``model.merge_and_unload()``,
@@ -263,7 +300,8 @@ class Reducer:
 
     def _roots(self) -> list[int]:
         """Statements naming a site or applying one (also as an import alias: ``LoraConfig as
-        LC``), and star imports."""
+        LC``), and star imports; with what the first analysis predictably asks of them, so that
+        most files are parsed once (``_anticipate``)."""
         imports = [i for i in self._lines_of(["import"], "root") if self._word(i) in _IMPORTS]
         for i in imports:
             segment = self._segment(i)
@@ -273,23 +311,94 @@ class Reducer:
             if _STAR.search(segment):
                 self.kept.add(i)
         roots = self._lines_of(self._root_names, "root")
-        # Anticipated, to spare a second parse: the loads (``from_pretrained`` lines feed the
-        # model a site is linked to), the lines a model's flow is made of (all of them: any
-        # name's flow is covered), the argparse options / dataclass fields of the ``args.x``
-        # those read.
+        # the loads: ``from_pretrained`` lines feed the model a site is linked to
         roots += self._lines_of(("from_pretrained", "from_config"), "root")
+        return self._anticipated_lines(roots)
+
+    def _anticipated_lines(self, roots: list[int]) -> list[int]:
+        """The roots and the lines the analysis of their sites predictably reads, each kind
+        covered from the start (``self._anticipated``: the names it asks for):
+
+        - every line a model's flow can be made of (so any name's flow is covered);
+        - the argparse options / dataclass fields of the ``args.x`` that the roots read;
+
+        and with ``anticipate`` (so that most files are parsed once):
+
+        - the names whose calls make a flow (``model.merge_and_unload()``, ``get_peft_model(
+          model, ...``) and a trainer's arguments (its step reads their checkpointing: every use);
+        - of a function holding a root: every use of its name (its calls) and of the parameters
+          the root reads (what the calls pass), its ``def`` line (the defaults), its ``return``
+          lines (its result may be the model, and the flow then goes on in its caller) and the
+          first name each gives;
+        - the assignments to the ``self.x`` that the roots read."""
         self._roots_set.update(roots)
+        functions = self._functions_around(roots) if self.anticipate else {}
+        roots += sorted(functions)
+        self._roots_set.update(functions)
         flows = sorted(
             {i for i in map(self._line_at, (m.start() for m in _FLOW_LINE.finditer(self.text)))}
         )  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
         flows = [i for i in flows if self.lines.is_code(i)]
         self.covered.flows.add(ALL)
-        for i in list(roots):
+        read = list(roots)
+        for i in read:
             for attribute in _ATTRIBUTE.findall(self._segment(i)):
                 if attribute not in self.covered.attributes:
                     self.covered.attributes.add(attribute)
                     roots.extend(self._option_lines(attribute))
-        return roots + flows
+        if not self.anticipate:
+            return roots + flows
+        for i in flows:
+            segment = self._segment(i)
+            for found in _FLOW_NAMES.findall(segment):
+                self._anticipated.bindings.update(found)
+            if "Trainer" in segment:
+                for found in _TRAINER_ARGS.findall(segment):
+                    self._anticipated.values.update(found)
+        returns = []
+        for name in sorted(set(functions.values())):
+            self.covered.returns.add(name)
+            returns += self._return_lines(name)
+        for i in returns:
+            self._anticipated.bindings.update(_RETURNED.findall(self._segment(i)))
+        for i in read:
+            for member in _MEMBER.findall(self._segment(i)):
+                if member not in self.covered.members:
+                    self.covered.members.add(member)
+                    roots.extend(self._member_assignments(member))
+        self._anticipated.values -= _NOT_NAMES
+        self._anticipated.bindings -= _NOT_NAMES
+        return roots + flows + returns
+
+    def _function_of(self, i: int) -> tuple[int, str] | None:
+        """The ``def`` line of the innermost function holding line ``i``, and its name."""
+        j = self._parent(i)
+        while j is not None:
+            header = _DEF.match(self.text, self.lines.code[j])
+            if header is not None:
+                return j, header.group(1)
+            j = self._parent(j)
+        return None
+
+    def _functions_around(self, roots: list[int]) -> dict[int, str]:
+        """The ``def`` lines of the functions holding a root, with their names; the names and
+        the parameters the roots read go into ``self._anticipated.values``."""
+        headers: dict[int, set[str]] = {}
+        names: dict[int, str] = {}
+        for i in roots:
+            function = self._function_of(i)
+            names_read = None
+            while function is not None:
+                j, names[j] = function
+                header = headers.get(j)
+                if header is None:
+                    header = headers[j] = set(WORD.findall(self._segment(j)))
+                    self._anticipated.values.add(names[j])
+                if names_read is None:
+                    names_read = reads(self._segment(i))
+                self._anticipated.values.update(names_read & header)
+                function = self._function_of(j)
+        return names
 
     def _option_lines(self, attribute: str) -> list[int]:
         """Lines that can define ``args.<attribute>``: argparse options (``--lora-r``,
@@ -307,16 +416,20 @@ class Reducer:
         return sorted(found)
 
     def _analyse(self, i: int) -> tuple[set[str], set[str]]:
-        """What a kept line brings: (the names it reads, if it feeds a value; the names it
-        assigns a literal-looking value to, whose every use must be kept too).
+        """What a kept line brings: (the names it reads, if it feeds a value and was not
+        analysed so before; the names it assigns a literal-looking value to, whose every use
+        must be kept too, of those being followed).
 
-        A line feeds a value when it is a root or assigns one of the names being followed."""
+        A line feeds a value when it is a root or assigns one of the names being followed. A line
+        is analysed again each time a search finds it: a name it assigns may be followed since."""
         shape = self._shape(i)
-        followed = self.covered.values | self.covered.bindings
-        targets = shape.targets()
-        if i not in self._roots_set and not targets & followed:
+        followed = shape.targets() & (self.covered.values | self.covered.bindings)
+        if i not in self._roots_set and not followed:
             return set(), set()
-        literal = targets & followed if shape.literal_value() else set()
+        literal = followed if shape.literal_value() else set()
+        if i in self._fed:
+            return set(), literal
+        self._fed.add(i)
         return reads(self._segment(i)), literal
 
     # --- rendering --------------------------------------------------------------------------

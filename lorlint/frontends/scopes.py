@@ -66,6 +66,8 @@ class Scopes:
         self.classes: list[ast.ClassDef] = []
         self.statements: list[ast.stmt] = []  # simple statements, in source order
         self.star_imports: list[str] = []  # modules of module-level ``from M import *``
+        # (name, attribute) of every ``name.attribute = ...`` / ``del name.attribute``
+        self.stored_attributes: set[tuple[str, str]] = set()
         self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
         self._resolved: dict[tuple[int, str], Scope | None] = {}
         _Walker(self).run(tree)
@@ -183,6 +185,8 @@ class _Walker:
         return children
 
     def visit_Attribute(self, node: ast.Attribute, scope: Scope):
+        if type(node.ctx) is not ast.Load and type(node.value) is ast.Name:
+            self.s.stored_attributes.add((node.value.id, node.attr))
         return [(node.value, scope)]
 
     # --- statements that bind ----------------------------------------------------------------
@@ -309,6 +313,10 @@ class _Walker:
         children: list[tuple[ast.AST, Scope]] = []
         for i, generator in enumerate(node.generators):
             self._other(generator.target, inner)
+            if not isinstance(generator.target, ast.Name):  # not walked: its stores only
+                for part in ast.walk(generator.target):
+                    if isinstance(part, ast.Attribute) and type(part.ctx) is not ast.Load:
+                        self.visit_Attribute(part, inner)
             children.append((generator.iter, scope if i == 0 else inner))
             children.extend((cond, inner) for cond in generator.ifs)
         if isinstance(node, ast.DictComp):
