@@ -168,6 +168,30 @@ def class_info(name: str) -> tuple[str, str] | None:
     return (found[0], found[1]) if found else None
 
 
+def auto_class_task(cls_name: str, model_type: str) -> str | None:
+    """The catalogued task whose table for ``model_type`` is the very model ``cls_name`` builds
+    from a ``model_type`` config, or None (then the class is built once and cached).
+
+    The proof is: same class, same config, same modules. The class is the one the task's Auto
+    class builds for the model type (models/auto_targets.py, generated from transformers'
+    ``*_MAPPING_NAMES``), and its own config class is the model type's (classes.json), so it reads
+    the whole config as the Auto class does (which hands a composite config's text part only to a
+    class whose config class is that part's: Llama4ForCausalLM). The catalog's record of the
+    build must agree: that class built, reporting that model type. A class only some other type
+    or task maps, or no Auto class at all, is not proven. tests/test_auto_targets.py builds both
+    ways on the meta device and compares."""
+    from lorlint.models.auto_targets import AUTO_TARGETS, TRANSFORMERS_VERSION
+
+    found = class_info(cls_name)
+    if transformers_version() != TRANSFORMERS_VERSION or not found or found[0] != model_type:
+        return None
+    tasks = type_tasks(model_type)
+    for mapped, task in AUTO_TARGETS.get(cls_name, ()):
+        if mapped == model_type and tasks.get(task, [])[:2] == [cls_name, model_type]:
+            return task
+    return None
+
+
 def entry_tasks(key: str) -> list[str]:
     """The tasks a bundled-index entry has an exact table for (its natural task first)."""
     return list(raw_index()["entries"].get(key, ()))
