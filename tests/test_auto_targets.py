@@ -18,7 +18,7 @@ import sys
 import pytest
 from helpers import REPO
 
-from lorlint.models import auto_targets, catalog, view
+from lorlint.models import catalog, view
 from lorlint.models.index_data import CONFIGS
 
 FIXTURES = ("fixtures/gpt2_llama_names.py", "fixtures/vlm_qwen2vl.py")
@@ -32,18 +32,17 @@ def _generator():
     return module
 
 
-def test_generated_module_is_current():
-    """lorlint/models/auto_targets.py is what scripts/gen_auto_targets.py reads from the
+def test_generated_data_is_current():
+    """lorlint/models/auto_targets.json is what scripts/gen_auto_targets.py reads from the
     installed transformers' *_MAPPING_NAMES now, stamped with its version."""
     pytest.importorskip("transformers")
-    version, sources, targets = _generator().collect()
-    assert (version, sources, targets) == (
-        auto_targets.TRANSFORMERS_VERSION,
-        auto_targets.SOURCES,
-        auto_targets.AUTO_TARGETS,
-    ), "run `python scripts/gen_auto_targets.py` (make catalog)"
+    generator = _generator()
+    version, sources, targets = generator.collect()
+    assert generator.render(version, sources, targets) == catalog.AUTO_TARGETS.read_text(), (
+        "run `python scripts/gen_auto_targets.py` (make catalog)"
+    )
     assert sources["causal-lm"] == "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES"
-    assert catalog.transformers_version() == auto_targets.TRANSFORMERS_VERSION
+    assert catalog.raw_auto_targets()["transformers_version"] == catalog.transformers_version()
 
 
 @pytest.mark.parametrize(
@@ -77,7 +76,8 @@ def test_other_classes_are_not(cls_name, model_type):
 
 
 def test_nothing_is_proven_against_a_catalog_of_another_transformers(monkeypatch):
-    monkeypatch.setattr(auto_targets, "TRANSFORMERS_VERSION", "0.0.0")
+    other = {**catalog.raw_auto_targets(), "transformers_version": "0.0.0"}
+    monkeypatch.setattr(catalog, "raw_auto_targets", lambda: other)
     assert catalog.auto_class_task("GPT2LMHeadModel", "gpt2") is None
 
 
@@ -141,6 +141,15 @@ def test_views_through_a_proven_class_come_from_the_catalog():
     assert (whisper.table_source, whisper.certainty) == ("catalog", "architecture")
 
 
+def test_without_torch_a_proven_class_keeps_the_checkpoints_own_table(monkeypatch):
+    """A torch-free install (the `lorlint` pre-commit hook) fell back to the architecture's
+    default config for a bundled model loaded through its class; now it has the exact table."""
+    monkeypatch.setattr(view, "can_introspect", lambda: False)
+    qwen = view.load_view("Qwen/Qwen2-VL-2B-Instruct", loader="Qwen2VLForConditionalGeneration")
+    assert (qwen.table_source, qwen.certainty) == ("catalog", "exact")
+    assert qwen.table is catalog.entry_table("qwen2-vl-2b", "image-text-to-text")
+
+
 def test_a_class_not_proven_is_still_built(monkeypatch):
     """Qwen2ForCausalLM on a Qwen2-VL checkpoint is no Auto class's choice for qwen2_vl: today's
     behaviour (a build, cached) stands."""
@@ -164,13 +173,14 @@ if sys.argv[1] == "build":  # the path before: the class built through torch (an
     from lorlint.models import catalog
     catalog.auto_class_task = lambda cls_name, model_type: None
 rc = main(["check", "--no-cache", "--output-format", "json", *sys.argv[2:]])
-print("TORCH", "torch" in sys.modules)
+print("TORCH", "torch" in sys.modules or "transformers" in sys.modules)
 """
 
 
 def test_fixtures_lint_from_the_catalog_as_after_a_build(tmp_path):
     """With an empty table cache, the fixtures loading GPT2LMHeadModel and
-    Qwen2VLForConditionalGeneration give the findings a build gives, and never import torch."""
+    Qwen2VLForConditionalGeneration give the findings a build gives, and never import torch or
+    transformers."""
     outputs = {}
     for how in ("catalog", "build"):
         if how == "build" and not view.can_introspect():
