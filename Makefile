@@ -42,6 +42,7 @@ catalog: install
 	$(BIN)/ruff format -q lorlint/models/peft_defaults.py
 	$(BIN)/python scripts/gen_kernel_weights.py
 	$(BIN)/ruff format -q lorlint/models/kernel_weights.py
+	$(BIN)/python scripts/gen_auto_targets.py
 	$(BIN)/python scripts/build_catalog.py
 
 # Rule pages' header lines (severity, fix availability) come from the rule registry.

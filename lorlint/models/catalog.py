@@ -14,6 +14,9 @@ it was built with:
   loaded for, so loading it through any of them needs no build;
 * ``leaves.json.xz`` — the module leaf names of every architecture (rules with no model known).
 
+Beside it, ``auto_targets.json`` (scripts/gen_auto_targets.py, stamped too): which class each
+Auto class builds per model type, so a concrete class can be given its Auto class's table.
+
 xz, not gzip: a pack holds several near-identical tables (one per task) and many repeated blocks,
 which LZMA's large window shares; the whole catalog is about a third of its gzip size. In a
 pack each table is kept as its own JSON text: a pack is decompressed whole (under a millisecond)
@@ -33,6 +36,7 @@ CATALOG_DIR = Path(__file__).with_name("catalog")
 INDEX = CATALOG_DIR / "index.json"
 CLASSES = CATALOG_DIR / "classes.json"
 LEAVES = CATALOG_DIR / "leaves.json.xz"
+AUTO_TARGETS = Path(__file__).with_name("auto_targets.json")  # scripts/gen_auto_targets.py
 EMPTY = {
     "transformers_version": None,
     "types": {},
@@ -84,6 +88,16 @@ def raw_classes() -> dict[str, list[str]]:
     """Model class → [model type, task]: read only when a class names the model."""
     try:
         return json.loads(CLASSES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+@lru_cache(maxsize=1)
+def raw_auto_targets() -> dict:
+    """Class → the (model type, task) pairs whose Auto class builds it, stamped: read only when a
+    concrete class loads the model."""
+    try:
+        return json.loads(AUTO_TARGETS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -166,6 +180,31 @@ def class_info(name: str) -> tuple[str, str] | None:
     """A transformers model class → (model type of its config class, task it is mapped for)."""
     found = raw_classes().get(name)
     return (found[0], found[1]) if found else None
+
+
+def auto_class_task(cls_name: str, model_type: str) -> str | None:
+    """The catalogued task whose table for ``model_type`` is the very model ``cls_name`` builds
+    from a ``model_type`` config, or None (then the class is built once and cached).
+
+    The proof is: same class, same config, same modules. The class is the one the task's Auto
+    class builds for the model type (auto_targets.json, generated from transformers'
+    ``*_MAPPING_NAMES``), and its own config class is the model type's (classes.json), so it reads
+    the whole config as the Auto class does (which hands a composite config's text part only to a
+    class whose config class is that part's: Llama4ForCausalLM). The catalog's record of the
+    build must agree: that class built, reporting that model type. A class only some other type
+    or task maps, or no Auto class at all, is not proven. tests/test_auto_targets.py builds both
+    ways on the meta device and compares."""
+    targets = raw_auto_targets()
+    found = class_info(cls_name)
+    if targets.get("transformers_version") != transformers_version():
+        return None
+    if not found or found[0] != model_type:
+        return None
+    tasks = type_tasks(model_type)
+    for mapped, task in targets["targets"].get(cls_name, ()):
+        if mapped == model_type and tasks.get(task, [])[:2] == [cls_name, model_type]:
+            return task
+    return None
 
 
 def entry_tasks(key: str) -> list[str]:

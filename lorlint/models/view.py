@@ -3,8 +3,9 @@
 Tables come from the cheapest source that is right for the installed transformers: the bundled
 catalog when it was built with the installed version (or torch is absent), the on-disk cache, or
 a meta-device build. How the script loads the model decides which table: a concrete class
-(``ViTForImageClassification``) fixes the model type and task, an Auto class fixes the task, and
-with neither the architecture's natural task is used.
+(``ViTForImageClassification``) fixes the model type and, where it is exactly what a task's Auto
+class builds for that type, the catalog's table (``catalog.auto_class_task``; any other class is
+built); an Auto class fixes the task; with neither the architecture's natural task is used.
 
 Certainty (``ModelView.certainty``):
 
@@ -203,7 +204,7 @@ def table_for(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None, st
 def _exact_table(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None, str, str]:
     key = resolved.index_key
     if key and _catalog_is_current():
-        table = catalog.entry_table(key, task)
+        table = catalog.entry_table(key, _catalog_task(task, resolved.model_type))
         if table is not None:
             return table, "catalog", ""
     if resolved.remote_code:
@@ -218,15 +219,14 @@ def _exact_table(resolved: ResolvedModel, task: str) -> tuple[LayerTable | None,
 
 def _type_table(model_type: str, task: str) -> tuple[LayerTable | None, str, str]:
     """The table of ``model_type`` from its default config (catalog, cache or a build)."""
-    class_task = None
-    if not is_task(task):  # a concrete class: its own model type and mapped task
+    if not is_task(task):  # a concrete class: the model type of its config class
         from lorlint.models.resolve import class_model_type
 
         found = class_model_type(task)
         if found is not None:
-            model_type, class_task = found
+            model_type = found[0]
     if _catalog_is_current():
-        table = catalog.type_table(model_type, class_task or canonical_task(task))
+        table = catalog.type_table(model_type, _catalog_task(task, model_type))
         if table is not None:
             return table, "catalog", ""
         unbuildable = _unbuildable(model_type, task)
@@ -235,6 +235,16 @@ def _type_table(model_type: str, task: str) -> tuple[LayerTable | None, str, str
     if not can_introspect():
         return None, "", _no_torch()
     return _build({"model_type": model_type}, task)
+
+
+def _catalog_task(task: str, model_type: str) -> str:
+    """The task the catalog keeps this table under: the task itself, or for a concrete class the
+    task whose Auto class builds exactly that class for the model type (``auto_class_task``: same
+    class, same config, same table). A class not proven so stays a class, which the catalog has
+    no table under: it is built once and cached."""
+    if is_task(task):
+        return canonical_task(task)
+    return catalog.auto_class_task(task, model_type) or task
 
 
 def _unbuildable(model_type: str, task: str, default_config: bool = True) -> str:
