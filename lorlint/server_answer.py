@@ -28,7 +28,6 @@ from lorlint import __version__
 DATA = Path(__file__).with_name("server_answer.json")
 INT_RANGE = range(0, 2**31)  # LSP's uinteger; also inside its integer range
 ENCODINGS = ("utf-8", "utf-16", "utf-32")  # pygls's supported position encodings
-SERVER_NAME = "lorlint"  # LorlintServer's name, sent as serverInfo.name
 
 
 def answer(message: dict, data: dict | None = None) -> dict | None:
@@ -59,8 +58,11 @@ def answer(message: dict, data: dict | None = None) -> dict | None:
             capabilities["textDocumentSync"][key] = False
     if client.get("notebookDocument") is None:
         capabilities.pop("notebookDocumentSync", None)
-    return {"capabilities": capabilities, "serverInfo": {"name": SERVER_NAME,
-                                                         "version": __version__}}  # fmt: skip
+    # serverInfo.version is lorlint's version, which the stamp leaves out
+    return {
+        "capabilities": capabilities,
+        "serverInfo": {**data["server_info"], "version": __version__},
+    }
 
 
 def _fields(value) -> dict:

@@ -7,10 +7,10 @@ is most of a first start). What that answer needs, read here from the real libra
   attrs class's JSON fields, their types, which are required), so that a request is answered
   early only when it has exactly that shape — anything else goes to pygls, which may read it
   differently (cattrs converts ``"yes"`` to ``True``) or reject it;
-- ``capabilities``: pygls's own answer for lorlint's registered features, for a client with
-  notebook support and no other capability; ``lorlint.server_answer`` adjusts the parts of it
-  that pygls's capability builder takes from the client (position encoding, willSave /
-  willSaveWaitUntil, notebookDocumentSync);
+- ``capabilities``, ``server_info``: pygls's own answer for lorlint's registered features, for a
+  client with notebook support and no other capability; ``lorlint.server_answer`` adjusts the
+  parts of it that pygls's capability builder takes from the client (position encoding,
+  willSave / willSaveWaitUntil, notebookDocumentSync) and sets lorlint's version;
 - ``stamp``: what it was made from (the installed distributions and lorlint/server.py's hash),
   compared at start: any difference and pygls answers.
 
@@ -136,8 +136,10 @@ def collect() -> dict:
     unmodelled = sorted(set(registered_features()) & set(UNMODELLED_FEATURES))
     if unmodelled:
         raise SystemExit(f"lorlint.server_answer does not model {unmodelled}: extend it first")
-    capabilities = pygls_answer(TEMPLATE_CLIENT)["capabilities"]
-    return {"stamp": stamp(), "capabilities": capabilities, "schema": schema()}
+    result = pygls_answer(TEMPLATE_CLIENT)
+    server_info = {k: v for k, v in result["serverInfo"].items() if k != "version"}
+    return {"stamp": stamp(), "capabilities": result["capabilities"], "server_info": server_info,
+            "schema": schema()}  # fmt: skip
 
 
 def render(data: dict) -> str:
