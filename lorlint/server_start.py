@@ -7,9 +7,8 @@ sent at once, then pygls is imported and the request replayed to it (its handler
 its own, identical, answer is not sent again: see ``lorlint.server.Protocol``). The answer comes
 from :mod:`lorlint.server_answer` (pygls's answer computed from the request, for the install it
 was generated from) or, where that is not sure — another pygls, lsprotocol, cattrs or attrs, a
-request of a shape it does not model — from the answer pygls gave before to the same client
-capabilities and initialization options, kept on disk under a key made of exactly those and of
-the server's code. Any other start goes the ordinary way and records pygls's answer.
+request of a shape it does not model — from the answer pygls gave before to the same request
+(its id and process id aside), kept on disk under a key made of it and of the server's code. Any other start goes the ordinary way and records pygls's answer.
 
 Stdlib only, imported before anything heavy.
 """
@@ -99,14 +98,24 @@ def read_message(stream: BinaryIO) -> tuple[bytes, dict | None]:
 
 
 def answer_key(message: dict) -> str | None:
-    """The key of an ``initialize`` request's answer (None for any other message)."""
+    """The key of an ``initialize`` request's answer (None for any other message, and for one
+    whose ``processId`` is neither null nor an integer).
+
+    The whole request but its id (echoed as it is) and its ``processId`` (any integer reads
+    alike): whether pygls answers at all depends on every field (a root URI its ``initialize``
+    cannot parse, a nested object with a "jsonrpc" key, the JSON-RPC version), so a kept answer
+    is for the same client in the same project."""
     if message.get("method") != "initialize" or "id" not in message:
         return None
     params = message.get("params")
     if not isinstance(params, dict):
         return None
-    asked = {k: params.get(k) for k in ("capabilities", "initializationOptions")}
-    blob = json.dumps([_code_fingerprint(), asked], sort_keys=True, default=str)
+    process_id = params.get("processId")
+    if process_id is not None and type(process_id) is not int:
+        return None  # cattrs converts it (a string) or rejects it: not one key for all
+    request = {k: v for k, v in message.items() if k != "id"}
+    request["params"] = {k: v for k, v in params.items() if k != "processId"}
+    blob = json.dumps([_code_fingerprint(), request], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

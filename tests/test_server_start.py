@@ -164,8 +164,16 @@ def test_only_an_initialize_request_has_an_answer_key():
     one = server_start.answer_key({"id": 1, "method": "initialize", "params": {}})
     other = {"id": 1, "method": "initialize", "params": {"initializationOptions": {"a": 1}}}
     assert one is not None and server_start.answer_key(other) not in (None, one)
-    same = {"id": 2, "method": "initialize", "params": {"processId": 5, "rootUri": "file:///x"}}
+    # the id and an integer process id aside, the whole request decides whether pygls answers
+    same = {"id": 2, "method": "initialize", "params": {"processId": 5}}
     assert server_start.answer_key(same) == one
+    for params in ({"rootUri": "file://[::1"}, {"trace": "bogus"}, {"x": {"jsonrpc": "2.0"}}):
+        message = {"id": 1, "method": "initialize", "params": params}
+        assert server_start.answer_key(message) not in (None, one)
+    assert server_start.answer_key({"id": 1, "jsonrpc": "1.0", "method": "initialize",
+                                    "params": {}}) not in (None, one)  # fmt: skip
+    converted = {"id": 1, "method": "initialize", "params": {"processId": "12"}}
+    assert server_start.answer_key(converted) is None  # cattrs reads "12" as 12, "x" not at all
 
 
 def test_the_kept_answer_is_what_answers_and_one_out_of_date_is_forgotten(tmp_path):
