@@ -44,6 +44,7 @@ catalog: install
 	$(BIN)/ruff format -q lorlint/models/kernel_weights.py
 	$(BIN)/python scripts/gen_auto_targets.py
 	$(BIN)/python scripts/build_catalog.py
+	$(BIN)/python scripts/gen_server_answer.py
 
 # Rule pages' header lines (severity, fix availability) come from the rule registry.
 rule-pages: install

@@ -3,9 +3,11 @@
     python benchmarks/bench_server.py --runs 10
 
 - initialize: from starting the process to the initialize response (what an editor waits for),
-  beside `ruff server` and a bare `python -c pass` start; once with nothing kept (the first start
-  for a client after an install or upgrade: pygls is imported before the answer), then as every
-  later start of the same client (the answer kept from that start, sent before pygls is imported);
+  beside `ruff server` and a bare `python -c pass` start. With nothing kept (a first start), for
+  an empty client and for VS Code 1.65's request (tests/lsp_clients/): the answer is computed
+  (lorlint/server_answer.py) and sent before pygls is imported. Then a request that module does
+  not model (a bool sent as 1): its first start waits for pygls, its later starts get the answer
+  pygls gave, kept on disk;
 - re-lint: a 2,000-line training script and a 2,000-line notebook (40 cells) are opened, then one
   line is edited; the time from didChange to the new diagnostics (push mode, as VS Code 1.65 and
   most clients). Python's own `ast.parse` of the same text is shown as the floor.
@@ -80,8 +82,12 @@ def start(command: list[str], env) -> tuple[RawClient, float]:
     return client, time.perf_counter() - t0
 
 
+VSCODE = REPO / "tests" / "lsp_clients" / "visual_studio_code_v1.65.2.json"
+UNMODELLED = {"textDocument": {"synchronization": {"willSave": 1}}}
+
+
 def initialize_times(
-    command: list[str], runs: int, env, fresh_cache: bool = False
+    command: list[str], runs: int, env, fresh_cache: bool = False, capabilities: dict | None = None
 ) -> tuple[list[float], list[float]]:
     """Wall seconds to the initialize response, and the server's CPU seconds by then;
     ``fresh_cache``: each start with an empty cache directory (no initialize answer kept)."""
@@ -92,7 +98,8 @@ def initialize_times(
             run_env = {**env, "LORLINT_CACHE_DIR": tempfile.mkdtemp(prefix="lorlint-bench-")}
         t0 = time.perf_counter()
         client = RawClient(command, env=run_env)
-        client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+        client.request("initialize", {"processId": None, "rootUri": None,
+                                      "capabilities": capabilities or {}})  # fmt: skip
         times.append(time.perf_counter() - t0)
         cpu.append(cpu_seconds(client.proc.pid))
         client.notify("initialized", {})
@@ -194,8 +201,14 @@ def main() -> None:
     lorlint = [sys.executable, "-m", "lorlint", "server"]
     print(_row("`lorlint server`, first start (nothing kept)", *initialize_times(
         lorlint, args.runs, env, fresh_cache=True)))  # fmt: skip
-    initialize_times(lorlint, 1, env)  # keeps the answer for this client (lorlint/server_start.py)
-    print(_row("`lorlint server`", *initialize_times(lorlint, args.runs, env)))
+    print(_row("`lorlint server`, first start, VS Code 1.65's request", *initialize_times(
+        lorlint, args.runs, env, True, json.loads(VSCODE.read_text())["capabilities"])))  # fmt: skip
+    print(_row("`lorlint server`, later start", *initialize_times(lorlint, args.runs, env)))
+    print(_row("unmodelled request, first start (pygls answers)", *initialize_times(
+        lorlint, args.runs, env, True, UNMODELLED)))  # fmt: skip
+    initialize_times(lorlint, 1, env, capabilities=UNMODELLED)  # keeps pygls's answer
+    print(_row("unmodelled request, later start (kept answer)", *initialize_times(
+        lorlint, args.runs, env, capabilities=UNMODELLED)))  # fmt: skip
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if Path(ruff).exists():
         print(_row("`ruff server`", *initialize_times([ruff, "server"], args.runs, env)))

@@ -135,8 +135,8 @@ class Protocol(LanguageServerProtocol):
     params) without a response, and the client waits forever: answer it with the error.
 
     The ``initialize`` request may have been answered before pygls was imported
-    (:mod:`lorlint.server_start`): pygls's own answer to it is then not sent again, and otherwise
-    it is kept for the next start."""
+    (:mod:`lorlint.server_start`): pygls's own answer to it is then not sent again (a different
+    one is reported), and otherwise it is kept for the next start where that is what answers."""
 
     initialize = None  # lorlint.server_start.Initialize: the first message, when it is that
 
@@ -162,14 +162,15 @@ class Protocol(LanguageServerProtocol):
         answer = None
         if error is None:
             answer = json.loads(json.dumps(result, default=self._serialize_message))
-        if not request.answered:
+        if request.sent is None:
             super()._send_response(msg_id, result, error)
-            if answer is not None:
+            if answer is not None and request.key is not None:
                 server_start.remember(request.key, answer)
             return
         self._result_types.pop(msg_id, None)  # answered already: nothing is sent
-        if answer != server_start.cached_answer(request.key):  # not expected: forget it
-            server_start.forget(request.key)
+        if answer != request.sent:  # not expected: forget it
+            if request.key is not None:
+                server_start.forget(request.key)
             self._server.window_log_message(
                 types.LogMessageParams(
                     types.MessageType.Warning,

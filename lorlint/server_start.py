@@ -2,12 +2,13 @@
 
 Importing pygls costs about half a second of CPU (lsprotocol defines about a thousand attrs
 classes), and the editor waits for ``initialize`` before anything else. Its answer is a function
-of the client's request — its capabilities and initialization options — and of the server's code
-(lorlint's features, pygls and lsprotocol). So the answer pygls gives is kept on disk under a key
-made of exactly those, and the next start with the same key answers from it at once, then imports
-pygls and replays the request to it (its handlers run as usual; its own, identical, answer is not
-sent again: see ``lorlint.server.Protocol``). Any other start — a new client, new settings, an
-upgrade, a message that is not ``initialize`` — goes the ordinary way and records the answer.
+of the request and of the server's code (lorlint's features, pygls and lsprotocol), so it is
+sent at once, then pygls is imported and the request replayed to it (its handlers run as usual;
+its own, identical, answer is not sent again: see ``lorlint.server.Protocol``). The answer comes
+from :mod:`lorlint.server_answer` (pygls's answer computed from the request, for the install it
+was generated from) or, where that is not sure — another pygls, lsprotocol, cattrs or attrs, a
+request of a shape it does not model — from the answer pygls gave before to the same request
+(its id and process id aside), kept on disk under a key made of it and of the server's code. Any other start goes the ordinary way and records pygls's answer.
 
 Stdlib only, imported before anything heavy.
 """
@@ -18,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,43 +63,59 @@ class Replay:
         return data
 
 
+CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # pygls.io_'s
+
+
 def read_message(stream: BinaryIO) -> tuple[bytes, dict | None]:
-    """(the raw bytes read, the JSON-RPC message) of the next framed message; the message is None
-    when it is not one this module can read (the bytes go to pygls all the same)."""
+    """(the raw bytes read, the JSON-RPC message) of the next message, framed as pygls's reader
+    reads it (the first ``Content-Length`` line counts, the body follows the first blank line
+    after it); the message is None when it is not one this module can read (the bytes go to
+    pygls all the same)."""
     raw = b""
-    length = None
+    length = 0
     while len(raw) < MAX_HEADER_BYTES:
         line = stream.readline()
         raw += line
         if not line:
             return raw, None
-        if line in (b"\r\n", b"\n"):
+        if not length and (match := CONTENT_LENGTH.fullmatch(line)):
+            length = int(match.group(1))
+        if length and not line.strip():
             break
-        name, _, value = line.decode("latin-1").partition(":")
-        if name.strip().lower() == "content-length" and value.strip().isdigit():
-            length = int(value.strip())
     else:
         return raw, None
-    if length is None or length > MAX_BODY_BYTES:
+    if length > MAX_BODY_BYTES:
         return raw, None
     body = stream.read(length)
     raw += body
+    if len(body) < length:
+        return raw, None
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw, None
     return raw, message if isinstance(message, dict) else None
 
 
 def answer_key(message: dict) -> str | None:
-    """The key of an ``initialize`` request's answer (None for any other message)."""
+    """The key of an ``initialize`` request's answer (None for any other message, and for one
+    whose ``processId`` is neither null nor an integer).
+
+    The whole request but its id (echoed as it is) and its ``processId`` (any integer reads
+    alike): whether pygls answers at all depends on every field (a root URI its ``initialize``
+    cannot parse, a nested object with a "jsonrpc" key, the JSON-RPC version), so a kept answer
+    is for the same client in the same project."""
     if message.get("method") != "initialize" or "id" not in message:
         return None
     params = message.get("params")
     if not isinstance(params, dict):
         return None
-    asked = {k: params.get(k) for k in ("capabilities", "initializationOptions")}
-    blob = json.dumps([_code_fingerprint(), asked], sort_keys=True, default=str)
+    process_id = params.get("processId")
+    if process_id is not None and type(process_id) is not int:
+        return None  # cattrs converts it (a string) or rejects it: not one key for all
+    request = {k: v for k, v in message.items() if k != "id"}
+    request["params"] = {k: v for k, v in params.items() if k != "processId"}
+    blob = json.dumps([_code_fingerprint(), request], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -167,29 +185,34 @@ def frame(message: dict) -> bytes:
 
 @dataclass
 class Initialize:
-    """The first message, an ``initialize`` request: its id, its answer key, and whether its
-    answer was already sent."""
+    """The first message, an ``initialize`` request: its id, the key its answer is kept under
+    (None when lorlint.server_answer answered it: nothing to keep), and the result sent before
+    pygls was imported (None when none was)."""
 
     id: object
-    key: str
-    answered: bool = False
+    key: str | None
+    sent: dict | None = None
 
 
 def start(stdin: BinaryIO, stdout: BinaryIO) -> tuple[Replay, Initialize | None]:
-    """Read the first message; answer it now when it is an ``initialize`` answered before.
+    """Read the first message; answer it now when it is an ``initialize`` whose answer is known.
 
     Returns the stdin to give pygls (the message replayed first) and the request, when the
     message is ``initialize``."""
+    from lorlint import server_answer
+
     raw, message = read_message(stdin)
     key = answer_key(message) if message is not None else None
     if key is None:
         return Replay(raw, stdin), None
-    request = Initialize(message["id"], key)
-    answer = cached_answer(key)
-    if answer is not None:
-        stdout.write(frame({"id": request.id, "result": answer, "jsonrpc": "2.0"}))
+    result = server_answer.answer(message)
+    if result is not None:
+        request = Initialize(message["id"], None, result)
+    else:
+        request = Initialize(message["id"], key, cached_answer(key))
+    if request.sent is not None:
+        stdout.write(frame({"id": request.id, "result": request.sent, "jsonrpc": "2.0"}))
         stdout.flush()
-        request.answered = True
     return Replay(raw, stdin), request
 
 
