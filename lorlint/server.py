@@ -72,16 +72,23 @@ class Worker:
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
         self.lock = asyncio.Lock()  # one request at a time
+        self.shut_down = False  # after ``shutdown`` no worker is started again
 
     async def _start(self) -> asyncio.subprocess.Process:
         if self.process is None or self.process.returncode is not None:
             import sys
 
-            self.process = await asyncio.create_subprocess_exec(
+            if self.shut_down:
+                raise WorkerCrashed("the server is shutting down")
+            process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "lorlint.server_worker",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 limit=2**30,
             )  # fmt: skip
+            if self.shut_down:  # ``shutdown`` came while it was starting: it must not outlive it
+                process.kill()
+                raise WorkerCrashed("the server is shutting down")
+            self.process = process
         return self.process
 
     async def run(self, name: str, *args, timeout: float | None = None):
@@ -635,6 +642,7 @@ def apply_autofix(ls: LorlintServer, *args) -> None:
 
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: LorlintServer, params) -> None:
+    ls.worker.shut_down = True
     ls.worker.stop()
 
 

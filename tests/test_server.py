@@ -403,3 +403,33 @@ def test_memory_returns_after_a_large_document_is_closed(tmp_path):
         assert all(during - after > 1024 for during, after in figures), figures  # given back
     finally:
         assert client.close() == 0
+
+
+def test_a_worker_starting_when_shutdown_comes_does_not_outlive_it(monkeypatch):
+    """``shutdown`` may arrive while the worker warmed after ``initialized`` is still starting:
+    that process is killed as soon as it exists, and no other is started."""
+    import asyncio
+
+    from lorlint import server
+
+    worker = server.Worker()
+    started = []
+    real_exec = asyncio.create_subprocess_exec
+
+    async def exec_during_shutdown(*args, **kwargs):
+        process = await real_exec(sys.executable, "-c", "import time; time.sleep(60)", **kwargs)
+        started.append(process)
+        worker.shut_down = True  # the shutdown request, handled while the worker starts
+        worker.stop()
+        return process
+
+    async def scenario():
+        with pytest.raises(server.WorkerCrashed, match="shutting down"):
+            await worker.run("warm", timeout=5)
+        assert await asyncio.wait_for(started[0].wait(), 10) is not None  # killed
+        with pytest.raises(server.WorkerCrashed, match="shutting down"):
+            await worker.run("warm", timeout=5)  # nothing starts after shutdown
+        assert len(started) == 1 and worker.process is None
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_during_shutdown)
+    asyncio.run(scenario())
