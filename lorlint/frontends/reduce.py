@@ -70,6 +70,7 @@ _TRAINER_ARGS = re.compile(
     r"(?<![\w.])args\s*=\s*([^\W\d]\w*)\s*[,)]"
     r"|Trainer\s*\(\s*[^\W\d][\w.]*\s*,\s*([^\W\d]\w*)\s*[,)]"
 )
+_AS = re.compile(r"\sas\s")
 _ALIAS = re.compile(r"([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
 _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -305,7 +306,7 @@ class Reducer:
         imports = [i for i in self._lines_of(["import"], "root") if self._word(i) in _IMPORTS]
         for i in imports:
             segment = self._segment(i)
-            for name, alias in _ALIAS.findall(segment):
+            for name, alias in _ALIAS.findall(segment) if _AS.search(segment) else ():
                 if name in ROOT_NAMES:
                     self._root_names.add(alias)
             if _STAR.search(segment):
