@@ -56,7 +56,7 @@ _MEMBER = re.compile(r"(?<![\w.])self\s*\.\s*([^\W\d]\w*)")
 # The names whose calls make a model's flow: receivers of its methods, the model a wrapper or a
 # trainer is given (``lorlint/frontends/flow.py``).
 _FLOW_NAMES = re.compile(
-    r"([^\W\d]\w*)\s*\.\s*(?:gradient_checkpointing_enable|enable_input_require_grads"
+    r"(?<!\w)([^\W\d]\w*)\s*\.\s*(?:gradient_checkpointing_enable|enable_input_require_grads"
     r"|merge_and_unload|parameters|named_parameters|load_adapter|set_adapter|enable_adapters"
     r"|to|cuda)\b"
     r"|(?:prepare_model_for_kbit_training|prepare_model_for_int8_training|Trainer)\s*\(\s*"
@@ -71,7 +71,7 @@ _TRAINER_ARGS = re.compile(
     r"|Trainer\s*\(\s*[^\W\d][\w.]*\s*,\s*([^\W\d]\w*)\s*[,)]"
 )
 _AS = re.compile(r"\sas\s")
-_ALIAS = re.compile(r"([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
+_ALIAS = re.compile(r"(?<!\w)([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
 _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
