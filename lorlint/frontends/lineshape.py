@@ -8,7 +8,9 @@ that nothing it needed was left out):
   bracket depth 0), anything on a line that binds by keyword (``for``, ``with``, ``except``,
   ``def``, ``class``, ``global``, ``del``, ``case``, imports), a walrus, an annotation;
 - which names does it *read* (every word outside non-f strings and comments);
-- does it assign a literal-looking value (anything but a call's result), which a fix could edit.
+- does it assign a literal-looking value (anything but a call's result, or a call whose value the
+  evaluator reads from its arguments: ``os.environ.get("X", "default")``, ``list(...)``), which
+  the evaluator may follow and a fix could edit.
 """
 
 from __future__ import annotations
