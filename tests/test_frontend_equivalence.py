@@ -130,30 +130,42 @@ def test_reduced_text_gives_the_sites_of_the_whole_file(path, text):
     assert _agree(_new(path, text), _new(path, text, reduce=False))
 
 
-def test_syntax_error_outside_the_configs_statements_is_not_read():
-    text = (
+@pytest.mark.parametrize(
+    "text",
+    [
         "from peft import LoraConfig\n\n"
         "def unrelated(x):\n    return x +\n\n"
-        'cfg = LoraConfig(target_modules=["q_proj"])\n'
-    )
-    assert _new("t.py", text, reduce=False) == "ParserSyntaxError"
-    (site,) = _new("t.py", text)
-    assert site.get("target_modules") == ["q_proj"]
-
-
-def test_a_syntax_error_in_an_anticipated_line_is_not_read_either():
-    """The first reduction keeps the returns of the function holding a config; when one does
-    not parse, the reduction starts again from the config's own statements."""
-    text = (
+        'cfg = LoraConfig(target_modules=["q_proj"])\n',
+        # The first reduction keeps the returns of the function holding a config; when one does
+        # not parse, the reduction starts again from the config's own statements.
         "from peft import LoraConfig\n\n"
         "def build(flag):\n"
         '    cfg = LoraConfig(target_modules=["q_proj"])\n'
         "    if flag:\n        return cfg +\n"
-        "    return cfg\n"
-    )
+        "    return cfg\n",
+    ],
+    ids=["unrelated", "anticipated"],
+)
+def test_syntax_error_outside_the_configs_statements_is_not_read(text):
     assert _new("t.py", text, reduce=False) == "ParserSyntaxError"
     (site,) = _new("t.py", text)
     assert site.get("target_modules") == ["q_proj"]
+
+
+def test_a_return_inside_a_one_line_branch_is_kept_with_the_others():
+    text = (
+        "from peft import LoraConfig, get_peft_model\n"
+        "from transformers import AutoModelForCausalLM\n"
+        'small = AutoModelForCausalLM.from_pretrained("gpt2")\n\n'
+        "def load_model(tiny):\n"
+        "    if tiny: return small\n"
+        '    model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-3.1-8B")\n'
+        "    return model\n\n"
+        "model = get_peft_model(load_model(True), LoraConfig())\n"
+    )
+    (site,) = [s for s in _new("t.py", text) if s.kind == "peft-config"]
+    assert site == next(s for s in _new("t.py", text, reduce=False) if s.kind == "peft-config")
+    assert site.model is None  # two returns, two models
 
 
 def _rounds(text: str) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lorlint.engine import Options, ViewCache, lint_text
 from lorlint.frontends.notebook import parse_problem, transform_cell
@@ -95,3 +97,40 @@ def test_a_list_split_from_a_string_in_another_cell_is_reported_at_the_string():
         ("LL101", 1, 1, 26),
         ("LL207", 1, 1, 38),
     ]
+
+
+def _cells() -> list[list[str]]:
+    from helpers import REPO
+
+    out = []
+    for path in sorted(
+        [*REPO.glob("fixtures/**/*.ipynb"), *REPO.glob("tests/realworld/**/*.ipynb")]
+    ):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell.get("cell_type") == "code":
+                source = cell["source"]
+                out.append(("".join(source) if isinstance(source, list) else source).split("\n"))
+    return out
+
+
+PIECES = ["x = 1", "!ls", "  %time f()", "a = !ls", "b = %env", "f?", "s = '''", "'''", "(", ")",
+          "# why?", "y = {'%': 1}", "\\", "    z = 2", ",f a", "%%bash", "c = 3 # =!"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=3).map(" ".join), max_size=6))
+def test_a_cell_without_what_ipython_transforms_is_left_as_it_is(lines):
+    """The shortcut (no escape, ``?`` or ``= !``/``= %`` anywhere: the cell as it is) agrees
+    with the line-by-line transform on generated cells (and the corpus's: below)."""
+    from lorlint.frontends.notebook import _transform
+
+    assert transform_cell(lines) == _transform(lines)
+
+
+def test_the_shortcut_agrees_on_every_cell_of_the_corpus():
+    from lorlint.frontends.notebook import TRANSFORMED, _transform
+
+    cells = _cells()
+    assert sum(TRANSFORMED.search("\n".join(c)) is None for c in cells) > len(cells) // 2
+    for cell in cells:
+        assert transform_cell(cell) == _transform(cell)

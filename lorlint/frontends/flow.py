@@ -81,11 +81,8 @@ class Flow:
         self.load: Load | None = load
         self.scope = file.scopes.call_scope.get(applier)
         self.holders: set[ast.AST] = set()  # the assignments (and parameter) holding the model
-        self._assigned: dict[int, ast.stmt] = {}  # id(value) → the assignment of it, in scope
-        for bindings in self.scope.bindings.values() if self.scope else ():
-            for binding in bindings:
-                if binding.kind == "assign" and binding.statement is not None:
-                    self._assigned[id(binding.value)] = binding.statement
+        # id(value) → the assignment of it, in scope
+        self._assigned = file.scopes.assignments(self.scope) if self.scope else {}
         self._backward(model, 0)
         self._forward()
 
@@ -96,9 +93,7 @@ class Flow:
         structured = isinstance(root, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef)
         where = path_to(root, _start(self.applier)) if structured else []
         steps = []
-        for call in self.file.scopes.calls:
-            if self.file.scopes.call_scope.get(call) is not self.scope:
-                continue
+        for call in self.file.scopes.calls_in.get(self.scope, ()):
             step = self._step(call)
             if step is None:
                 continue
@@ -166,9 +161,7 @@ class Flow:
     def _forward(self) -> None:
         """Assignments (in source order) of what a holder's name becomes: ``model =
         get_peft_model(model, cfg)``, ``model = model.to(device)``."""
-        for call in self.file.scopes.calls:
-            if self.file.scopes.call_scope.get(call) is not self.scope:
-                continue
+        for call in self.file.scopes.calls_in.get(self.scope, ()):
             statement = self._assignment_of(call)
             if statement is None or statement in self.holders:
                 continue

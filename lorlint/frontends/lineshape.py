@@ -8,14 +8,16 @@ that nothing it needed was left out):
   bracket depth 0), anything on a line that binds by keyword (``for``, ``with``, ``except``,
   ``def``, ``class``, ``global``, ``del``, ``case``, imports), a walrus, an annotation;
 - which names does it *read* (every word outside non-f strings and comments);
-- does it assign a literal-looking value (anything but a call's result), which a fix could edit.
+- does it assign a literal-looking value (anything but a call's result, or a call whose value the
+  evaluator reads from its arguments: ``os.environ.get("X", "default")``, ``list(...)``), which
+  the evaluator may follow and a fix could edit.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KEYWORDS = frozenset(keyword.kwlist) | {"match", "case", "type", "_"}
 _BINDING_KEYWORDS = frozenset(
@@ -66,12 +68,18 @@ class Shape:
     binds_by_keyword: bool
     last_assign: int  # index in ``flat`` of the last ``=`` at depth 0, or -1
     annotated: bool
+    _targets: set[str] | None = field(default=None, repr=False, compare=False)
+    _literal: bool | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, text: str, start: int, end: int) -> Shape:
-        masked = _COMMENT.sub(_spaces, _ANY_STRING.sub(_spaces, text[start:end]))
+        masked = text[start:end]
+        if "'" in masked or '"' in masked:  # each ``sub`` only where it can find something
+            masked = _ANY_STRING.sub(_spaces, masked)
+        if "#" in masked:
+            masked = _COMMENT.sub(_spaces, masked)
         flat = masked
-        while True:
+        while "(" in flat or "[" in flat or "{" in flat:
             inner = _INNERMOST.sub(_marks, flat)
             if inner == flat:
                 break
@@ -96,24 +104,30 @@ class Shape:
 
     def targets(self) -> set[str]:
         """The names left of the last ``=`` at depth 0 (not those assigned into)."""
-        if self.last_assign < 0:
-            return set()
-        return {
-            m.group()
-            for m in WORD.finditer(self.flat, 0, self.last_assign)
-            if _INTO.match(self.flat, m.end()) is None
-        }
+        if self._targets is None:
+            self._targets = {
+                m.group()
+                for m in WORD.finditer(self.flat, 0, max(self.last_assign, 0))
+                if _INTO.match(self.flat, m.end()) is None
+            }
+        return self._targets
 
     def literal_value(self) -> bool:
         """It assigns something other than a call's result, or the result of a call whose value
         the evaluator reads from its arguments (``os.environ.get("X", "default")``)."""
-        if self.last_assign < 0:
-            return False
-        call = _CALL.match(self.flat, self.last_assign + 1)
-        return call is None or _READ_CALL.match(self.flat, self.last_assign + 1) is not None
+        if self._literal is None:
+            at = self.last_assign + 1
+            self._literal = at > 0 and (
+                _CALL.match(self.flat, at) is None or _READ_CALL.match(self.flat, at) is not None
+            )
+        return self._literal
 
 
 def reads(segment: str) -> set[str]:
     """The names a line's text reads (f-string fields included; not ``kw`` of ``kw=...``)."""
-    code = _COMMENT.sub("", _PLAIN_STRING.sub('""', segment))
+    code = segment
+    if "'" in code or '"' in code:
+        code = _PLAIN_STRING.sub('""', code)
+    if "#" in code:
+        code = _COMMENT.sub("", code)
     return {word for word in _READ.findall(code) if word not in KEYWORDS}

@@ -29,6 +29,9 @@ ESCAPES = ("!", "%", "?", ",", ";", "/")  # IPython's ESCAPE_SINGLES (!!, ?? and
 # HelpEnd's target: a dotted name, optionally with %/%% or [index], then ? or ??.
 HELP_END = re.compile(r"%{0,2}(?!\d)[\w*]+(\.(?!\d)[\w*]+|\[-?[0-9]+\])*\?\??$")
 ASSIGNED_ESCAPE = re.compile(r"(?:!|%\w)")
+# What any of the transforms below acts on (a line starting with an escape, ``= !cmd`` / ``=
+# %magic``, a ``?``), found anywhere: a cell without one is Python as it is.
+TRANSFORMED = re.compile(r"^\s*[!%?,;/]|\?|=\s*(?:!|%\w)", re.MULTILINE)
 
 
 class NotebookError(ValueError):
@@ -128,6 +131,12 @@ def _assignment_from_escape(code: str) -> str | None:
 
 def transform_cell(lines: list[str]) -> list[str]:
     """The cell as IPython hands it to Python, row for row (see the module docstring)."""
+    if TRANSFORMED.search("\n".join(lines)) is None:
+        return list(lines)
+    return _transform(lines)
+
+
+def _transform(lines: list[str]) -> list[str]:
     first = next((line for line in lines if line.strip()), "")
     if first.lstrip().startswith("%%"):  # cell_magic (after leading_empty_lines/leading_indent)
         return [""] * len(lines)

@@ -533,7 +533,7 @@ def analyse(path: str, text: str, bom: int, query, reduce: bool = True, siblings
         found = _reduced(lines, make, query) if reduce else None
         if found is not None:
             return found
-        whole = Reducer(lines).render(full=True)  # the f-strings 3.11 cannot parse neutralized
+        whole = Reducer(lines).render(full=True)  # f-strings this Python cannot parse neutralized
         if whole.text != text:
             try:
                 tree = ast.parse(whole.text)

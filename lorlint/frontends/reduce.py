@@ -16,7 +16,8 @@ header whose whole body was dropped gets ``pass`` on its first body row. Every o
 is replaced by its line breaks only, so what remains sits at exactly the rows and columns it has in
 the file. The analysis checks afterwards that every name it resolved was covered (``Reduction.
 covers``) and widens the reduction if not; a reduced text that does not parse falls back to the
-whole text.
+whole text. The first reduction also keeps what the analysis predictably asks for (``Reducer.
+_anticipated_lines``), so that most files are parsed once.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ _MEMBER = re.compile(r"(?<![\w.])self\s*\.\s*([^\W\d]\w*)")
 # The names whose calls make a model's flow: receivers of its methods, the model a wrapper or a
 # trainer is given (``lorlint/frontends/flow.py``).
 _FLOW_NAMES = re.compile(
-    r"([^\W\d]\w*)\s*\.\s*(?:gradient_checkpointing_enable|enable_input_require_grads"
+    r"(?<!\w)([^\W\d]\w*)\s*\.\s*(?:gradient_checkpointing_enable|enable_input_require_grads"
     r"|merge_and_unload|parameters|named_parameters|load_adapter|set_adapter|enable_adapters"
     r"|to|cuda)\b"
     r"|(?:prepare_model_for_kbit_training|prepare_model_for_int8_training|Trainer)\s*\(\s*"
     r"(?:model\s*=\s*)?([^\W\d]\w*)\s*[,)]"
     r"|(?<![\w.])model\s*=\s*([^\W\d]\w*)\s*[,)]"
 )
+_RETURN = re.compile(r"(?<![\w.])return(?!\w)")
 _RETURNED = re.compile(r"(?<![\w.])return\s*\(?\s*([^\W\d]\w*)")
 _DEF = re.compile(r"(?:async\s+)?def\s+([^\W\d]\w*)")
 # A trainer's arguments: ``args=training_args`` or second positional (``Trainer(model, args,``).
@@ -70,7 +72,8 @@ _TRAINER_ARGS = re.compile(
     r"(?<![\w.])args\s*=\s*([^\W\d]\w*)\s*[,)]"
     r"|Trainer\s*\(\s*[^\W\d][\w.]*\s*,\s*([^\W\d]\w*)\s*[,)]"
 )
-_ALIAS = re.compile(r"([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
+_AS = re.compile(r"\sas\s")
+_ALIAS = re.compile(r"(?<!\w)([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
 _ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -249,7 +252,7 @@ class Reducer:
                 names_read, literal_targets = self._analyse(i)
                 values |= literal_targets - covered.values
                 bindings |= names_read - covered.values - covered.bindings
-                if self.anticipate and literal_targets and names_read:  # may be ``args.x``
+                if self.anticipate and literal_targets and names_read:  # ``x = args.x``: its option
                     for attribute in _ATTRIBUTE.findall(self._segment(i)):
                         if attribute not in covered.attributes:
                             covered.attributes.add(attribute)
@@ -271,8 +274,9 @@ class Reducer:
         return out
 
     def _return_lines(self, name: str) -> list[int]:
-        """The ``return`` lines of the functions named ``name``."""
-        return [i for i in self._function_bodies(name) if self._word(i) == "return"]
+        """The lines of the functions named ``name`` that may hold a ``return`` (``if x: return
+        y`` too)."""
+        return [i for i in self._function_bodies(name) if _RETURN.search(self._segment(i))]
 
     def _flow_calls(self, name: str) -> list[int]:
         """Lines that may call something on a model held by ``name`` (``model.merge_and_unload()``,
@@ -301,11 +305,11 @@ class Reducer:
     def _roots(self) -> list[int]:
         """Statements naming a site or applying one (also as an import alias: ``LoraConfig as
         LC``), and star imports; with what the first analysis predictably asks of them, so that
-        most files are parsed once (``_anticipate``)."""
+        most files are parsed once (``_anticipated_lines``)."""
         imports = [i for i in self._lines_of(["import"], "root") if self._word(i) in _IMPORTS]
         for i in imports:
             segment = self._segment(i)
-            for name, alias in _ALIAS.findall(segment):
+            for name, alias in _ALIAS.findall(segment) if _AS.search(segment) else ():
                 if name in ROOT_NAMES:
                     self._root_names.add(alias)
             if _STAR.search(segment):

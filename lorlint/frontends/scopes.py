@@ -63,6 +63,7 @@ class Scopes:
         self.reads: dict[str, list[tuple[Scope, int, int]]] = {}  # name → (scope, row, col)
         self.calls: list[ast.Call] = []  # in source order
         self.call_scope: dict[ast.Call, Scope] = {}
+        self.calls_in: dict[Scope, list[ast.Call]] = {}  # each scope's calls, in source order
         self.classes: list[ast.ClassDef] = []
         self.statements: list[ast.stmt] = []  # simple statements, in source order
         self.star_imports: list[str] = []  # modules of module-level ``from M import *``
@@ -70,6 +71,7 @@ class Scopes:
         self.stored_attributes: set[tuple[str, str]] = set()
         self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
         self._resolved: dict[tuple[int, str], Scope | None] = {}
+        self._assignments: dict[Scope, dict[int, ast.stmt]] = {}
         _Walker(self).run(tree)
 
     # --- resolution -------------------------------------------------------------------------
@@ -117,6 +119,19 @@ class Scopes:
                 last = max(b.end for b in scope.bindings[name])
                 count += (row, col) < last and self.resolve(scope.parent, name) is owner
         return count
+
+    def assignments(self, scope: Scope) -> dict[int, ast.stmt]:
+        """id(value) → the plain assignment statement of that value, in ``scope`` (computed once
+        per scope)."""
+        found = self._assignments.get(scope)
+        if found is None:
+            found = self._assignments[scope] = {
+                id(binding.value): binding.statement
+                for bindings in scope.bindings.values()
+                for binding in bindings
+                if binding.kind == "assign" and binding.statement is not None
+            }
+        return found
 
     def qualified(self, expr: ast.expr) -> str | None:
         """``peft.LoraConfig`` for ``LC`` after ``from peft import LoraConfig as LC``; the dotted
@@ -179,6 +194,7 @@ class _Walker:
     def visit_Call(self, node: ast.Call, scope: Scope):
         self.s.calls.append(node)
         self.s.call_scope[node] = scope
+        self.s.calls_in.setdefault(scope, []).append(node)
         children = [(node.func, scope)]
         children += [(arg, scope) for arg in node.args]
         children += [(keyword.value, scope) for keyword in node.keywords]
