@@ -18,7 +18,18 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """The rows of ``text`` (no empty last row after a final line break, like splitlines)."""
-    lines: list[str] = []
+    if "\r" not in text:  # "\n" alone ends lines: str.split does it without a regex
+        if not text:
+            return []
+        lines = text.split("\n")
+        if text[-1] == "\n":
+            lines.pop()  # the empty piece after the final line break
+        if keepends:
+            lines = [line + "\n" for line in lines]
+            if text[-1] != "\n":
+                lines[-1] = lines[-1][:-1]
+        return lines
+    lines = []
     start = 0
     for m in _LINE_END.finditer(text):
         lines.append(text[start : m.end() if keepends else m.start()])

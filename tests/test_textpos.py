@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from helpers import run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lorlint.textpos import line_starts, offset, split_lines
 
@@ -14,6 +18,16 @@ def test_rows_break_only_at_python_line_ends():
     starts = line_starts(text)
     assert text[offset(starts, 2, 1) :].startswith("c\u2028d")
     assert text[offset(starts, 4, 3)] == "g"
+
+
+@given(st.text(alphabet="ab\n\r\f\u2028 ", max_size=30), st.booleans())
+def test_split_lines_is_the_row_split_at_python_line_ends(text, keepends):
+    """The fast path (no carriage return) and the regex path give Python's rows."""
+    pieces = re.split(r"(\r\n|\r|\n)", text)
+    rows = [pieces[i] + (pieces[i + 1] if keepends else "") for i in range(0, len(pieces) - 1, 2)]
+    if pieces[-1]:
+        rows.append(pieces[-1])
+    assert split_lines(text, keepends) == rows
 
 
 def test_form_feed_does_not_shift_a_fix(tmp_path):
