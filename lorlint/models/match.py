@@ -11,9 +11,9 @@ require identical results.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from lorlint.models import bounded, methods
 from lorlint.models.methods import can_wrap
@@ -218,6 +218,24 @@ def check_target_module_exists(spec: TargetSpec, key: str):
             return False
         return idx == lt if isinstance(lt, int) else idx in lt
     return found
+
+
+def _plain_list_hit(spec: TargetSpec) -> Callable[[str], bool] | None:
+    """``check_target_module_exists`` for the common config — a list of names, nothing excluded
+    or saved, every layer — as one test per module name (the matcher asks it of every module of
+    the table); None for any other config."""
+    targets = spec.target_modules
+    lt = spec.layers_to_transform
+    if (
+        spec.exclude_modules
+        or spec.modules_to_save
+        or targets is None
+        or isinstance(targets, str)
+        or (lt is not None and (len(lt) != 0 if isinstance(lt, list) else True))
+    ):
+        return None
+    suffixes = _dot_suffixes(tuple(targets))
+    return lambda key: key in targets or key.endswith(suffixes)
 
 
 def _dot_suffixes(targets: tuple) -> tuple[str, ...]:
@@ -521,10 +539,11 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     result.rank_pattern = dict(spec.rank_pattern)
 
     excluded, unmatched, targeted, to_tie = [], [], [], []
+    hit_of = _plain_list_hit(spec) or partial(check_target_module_exists, spec)
     for module in table.modules:
         if not module.name:
             continue
-        hit = check_target_module_exists(spec, module.name)
+        hit = hit_of(module.name)
         if tie_keys and entry_in(module.name, tie_keys):
             to_tie.append(module)  # wrapped after the parameters, tied to the embedding's adapter
         elif hit is EXCLUDED:
