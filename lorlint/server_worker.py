@@ -139,7 +139,7 @@ def hover(job: LintJob, row: int, col: int) -> str | None:
         engine._override_model(site, options)
         view = None
         if site.model:
-            view = views.get(site.model, site.task, Path(site.path).resolve().parent)
+            view = views.get(site.model, site.task, Path(site.path).resolve().parent, site.loader)
             if isinstance(view, ModelNotFound) or view.table is None:
                 view = None
         if site.model_span and _inside(site.model_span, row, col):

@@ -433,3 +433,30 @@ def test_a_worker_starting_when_shutdown_comes_does_not_outlive_it(monkeypatch):
 
     monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_during_shutdown)
     asyncio.run(scenario())
+
+
+def test_hover_reads_the_model_as_the_linter_does(monkeypatch, tmp_path):
+    """The hover's view of the model is the linter's: the class the script loads it with is
+    passed too (a concrete class fixes the architecture and the table)."""
+    from lorlint import engine, server_worker
+
+    path = tmp_path / "t.py"
+    path.write_text(
+        "from peft import LoraConfig, get_peft_model\n"
+        "from transformers import GPT2LMHeadModel\n"
+        'model = GPT2LMHeadModel.from_pretrained("gpt2")\n'
+        'config = LoraConfig(target_modules=["c_attn"])\n'
+        "model = get_peft_model(model, config)\n"
+    )
+    asked = []
+    get = engine.ViewCache.get
+
+    def recording_get(self, reference, task, base_dir, loader=None):
+        asked.append((reference, task, loader))
+        return get(self, reference, task, base_dir, loader)
+
+    monkeypatch.setattr(engine.ViewCache, "get", recording_get)
+    job = server_worker.LintJob(str(path), path.read_text(), {})
+    text = server_worker.hover(job, 4, 38)
+    assert "c_attn" in text
+    assert asked and {loader for _, _, loader in asked} == {"GPT2LMHeadModel"}
