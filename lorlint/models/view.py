@@ -296,11 +296,17 @@ def _build(config: dict, task: str) -> tuple[LayerTable | None, str, str]:
     if table is not None:
         _BUILT[memo] = (table, "cache", "")
         return _BUILT[memo]
+    failed = cache.load_failure(key, installed)
+    if failed is not None:  # failed before with the same packages: it would fail the same way
+        _BUILT[memo] = (None, "", failed)
+        return _BUILT[memo]
     from lorlint.models.introspect import IntrospectionError, introspect
 
     try:
         table = introspect(config, task)
     except IntrospectionError as err:
+        if not isinstance(err.__cause__, (MemoryError, RecursionError, OSError)):
+            cache.store_failure(key, installed, str(err))  # not a passing shortage: kept
         _BUILT[memo] = (None, "", str(err))
         return _BUILT[memo]
     cache.store(key, installed, table)
