@@ -92,3 +92,22 @@ def test_a_damaged_or_foreign_failure_entry_is_ignored(builds):
         entry.write_bytes(damaged)
         _build()
     assert len(builds) == 4
+
+
+def test_a_class_given_another_types_config_says_so_when_it_fails():
+    """``Qwen2ForCausalLM.from_pretrained`` on a Qwen2-VL checkpoint: transformers reads the
+    whole qwen2_vl config into Qwen2Config with a warning, and the model cannot be built from it.
+    The failure names both types, not only transformers' internal error."""
+    pytest.importorskip("torch")
+    from transformers import CONFIG_MAPPING
+
+    from lorlint.models.introspect import build_model
+
+    config = CONFIG_MAPPING["qwen2_vl"]().to_dict()
+    with pytest.raises(IntrospectionError) as failed:
+        build_model(config, "Qwen2ForCausalLM")
+    assert str(failed.value).startswith(
+        "cannot build Qwen2ForCausalLM from a qwen2_vl config, which transformers warns is not "
+        "supported in a qwen2 model unless the checkpoint shares that architecture: "
+    )
+    assert build_model(CONFIG_MAPPING["qwen2"]().to_dict(), "Qwen2ForCausalLM") is not None

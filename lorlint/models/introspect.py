@@ -51,19 +51,42 @@ def build_config(config: dict, config_class=None):
             )
         config_class = CONFIG_MAPPING[model_type]
     else:
-        key = getattr(config_class, "base_config_key", "")
-        if key and isinstance(fields.get(key), dict):
-            fields = fields[key]
-        elif fields.get("model_type") != getattr(config_class, "model_type", None):
-            for value in fields.values():
-                if isinstance(value, dict) and value.get("model_type") == config_class.model_type:
-                    fields = value
+        fields = class_fields(fields, config_class)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return config_class.from_dict(dict(fields))
     except Exception as err:  # transformers validates configs with many exception types
         raise IntrospectionError(f"cannot read this config: {_short(err)}") from err
+
+
+def class_fields(fields: dict, config_class) -> dict:
+    """The part of a config dict a concrete class's ``from_pretrained`` reads (transformers'
+    ``PretrainedConfig.from_pretrained``): its ``base_config_key`` part, else a sub-config of
+    its model type, else the whole dict."""
+    key = getattr(config_class, "base_config_key", "")
+    if key and isinstance(fields.get(key), dict):
+        return fields[key]
+    if fields.get("model_type") != getattr(config_class, "model_type", None):
+        for value in fields.values():
+            if isinstance(value, dict) and value.get("model_type") == config_class.model_type:
+                fields = value
+    return fields
+
+
+def _other_type(config: dict, config_class) -> str:
+    """What a class given another model type's config is told by transformers (it loads the
+    config with a warning, and the build may then fail); "" otherwise."""
+    if config_class is None:
+        return ""
+    mine = getattr(config_class, "model_type", None)
+    given = class_fields(config, config_class).get("model_type")
+    if not mine or not given or given == mine:
+        return ""
+    return (
+        f" from a {given} config, which transformers warns is not supported in a {mine} model "
+        "unless the checkpoint shares that architecture"
+    )
 
 
 def model_class(task_or_class: str):
@@ -140,7 +163,8 @@ def build_model(config: dict, task_or_class: str):
                 return cls.from_config(cfg)
             return cls(cfg)
     except Exception as err:  # transformers raises many kinds here
-        raise IntrospectionError(f"cannot build {cls.__name__}: {_short(err)}") from err
+        other = "" if is_auto else _other_type(config, getattr(cls, "config_class", None))
+        raise IntrospectionError(f"cannot build {cls.__name__}{other}: {_short(err)}") from err
 
 
 def _short(err: Exception) -> str:
