@@ -20,7 +20,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from lorlint.site import Span, Value
-from lorlint.textpos import advance, line_starts, offset
+from lorlint.textpos import advance, line_starts, offset, split_lines
 
 
 @dataclass(frozen=True)
@@ -151,12 +151,11 @@ class Move:
         return Fix(self.applicability, self.message, known_edits=edits)
 
 
-_ROWS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _COMMENT_ONLY = re.compile(r"[ \t\f]*(?:#[^\r\n]*)?(?:\r\n|\r|\n)?$")
 
 
 def _same_but_comments(text: str, seen: str) -> bool:
-    rows, seen_rows = _ROWS.findall(text), _ROWS.findall(seen)
+    rows, seen_rows = split_lines(text, keepends=True), split_lines(seen, keepends=True)
     if len(rows) != len(seen_rows):
         return False
     for row, seen_row in zip(rows, seen_rows, strict=True):

@@ -8,7 +8,8 @@ its own, identical, answer is not sent again: see ``lorlint.server.Protocol``). 
 from :mod:`lorlint.server_answer` (pygls's answer computed from the request, for the install it
 was generated from) or, where that is not sure — another pygls, lsprotocol, cattrs or attrs, a
 request of a shape it does not model — from the answer pygls gave before to the same request
-(its id and process id aside), kept on disk under a key made of it and of the server's code. Any other start goes the ordinary way and records pygls's answer.
+(its id and process id aside), kept on disk under a key made of it and of the server's code. Any
+other start goes the ordinary way and records pygls's answer.
 
 Stdlib only, imported before anything heavy.
 """

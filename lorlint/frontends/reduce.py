@@ -32,6 +32,7 @@ from lorlint.frontends.lineshape import FIRST_WORD, KEYWORDS, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.pyscan import Lines
 from lorlint.frontends.setup import ROOT_WORDS as SETUP_WORDS
+from lorlint.textpos import split_lines
 
 # Words whose statements are sites or apply one.
 ROOT_NAMES = frozenset(
@@ -75,7 +76,6 @@ _TRAINER_ARGS = re.compile(
 _AS = re.compile(r"\sas\s")
 _ALIAS = re.compile(r"(?<!\w)([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
-_ROW = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass
@@ -562,7 +562,7 @@ def _neutralize(segment: str, offset: int, spans, extra: dict[str, int]) -> str:
 def _unknown_filler(original: str) -> str | None:
     """An f-string of unknown value (``f"{...}"``) laid over ``original``'s rows and columns,
     line breaks kept; it still concatenates with the strings beside it."""
-    texts = _ROW.findall(original)
+    texts = split_lines(original, keepends=True)
     if len(texts) == 1:
         return 'f"{...}' + " " * (len(original) - 8) + '"' if len(original) >= 8 else None
     rows = [list(re.sub(r"[^\r\n]", " ", row)) for row in texts]
