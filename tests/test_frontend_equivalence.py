@@ -229,6 +229,11 @@ EXAMPLES = int(os.environ.get("LORLINT_FRONTEND_EXAMPLES", "60"))  # `make fuzz`
     '    T, U = ["q_proj"], ["v_proj"]\ndef main():\n    T = "q_proj,v_proj".split(",")\n'
     "    cfg = peft.LoraConfig(target_modules=T + U, r=8)\n"
 )
+@example(  # a statement between get_peft_model and prepare: LL401's move reads it, reduced too
+    "from peft import get_peft_model, prepare_model_for_kbit_training\n"
+    'if __name__ == "__main__":\n    model = get_peft_model(model, cfg)\n'
+    '    U = ("q_proj", "v_proj",)\n    model = prepare_model_for_kbit_training(model)\n'
+)
 def test_generated_scripts_agree_three_ways(text):
     reduced = _new("gen.py", text)
     assert reduced == _new("gen.py", text, reduce=False)

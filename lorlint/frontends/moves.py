@@ -50,9 +50,11 @@ def move_before(file: PythonFile, wrapper: ast.Call, prepare: ast.Call) -> dict 
     name = _wrapping_name(wrap_stmt, wrapper)
     if name is None or not _prepares(prep_stmt, prepare, name):
         return None
-    if not all(_inert(statement, name) for statement in body[first + 1 : last]):
-        return None
     if prep_stmt.end_lineno - wrap_stmt.lineno >= MAX_ROWS or wrap_stmt.lineno == 1:
+        return None
+    # every statement between them is read: a reduced text must hold them all, as the file does
+    file.needs.rows.update(range(wrap_stmt.lineno, prep_stmt.end_lineno + 1))
+    if not all(_inert(statement, name) for statement in body[first + 1 : last]):
         return None
     return _texts(file, wrap_stmt, prep_stmt)
 

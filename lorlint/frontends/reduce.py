@@ -32,7 +32,7 @@ from lorlint.frontends.lineshape import FIRST_WORD, KEYWORDS, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.pyscan import Lines
 from lorlint.frontends.setup import ROOT_WORDS as SETUP_WORDS
-from lorlint.textpos import split_lines
+from lorlint.textpos import line_starts, split_lines
 
 # Words whose statements are sites or apply one.
 ROOT_NAMES = frozenset(
@@ -84,7 +84,8 @@ class Needs:
     ``values``, every possible binding of ``bindings``, the argparse options and dataclass
     fields named ``attributes``, the bodies of ``functions``, the ``return`` statements of the
     functions named ``returns``, the assignments to ``self.<members>``, the calls on the models
-    held by ``flows``."""
+    held by ``flows``, the code of the physical ``rows`` (LL401's move reads every statement
+    between two calls)."""
 
     values: set[str] = field(default_factory=set)
     bindings: set[str] = field(default_factory=set)
@@ -93,6 +94,7 @@ class Needs:
     returns: set[str] = field(default_factory=set)
     members: set[str] = field(default_factory=set)
     flows: set[str] = field(default_factory=set)
+    rows: set[int] = field(default_factory=set)
 
     def __le__(self, covered: Needs) -> bool:
         return (
@@ -103,13 +105,14 @@ class Needs:
             and self.returns <= covered.returns | covered.functions
             and self.members <= covered.members
             and (ALL in covered.flows or self.flows <= covered.flows | covered.values)
+            and self.rows <= covered.rows
         )
 
     def copy(self) -> Needs:
         return Needs(*(set(getattr(self, f)) for f in _NEEDS))
 
 
-_NEEDS = ("values", "bindings", "attributes", "functions", "returns", "members", "flows")
+_NEEDS = ("values", "bindings", "attributes", "functions", "returns", "members", "flows", "rows")
 ALL = "*"  # in ``Needs.flows``: every line a flow can be made of is kept
 
 
@@ -138,6 +141,7 @@ class Reducer:
         self._roots_set: set[int] = set()
         self._root_names = set(ROOT_NAMES)
         self._anticipated = Needs()  # what the first analysis predictably asks for
+        self._row_starts: list[int] | None = None  # physical rows' offsets, when asked for
 
     # --- positions ------------------------------------------------------------------------------
     def _line_at(self, offset: int) -> int:
@@ -233,6 +237,7 @@ class Reducer:
             ("returns", self._return_lines),
             ("members", self._member_assignments),  # ``self.x = ...`` in the class's methods
             ("flows", self._flow_calls),  # calls on a name holding the model
+            ("rows", self._row_lines),  # the statements between two calls
         ):
             done = getattr(covered, kind)
             for name in getattr(needs, kind) - done:
@@ -272,6 +277,15 @@ class Reducer:
                 out.append(j)
                 j = self._next_code(j)
         return out
+
+    def _row_lines(self, row: int) -> list[int]:
+        """The logical line holding physical row ``row`` (1-based), when it is code."""
+        if self._row_starts is None:
+            self._row_starts = line_starts(self.text)
+        if not 0 < row < len(self._row_starts):
+            return []
+        i = self._line_at(self._row_starts[row - 1])
+        return [i] if self.lines.is_code(i) else []
 
     def _return_lines(self, name: str) -> list[int]:
         """The lines of the functions named ``name`` that may hold a ``return`` (``if x: return
