@@ -14,7 +14,7 @@ plus the transformers class → (model type, task) map the loader lookup uses, t
 architecture (LL206, LL208), and an exact table for every bundled-index config. Everything is
 stamped with the transformers version; tests/test_catalog.py rebuilds a sample and compares.
 
-Usage: ``python scripts/build_catalog.py [--jobs N] [--only TYPE ... | --entries]``.
+Usage: ``python scripts/build_catalog.py [--jobs N] [--only TYPE ... | --entries | --repack]``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from lorlint.models import catalog  # noqa: E402
 from lorlint.models.index_data import CONFIGS  # noqa: E402
 from lorlint.models.introspect import fewer_layers  # noqa: E402
+from lorlint.models.table import LayerTable  # noqa: E402
 from lorlint.models.tasks import NATURAL_ORDER, TASK_AUTO_CLASS  # noqa: E402
 
 TYPE_TIMEOUT_S = 120
@@ -248,7 +249,7 @@ def _study(model_type: str) -> dict:
     natural = natural_task(model_type, built, mappings)
     out["natural"] = natural
     table = built[natural]["table"]
-    out["moe"] = any("expert" in row[0] for row in table["modules"])
+    out["moe"] = any("expert" in name for name in LayerTable.from_json(table).names())
     out["parts"] = sorted(
         k for k, v in default.items() if isinstance(v, dict) and "model_type" in v
     )
@@ -263,7 +264,7 @@ def _layout(default: dict, task: str, table_json: dict) -> dict:
     """Which config fields change module names, and the names that depend on them."""
     from lorlint.models.introspect import introspect
 
-    want = normalized(row[0] for row in table_json["modules"])
+    want = normalized(LayerTable.from_json(table_json).names())
     base_names = None
     for candidate in (fewer_layers(default, SHRUNK_LAYERS), default):
         try:  # variants edit the default config as written out: its own names are the base
@@ -344,13 +345,26 @@ def _write_pack(path: Path, tables: dict[str, dict], **more) -> int:
     return _write_xz(path, {"tables": {k: _compact(v) for k, v in tables.items()}, **more})
 
 
+def _stored(pack: dict) -> dict[str, dict]:
+    """A pack's tables re-encoded in the current format (``LayerTable.to_json``)."""
+    return {
+        k: LayerTable.from_json(json.loads(v) if isinstance(v, str) else v).to_json()
+        for k, v in pack["tables"].items()
+    }
+
+
 def repack_types() -> None:
     """Rewrite every per-type pack in the current format from its stored tables (no build)."""
     for model_type in catalog.raw_index()["types"]:
         pack = catalog._read_xz(catalog.pack_path(model_type))
-        tables = {k: json.loads(v) if isinstance(v, str) else v for k, v in pack["tables"].items()}
-        _write_pack(catalog.pack_path(model_type), tables, unstable=pack["unstable"],
+        _write_pack(catalog.pack_path(model_type), _stored(pack), unstable=pack["unstable"],
                     optional=pack["optional"])  # fmt: skip
+
+
+def repack_entries() -> None:
+    """Rewrite every bundled-index pack in the current format from its stored tables."""
+    for key in catalog.raw_index()["entries"]:
+        _write_pack(catalog.entry_path(key), _stored(catalog._read_xz(catalog.entry_path(key))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,7 +382,17 @@ def main(argv: list[str] | None = None) -> int:
         help="rebuild the bundled-index tables only (per-type packs rewritten in the current "
         "format from their stored tables, not rebuilt)",
     )
+    parser.add_argument(
+        "--repack",
+        action="store_true",
+        help="rewrite every pack in the current table format from its stored tables (no build, "
+        "no transformers needed)",
+    )
     args = parser.parse_args(argv)
+    if args.repack:
+        repack_types()
+        repack_entries()
+        return 0
 
     import transformers
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
@@ -467,7 +491,7 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
         }
         names = set()
         for table in pack.values():
-            names |= {row[0].rpartition(".")[2] for row in table["modules"] if row[0]}
+            names |= _leaves(table)
         leaves[t] = sorted(n for n in names if not n.isdigit())
     class_tasks = _class_tasks(classes, types)
 
@@ -477,7 +501,7 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
         _write_pack(catalog.entry_path(key), tables)
         entries[key] = list(tables)
         for table in tables.values():
-            names = {row[0].rpartition(".")[2] for row in table["modules"] if row[0]}
+            names = _leaves(table)
             leaves.setdefault(table["model_type"], [])
             leaves[table["model_type"]] = sorted(set(leaves[table["model_type"]]) | names)
     _write_xz(catalog.LEAVES, leaves)
@@ -490,6 +514,11 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
     }
     catalog.INDEX.write_text(json.dumps(index, indent=0, sort_keys=True) + "\n")
     catalog.CLASSES.write_text(json.dumps(class_tasks, indent=0, sort_keys=True) + "\n")
+
+
+def _leaves(table: dict) -> set[str]:
+    """The module leaf names of a table's JSON data."""
+    return {name.rpartition(".")[2] for name in LayerTable.from_json(table).names() if name}
 
 
 def _class_tasks(classes: dict[str, str], types: dict[str, dict]) -> dict[str, list[str]]:

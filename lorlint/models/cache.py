@@ -24,7 +24,7 @@ from lorlint.cachedir import cache_subdir
 from lorlint.models.table import LayerTable
 from lorlint.safeio import gunzip, read_regular, write_atomically
 
-TABLE_FORMAT = 3  # an entry: {"format", "key", "checksum", "table"}; tables carry conv groups
+TABLE_FORMAT = 4  # an entry: {"format", "key", "checksum", "table"}; 4: a repeated block kept once
 MAX_GZ_BYTES = 16_000_000
 MAX_JSON_BYTES = 128_000_000
 FAILURE_FORMAT = 1  # {"format", "key", "environment", "message"}

@@ -640,7 +640,7 @@ def _check_wrappable(table: LayerTable, spec: TargetSpec, module: Module) -> Non
             "`transformers.pytorch_utils.Conv1D`, `torch.nn.MultiheadAttention.`.",
             [module.name],
         )
-    groups = module.groups  # recorded by every table (introspect, catalog, cache format 3)
+    groups = module.groups  # recorded by every table (introspect, catalog, cache formats 3 on)
     r = rank_for(module.name, spec.r, spec.rank_pattern)
     if spec.peft_type == "LORA" and groups > 1 and r % groups != 0:
         raise PeftError(

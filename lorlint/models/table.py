@@ -6,6 +6,8 @@ transformers classes), cached on disk as JSON, and bundled in the catalog for to
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
@@ -74,22 +76,53 @@ class LayerTable:
     def total_params(self) -> int:
         return sum(m.params for m in self.modules)
 
-    # --- serialisation: compact, class names interned -------------------------------------------
+    # --- serialisation: compact, class names interned, a repeated block kept once -------------
     def to_json(self) -> dict:
+        """The table as JSON data. ``modules`` lists, in table order, rows (``[name, class index,
+        kind, shape, params, (own params, (groups))]``) and runs of consecutive blocks (``{"stack":
+        "model.layers", "first": 0, "blocks": [template index per block]}``). A template is one
+        block's rows, the block's own module first, the others named relative to it: a stack of
+        identical blocks is kept once, so the catalog and the cache are decoded in a fraction of
+        the time (``from_json``). The data is a function of the modules alone."""
         classes: list[str] = []
         index: dict[str, int] = {}
-        rows = []
-        for m in self.modules:
+
+        def row(m: Module, name: str) -> list:
             if m.cls not in index:
                 index[m.cls] = len(classes)
                 classes.append(m.cls)
-            row: list = [m.name, index[m.cls], m.kind, list(m.shape), m.params]
+            out: list = [name, index[m.cls], m.kind, list(m.shape), m.params]
             if m.own_params or m.groups != 1:
-                row.append([[p, list(s)] for p, s in m.own_params])
+                out.append([[p, list(s)] for p, s in m.own_params])
             if m.groups != 1:
-                row.append(m.groups)
-            rows.append(row)
-        return {
+                out.append(m.groups)
+            return out
+
+        items: list = []
+        templates: list[list] = []
+        known: dict[str, int] = {}  # a template's JSON text → its index
+        modules = self.modules
+        i = 0
+        while i < len(modules):
+            run = _block_run(modules, i)
+            if run is None:
+                items.append(row(modules[i], modules[i].name))
+                i += 1
+                continue
+            prefix, first, bounds = run
+            blocks = []
+            for start, end in bounds:
+                cut = len(modules[start].name) + 1
+                rows = [row(modules[start], "")]
+                rows += [row(m, m.name[cut:]) for m in modules[start + 1 : end]]
+                text = json.dumps(rows)
+                if text not in known:
+                    known[text] = len(templates)
+                    templates.append(rows)
+                blocks.append(known[text])
+            items.append({"stack": prefix, "first": first, "blocks": blocks})
+            i = bounds[-1][1]
+        data = {
             "model_type": self.model_type,
             "architecture": self.architecture,
             "output_embedding": self.output_embedding,
@@ -100,25 +133,38 @@ class LayerTable:
             "is_pretrained_model": self.is_pretrained_model,
             "meta": self.meta,
             "classes": classes,
-            "modules": rows,
+            "modules": items,
         }
+        if templates:
+            data["templates"] = templates
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> LayerTable:
+        """The table of ``to_json``'s data (plain rows only, as older writers wrote, included)."""
         classes = data["classes"]
-        modules = []
+        modules: list[Module] = []
+        add = modules.append
         new = object.__new__
-        for row in data["modules"]:
-            own = tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else ()
-            groups = row[6] if len(row) > 6 else 1
-            # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x the
-            # cost): tables hold thousands of modules, decoded on every run. Same attributes.
-            module = new(Module)
-            module.__dict__.update(
-                name=row[0], cls=classes[row[1]], kind=row[2], shape=tuple(row[3]),
-                params=row[4], own_params=own, groups=groups,
-            )  # fmt: skip
-            modules.append(module)
+        templates = [[_fields(r, classes) for r in rows] for rows in data.get("templates", ())]
+        for item in data["modules"]:
+            if type(item) is not dict:
+                # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x
+                # the cost): tables hold thousands of modules, decoded on every run.
+                module = new(Module)
+                module.__dict__.update(_fields(item, classes))
+                add(module)
+                continue
+            prefix, first = item["stack"], item["first"]
+            for offset, template in enumerate(item["blocks"]):
+                base = f"{prefix}.{first + offset}"
+                dotted = base + "."
+                for position, fields in enumerate(templates[template]):
+                    module = new(Module)
+                    attrs = module.__dict__
+                    attrs.update(fields)  # shared immutable values: the block's other copies'
+                    attrs["name"] = dotted + fields["name"] if position else base
+                    add(module)
         return cls(
             model_type=data["model_type"],
             architecture=data["architecture"],
@@ -131,3 +177,40 @@ class LayerTable:
             is_pretrained_model=data.get("is_pretrained_model", True),
             meta=data.get("meta", {}),
         )
+
+
+_CONTAINER = re.compile(r"(.+)\.(\d+)")  # a block's own module: ``model.layers.3``
+
+
+def _block_run(modules: list[Module], i: int) -> tuple[str, int, list[tuple[int, int]]] | None:
+    """Two or more consecutive blocks of one stack from ``modules[i]`` on (``model.layers.0``,
+    its submodules, ``model.layers.1``, ...): (stack, first index, (start, end) per block)."""
+    found = _CONTAINER.fullmatch(modules[i].name)
+    if found is None:
+        return None
+    prefix, first = found.group(1), int(found.group(2))
+    if str(first) != found.group(2):  # ``layers.01``: not what the index writes back
+        return None
+    bounds = []
+    start = i
+    while start < len(modules) and modules[start].name == f"{prefix}.{first + len(bounds)}":
+        inside = modules[start].name + "."
+        end = start + 1
+        while end < len(modules) and modules[end].name.startswith(inside):
+            end += 1
+        bounds.append((start, end))
+        start = end
+    return (prefix, first, bounds) if len(bounds) > 1 else None
+
+
+def _fields(row: list, classes: list[str]) -> dict:
+    """A row's Module attributes (``name`` first, as the dataclass lists them)."""
+    return {
+        "name": row[0],
+        "cls": classes[row[1]],
+        "kind": row[2],
+        "shape": tuple(row[3]),
+        "params": row[4],
+        "own_params": tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else (),
+        "groups": row[6] if len(row) > 6 else 1,
+    }
