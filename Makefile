@@ -50,9 +50,10 @@ catalog: install
 rule-pages: install
 	$(BIN)/python scripts/gen_rule_headers.py
 
-# The differential sweep and the catalog check on every buildable model type (CI runs a sample).
+# The differential sweep, the catalog check and the table shortcuts on every buildable model type
+# (CI runs a sample).
 sweep: install
-	LORLINT_SWEEP=all $(BIN)/python -m pytest -q tests/test_sweep.py tests/test_catalog.py
+	LORLINT_SWEEP=all $(BIN)/python -m pytest -q tests/test_sweep.py tests/test_catalog.py tests/test_table_templates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

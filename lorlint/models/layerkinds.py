@@ -177,17 +177,48 @@ def _attention_owners(table: LayerTable) -> frozenset[str]:
     return frozenset(m.name for m in table.modules if _attention_class(m.cls))
 
 
+# What one module adds to its part: (kind, container class or None, relative name, LoRA kind for
+# ``Part.modules`` or None, expert parameters).
+_Effect = tuple[str, str | None, str, str | None, tuple[tuple[str, tuple[int, ...]], ...]]
+
+
 @once_per_table
 def block_parts(table: LayerTable) -> BlockParts | None:
-    """The parts of the model's largest block stack outside vision towers; None without blocks."""
+    """The parts of the model's largest block stack outside vision towers; None without blocks.
+
+    A block decoded from a template (``LayerTable.block_runs``, ``_template_blocks``) is read
+    once per template: every copy's modules have the same relative names, classes, kinds and
+    parameters, and what decides a module's part (its containers, siblings, the routers, hybrid
+    mixers and attention classes among them) lies inside its own block, so each copy adds what
+    the first one did, under its own index and names."""
+    modules = table.modules
+    templated = _template_blocks(table)
     stacks: dict[str, set[int]] = {}
-    in_blocks = []  # (module, its block), read once: both passes below need it
-    for m in table.modules:
-        block = split_block(m.name)
-        if block:
-            in_blocks.append((m, block))
-            if not tower_of(m.name):
-                stacks.setdefault(block[0], set()).add(block[1])
+    # (module, its block) read once, both passes below need it; a templated block as (None,
+    # (stack, index, template, start, end))
+    in_blocks: list[tuple[Module | None, tuple]] = []
+    outside_towers: dict[tuple[str, int], bool] = {}  # (stack, template) → has such a module
+    i = 0
+    while i < len(modules):
+        found = templated.get(i)
+        if found is None:
+            m = modules[i]
+            block = split_block(m.name)
+            if block:
+                in_blocks.append((m, block))
+                if not tower_of(m.name):
+                    stacks.setdefault(block[0], set()).add(block[1])
+            i += 1
+            continue
+        stack, index, template, end = found
+        key = (stack, template)
+        if key not in outside_towers:
+            names = [m.name for m in modules[i + 1 : end]]
+            outside_towers[key] = any(split_block(n) and not tower_of(n) for n in names)
+        if outside_towers[key]:
+            stacks.setdefault(stack, set()).add(index)
+        in_blocks.append((None, (stack, index, template, i, end)))
+        i = end
     if not stacks:
         return None
     stack = max(stacks, key=lambda s: len(stacks[s]))
@@ -197,32 +228,89 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     parts: dict[str, Part] = {}
     kind_of: dict[str, str] = {}
 
-    def add(kind: str, index: int, rel: str, full: str, cls: str | None = None) -> Part:
-        part = parts.setdefault(kind, Part(kind))
+    def effect(m: Module, block: tuple[str, int, str]) -> _Effect | None:
+        if m.name in router_names:
+            return None
+        rel = block[2]
+        mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
+        if mixer is not None and m.kind:
+            return mixers[mixer], table.get(mixer).cls, rel, m.kind, ()
+        if m.kind is None and m.own_params and any(len(s) == 3 for _, s in m.own_params):
+            return "experts", m.cls, rel, None, tuple(expert_parameters(m))
+        if m.kind in ("linear", "conv1d_hf"):
+            kind = "attention" if _in_attention(m.name, block, attention_owners) else "mlp"
+            return kind, None, rel, m.kind, ()
+        return None
+
+    def add(found: _Effect, index: int, full: str) -> None:
+        kind, cls, rel, lora_kind, parameters = found
+        part = parts.get(kind)
+        if part is None:
+            part = parts[kind] = Part(kind)
         part.layers.add(index)
         if cls and cls not in part.classes:
             part.classes.append(cls)
         kind_of[full] = kind
-        return part
+        if lora_kind:
+            part.modules.setdefault(rel, lora_kind)
+        for p, shape in parameters:
+            part.parameters.setdefault(f"{rel}.{p}", shape)
+            kind_of[f"{full}.{p}"] = "experts"
 
+    per_template: dict[tuple[str, int], list[tuple[int, _Effect]]] = {}
     for m, block in in_blocks:
-        if block[0] != stack or m.name in router_names:
+        if block[0] != stack:
             continue
-        _, index, rel = block
-        mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
-        if mixer is not None and m.kind:
-            part = add(mixers[mixer], index, rel, m.name, table.get(mixer).cls)
-            part.modules.setdefault(rel, m.kind)
-        elif m.kind is None and any(len(s) == 3 for _, s in m.own_params):
-            part = add("experts", index, rel, m.name, m.cls)
-            for p, shape in expert_parameters(m):
-                part.parameters.setdefault(f"{rel}.{p}", shape)
-                kind_of[f"{m.name}.{p}"] = "experts"
-        elif m.kind in ("linear", "conv1d_hf"):
-            kind = "attention" if _in_attention(m.name, block, attention_owners) else "mlp"
-            add(kind, index, rel, m.name).modules.setdefault(rel, m.kind)
+        if m is not None:
+            found = effect(m, block)
+            if found is not None:
+                add(found, block[1], m.name)
+            continue
+        _, index, template, start, end = block
+        effects = per_template.get((stack, template))
+        if effects is None:  # the template's first block: its modules one by one
+            effects = per_template[(stack, template)] = []
+            for j in range(start + 1, end):
+                inner = split_block(modules[j].name)
+                found = effect(modules[j], inner) if inner else None
+                if found is not None:
+                    effects.append((j - start, found))
+        for offset, found in effects:
+            add(found, index, modules[start + offset].name)
     ordered = {k: parts[k] for k in KINDS if k in parts}
     return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
+
+
+def _template_blocks(table: LayerTable) -> dict[int, tuple[str, int, int, int]]:
+    """The blocks ``block_parts`` may read per template, by start position: (stack, index,
+    template, end). Only where it is proven that a copy is classified as the first one is: the
+    stack is what ``split_block`` reads from its names (no index inside the stack's own name),
+    each (stack, index) is one block, and no module outside the block has a name inside it (then
+    every container, sibling and ancestor a module's part depends on is in its own block).
+    Empty (every module read one by one) otherwise."""
+    blocks: dict[int, tuple[str, int, int, int]] = {}
+    for stack, run in table.block_runs:
+        if split_block(f"{stack}.0.x") != (stack, 0, "x"):
+            continue
+        for index, template, start, end in run:
+            blocks[start] = (stack, index, template, end)
+    if not blocks:
+        return {}
+    inside = {(stack, index) for stack, index, _, _ in blocks.values()}
+    if len(inside) < len(blocks):
+        return {}
+    modules = table.modules
+    i = 0
+    while i < len(modules):
+        found = blocks.get(i)
+        if found is not None:
+            i = found[3]
+            continue
+        block = split_block(modules[i].name)
+        if block and (block[0], block[1]) in inside:
+            return {}
+        i += 1
+    return blocks
 
 
 def coverage(

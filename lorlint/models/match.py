@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 
 from lorlint.models import bounded, methods
@@ -220,10 +220,11 @@ def check_target_module_exists(spec: TargetSpec, key: str):
     return found
 
 
-def _plain_list_hit(spec: TargetSpec) -> Callable[[str], bool] | None:
-    """``check_target_module_exists`` for the common config — a list of names, nothing excluded
-    or saved, every layer — as one test per module name (the matcher asks it of every module of
-    the table); None for any other config."""
+def _plain_list_hits(table: LayerTable, spec: TargetSpec) -> list[Module] | None:
+    """The modules ``check_target_module_exists`` hits for the common config — a list of names,
+    nothing excluded or saved, every layer — in table order, found through the leaf index (a
+    module hit by an entry, exactly or as a ``.``-suffix, has the entry's last component as its
+    leaf) instead of testing every module of the table; None for any other config."""
     targets = spec.target_modules
     lt = spec.layers_to_transform
     if (
@@ -232,10 +233,41 @@ def _plain_list_hit(spec: TargetSpec) -> Callable[[str], bool] | None:
         or targets is None
         or isinstance(targets, str)
         or (lt is not None and (len(lt) != 0 if isinstance(lt, list) else True))
+        or not all(type(t) is str for t in targets)
     ):
         return None
-    suffixes = _dot_suffixes(tuple(targets))
-    return lambda key: key in targets or key.endswith(suffixes)
+    by_leaf: dict[str, list[str]] = {}
+    for target in targets:
+        by_leaf.setdefault(target.rpartition(".")[2], []).append("." + target)
+    hits = []
+    for leaf, suffixes in by_leaf.items():
+        ends = tuple(suffixes)
+        for m in table.with_leaf(leaf):
+            if m.name and (m.name in targets or m.name.endswith(ends)):
+                hits.append(m)
+    return table.in_order(hits) if len(by_leaf) > 1 else hits
+
+
+_PLAIN_NAME = re.compile(r"\w+")  # a modules_to_save entry with no regex syntax in it
+
+
+def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
+    r"""``check_target_module_exists(spec, key)`` as a function of ``key``, sparing most keys the
+    ``modules_to_save`` regexes when every entry is a plain name: ``(^|.*\.)name($|\..*)``
+    matches a key without a line break exactly when ``name`` is one of its ``.``-separated
+    components, and a key with none of them gets the same answer from the spec without them."""
+    saved = spec.modules_to_save
+    if not saved or not all(isinstance(m, str) and _PLAIN_NAME.fullmatch(m) for m in saved):
+        return partial(check_target_module_exists, spec)
+    names = frozenset(saved)
+    unsaved = replace(spec, modules_to_save=None)
+
+    def test(key: str):
+        if "\n" not in key and names.isdisjoint(key.split(".")):
+            return check_target_module_exists(unsaved, key)
+        return check_target_module_exists(spec, key)
+
+    return test
 
 
 def _dot_suffixes(targets: tuple) -> tuple[str, ...]:
@@ -538,21 +570,31 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     result.effective_targets = spec.target_modules
     result.rank_pattern = dict(spec.rank_pattern)
 
-    excluded, unmatched, targeted, to_tie = [], [], [], []
-    hit_of = _plain_list_hit(spec) or partial(check_target_module_exists, spec)
-    for module in table.modules:
-        if not module.name:
-            continue
-        hit = hit_of(module.name)
-        if tie_keys and entry_in(module.name, tie_keys):
-            to_tie.append(module)  # wrapped after the parameters, tied to the embedding's adapter
-        elif hit is EXCLUDED:
-            excluded.append(module.name)
-        elif not hit:
-            unmatched.append(module.name)
-        else:
-            _check_wrappable(table, spec, module)
+    excluded, targeted, to_tie = [], [], []
+    plain = None if tie_keys else _plain_list_hits(table, spec)
+    if plain is not None:
+        passes = _passes_wrappable(table, spec)
+        for module in plain:
+            if not passes(module):
+                _check_wrappable(table, spec, module)
             targeted.append(module.name)
+        unmatched = table.named_count() > len(plain)  # (only whether there is one is asked)
+    else:
+        unmatched = False
+        hit_of = _exists_test(spec)
+        for module in table.modules:
+            if not module.name:
+                continue
+            hit = hit_of(module.name)
+            if tie_keys and entry_in(module.name, tie_keys):
+                to_tie.append(module)  # wrapped after the parameters, tied to the embedding's
+            elif hit is EXCLUDED:
+                excluded.append(module.name)
+            elif not hit:
+                unmatched = True
+            else:
+                _check_wrappable(table, spec, module)
+                targeted.append(module.name)
     if spec.peft_type == "LN_TUNING":
         problem = methods.ln_tuning_problem(table.modules, targeted)
         if problem:
@@ -650,6 +692,21 @@ def _check_wrappable(table: LayerTable, spec: TargetSpec, module: Module) -> Non
             "different rank or do not target this specific layer.",
             [module.name],
         )
+
+
+def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module], bool]:
+    """A test that a module passes ``_check_wrappable`` for sure, with nothing it would evaluate
+    skipped (False: ask ``_check_wrappable``): no Mamba restriction on this model, no
+    ``rank_pattern`` key to try (its regexes run under the matching's deadline), and a layer type
+    the method wraps with ``groups`` 1."""
+    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
+        return lambda module: False
+    kinds = methods.SUPPORTED_KINDS.get(spec.peft_type)
+    if kinds is None:
+        return lambda module: False
+    if kinds is methods.ANY_MODULE:
+        return lambda module: module.groups == 1
+    return lambda module: module.groups == 1 and module.kind in kinds
 
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
@@ -55,6 +56,12 @@ class LayerTable:
     def __post_init__(self) -> None:
         self._by_name = {m.name: m for m in self.modules}
         self._by_leaf: dict[str, list[Module]] | None = None
+        self._position: dict[str, int] | None = None
+        self._named: int | None = None
+        # Blocks decoded from one template (from_json): (stack, [(index, template, start, end)])
+        # per run, positions in ``modules``; what is computed per block can be computed per
+        # template (layerkinds.block_parts). Empty for a table built any other way.
+        self.block_runs: tuple[tuple[str, list[tuple[int, int, int, int]]], ...] = ()
 
     def get(self, name: str) -> Module | None:
         return self._by_name.get(name)
@@ -68,6 +75,18 @@ class LayerTable:
                 index.setdefault(m.leaf, []).append(m)
             self._by_leaf = index
         return self._by_leaf.get(leaf, [])
+
+    def in_order(self, modules: Iterable[Module]) -> list[Module]:
+        """``modules`` (this table's) in table order (positions indexed on first use)."""
+        if self._position is None:
+            self._position = {m.name: i for i, m in enumerate(self.modules)}
+        return sorted(modules, key=lambda m: self._position[m.name])
+
+    def named_count(self) -> int:
+        """How many modules have a name (all but the model itself, ``""``)."""
+        if self._named is None:
+            self._named = sum(1 for m in self.modules if m.name)
+        return self._named
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]
@@ -147,6 +166,7 @@ class LayerTable:
         add = modules.append
         new = object.__new__
         templates = [[_fields(r, classes) for r in rows] for rows in data.get("templates", ())]
+        runs: list[tuple[str, list[tuple[int, int, int, int]]]] = []
         for item in data["modules"]:
             if type(item) is not dict:
                 # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x
@@ -156,8 +176,11 @@ class LayerTable:
                 add(module)
                 continue
             prefix, first = item["stack"], item["first"]
+            run = []
+            runs.append((prefix, run))
             for offset, template in enumerate(item["blocks"]):
-                base = f"{prefix}.{first + offset}"
+                index, start = first + offset, len(modules)
+                base = f"{prefix}.{index}"
                 dotted = base + "."
                 for position, fields in enumerate(templates[template]):
                     module = new(Module)
@@ -165,7 +188,8 @@ class LayerTable:
                     attrs.update(fields)  # shared immutable values: the block's other copies'
                     attrs["name"] = dotted + fields["name"] if position else base
                     add(module)
-        return cls(
+                run.append((index, template, start, len(modules)))
+        table = cls(
             model_type=data["model_type"],
             architecture=data["architecture"],
             modules=modules,
@@ -177,6 +201,8 @@ class LayerTable:
             is_pretrained_model=data.get("is_pretrained_model", True),
             meta=data.get("meta", {}),
         )
+        table.block_runs = tuple(runs)
+        return table
 
 
 _CONTAINER = re.compile(r"(.+)\.(\d+)")  # a block's own module: ``model.layers.3``

@@ -1,0 +1,261 @@
+"""Issue #12's shortcuts over layer tables give what the module-by-module reading gives, on every
+catalogued table: the table format that keeps a repeated block once (``LayerTable.to_json`` /
+``from_json``), ``block_parts`` read per template, and the matcher's plain-list, plain
+``modules_to_save`` and wrappable-module shortcuts."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import astuple, replace
+
+import pytest
+
+from lorlint.models import catalog, layerkinds, match
+from lorlint.models.layerkinds import (
+    KINDS,
+    BlockParts,
+    Part,
+    _ancestors,
+    _attention_owners,
+    _in_attention,
+    expert_parameters,
+    hybrid_mixers,
+    routers,
+    tower_of,
+)
+from lorlint.models.summary import split_block
+from lorlint.models.table import LayerTable, Module
+
+
+def _stored_tables() -> list[tuple[str, dict]]:
+    """(where, JSON data) of every table the catalog holds: per-type packs and index entries."""
+    out = []
+    for model_type in sorted(catalog.raw_index()["types"]):
+        for key, text in (catalog._pack(model_type) or {"tables": {}})["tables"].items():
+            out.append((f"{model_type}/{key}", json.loads(text)))
+    for entry in sorted(catalog.raw_index()["entries"]):
+        for key, text in (catalog._entry_pack(entry) or {"tables": {}})["tables"].items():
+            out.append((f"entry {entry}/{key}", json.loads(text)))
+    return out
+
+
+STORED = _stored_tables()
+# Every table with LORLINT_SWEEP=all (make sweep, about 2 minutes); otherwise every sixth, per-type
+# and bundled-index ones alike.
+SAMPLE = STORED if os.environ.get("LORLINT_SWEEP") else STORED[::6]
+
+
+def _plain(table: LayerTable) -> dict:
+    """The table as the format before templates wrote it: one row per module."""
+    data = table.to_json()
+    classes = data["classes"]
+    index = {c: i for i, c in enumerate(classes)}
+    rows = []
+    for m in table.modules:
+        row: list = [m.name, index[m.cls], m.kind, list(m.shape), m.params]
+        if m.own_params or m.groups != 1:
+            row.append([[p, list(s)] for p, s in m.own_params])
+        if m.groups != 1:
+            row.append(m.groups)
+        rows.append(row)
+    data["modules"] = rows
+    data.pop("templates", None)
+    return data
+
+
+def test_the_catalog_keeps_repeated_blocks_once():
+    assert len(STORED) > 1500
+    assert sum("templates" in data for _, data in STORED) > 0.9 * len(STORED)
+
+
+def test_every_catalogued_table_reads_as_its_plain_rows():
+    """Decoding the stored form and decoding one row per module give the same modules (every
+    field, in order), and writing them gives the stored form back."""
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        plain = LayerTable.from_json(_plain(table))
+        assert [astuple(m) for m in table.modules] == [astuple(m) for m in plain.modules], where
+        assert plain.to_json() == data, where
+
+
+def test_a_run_needs_consecutive_blocks_of_one_stack():
+    """Interleaved, out-of-order, zero-padded and lone blocks are kept as rows, exactly."""
+    names = [
+        "",
+        "m",
+        "m.layers",
+        "m.layers.0",
+        "m.layers.0.q",
+        "m.layers.1",
+        "m.layers.1.q",
+        "m.layers.3",
+        "m.layers.3.q",
+        "m.layers.2",
+        "m.layers.2.q",
+        "m.layers.2.k",
+        "m.layers.02",
+        "m.layers.02.q",
+        "m.layers.5",
+        "m.layers.5.",
+        "m.layers.6",
+        "m.layers.6.",
+        "m.layers.7",
+        "m.layers.7.q",
+        "m.layers.4.q",
+    ]
+    modules = [Module(n, "Linear" if n.endswith("q") else "Block", "linear") for n in names]
+    table = LayerTable("x", "X", modules)
+    data = json.loads(json.dumps(table.to_json()))
+    assert LayerTable.from_json(data).modules == modules
+    assert [type(item).__name__ for item in data["modules"]].count("dict") == 2
+
+
+# --- block parts --------------------------------------------------------------------------------
+def _block_parts_module_by_module(table: LayerTable) -> BlockParts | None:
+    """``block_parts`` as it was before templates (session 5), kept as the reference."""
+    stacks: dict[str, set[int]] = {}
+    in_blocks = []
+    for m in table.modules:
+        block = split_block(m.name)
+        if block:
+            in_blocks.append((m, block))
+            if not tower_of(m.name):
+                stacks.setdefault(block[0], set()).add(block[1])
+    if not stacks:
+        return None
+    stack = max(stacks, key=lambda s: len(stacks[s]))
+    mixers = hybrid_mixers(table)
+    router_names = routers(table)
+    attention_owners = _attention_owners(table)
+    parts: dict[str, Part] = {}
+    kind_of: dict[str, str] = {}
+
+    def add(kind: str, index: int, full: str, cls: str | None = None) -> Part:
+        part = parts.setdefault(kind, Part(kind))
+        part.layers.add(index)
+        if cls and cls not in part.classes:
+            part.classes.append(cls)
+        kind_of[full] = kind
+        return part
+
+    for m, block in in_blocks:
+        if block[0] != stack or m.name in router_names:
+            continue
+        _, index, rel = block
+        mixer = next((a for a in _ancestors(m.name) if a in mixers), None) if mixers else None
+        if mixer is not None and m.kind:
+            part = add(mixers[mixer], index, m.name, table.get(mixer).cls)
+            part.modules.setdefault(rel, m.kind)
+        elif m.kind is None and any(len(s) == 3 for _, s in m.own_params):
+            part = add("experts", index, m.name, m.cls)
+            for p, shape in expert_parameters(m):
+                part.parameters.setdefault(f"{rel}.{p}", shape)
+                kind_of[f"{m.name}.{p}"] = "experts"
+        elif m.kind in ("linear", "conv1d_hf"):
+            kind = "attention" if _in_attention(m.name, block, attention_owners) else "mlp"
+            add(kind, index, m.name).modules.setdefault(rel, m.kind)
+    ordered = {k: parts[k] for k in KINDS if k in parts}
+    return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
+
+
+def _ordered(found: BlockParts | None):
+    """Everything of block parts, the order of every dict and list included."""
+    if found is None:
+        return None
+    parts = [
+        (
+            k,
+            p.kind,
+            p.classes,
+            sorted(p.layers),
+            list(p.modules.items()),
+            list(p.parameters.items()),
+        )
+        for k, p in found.parts.items()
+    ]
+    return found.stack, found.layers, parts, list(found.kind_of.items())
+
+
+def test_block_parts_per_template_equal_module_by_module_on_every_catalogued_table():
+    templated = 0
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        templated += bool(layerkinds._template_blocks(table))
+        expected = _ordered(_block_parts_module_by_module(table))
+        assert _ordered(layerkinds.block_parts(table)) == expected, where
+        table.block_runs = ()  # the same table read module by module
+        assert _ordered(layerkinds.block_parts.__wrapped__(table)) == expected, where
+    assert templated > 0.9 * len(SAMPLE)
+
+
+def test_block_parts_read_module_by_module_where_a_block_is_not_proven():
+    """A module outside the run whose name is inside one of its blocks: no template reading."""
+    names = ["m", "m.layers", "m.layers.0", "m.layers.0.q", "m.layers.1", "m.layers.1.q"]
+    modules = [Module(n, "Linear", "linear") for n in names]
+    data = LayerTable("x", "X", modules).to_json()
+    data["modules"].append(["m.layers.1.attn", 0, "linear", [], 0])
+    table = LayerTable.from_json(data)
+    assert table.block_runs and not layerkinds._template_blocks(table)
+    assert _ordered(layerkinds.block_parts(table)) == _ordered(_block_parts_module_by_module(table))
+
+
+# --- matching -----------------------------------------------------------------------------------
+def _specs(table: LayerTable) -> list[match.TargetSpec]:
+    leaves = sorted({m.leaf for m in table.modules if m.kind and m.name})
+    linear = [m.name for m in table.modules if m.kind == "linear"]
+    some = leaves[:3]
+    dotted = [n.split(".", 1)[-1] for n in linear[:2]]
+    return [
+        match.TargetSpec(target_modules=leaves),
+        match.TargetSpec(target_modules=some),
+        match.TargetSpec(target_modules=some + dotted + linear[-1:]),
+        match.TargetSpec(target_modules="all-linear"),
+        match.TargetSpec(target_modules="all-linear", task_type="SEQ_CLS"),
+        match.TargetSpec(target_modules=some, modules_to_save=["lm_head", "score", "norm"]),
+        match.TargetSpec(target_modules=some, modules_to_save=["lm_.*", "embed_tokens"]),
+        match.TargetSpec(target_modules=some, rank_pattern={"q_proj": 4}),
+        match.TargetSpec(target_modules=leaves, peft_type="IA3", feedforward_modules=[]),
+        match.TargetSpec(target_modules=["nothing_here"]),
+        match.TargetSpec(target_modules=some, r=3),
+    ]
+
+
+def _outcome(result: match.MatchResult):
+    error = result.error
+    return (
+        result.modules,
+        result.parameters,
+        (error.kind, error.message, error.modules) if error else None,
+        result.warnings,
+        result.excluded,
+        result.rank_pattern,
+        result.effective_targets,
+    )
+
+
+@pytest.fixture
+def module_by_module(monkeypatch):
+    """The matcher with its shortcuts off: every module tested with check_target_module_exists
+    and checked with _check_wrappable, as PEFT does."""
+
+    def disable():
+        monkeypatch.setattr(match, "_plain_list_hits", lambda table, spec: None)
+        monkeypatch.setattr(
+            match,
+            "_exists_test",
+            lambda spec: functools.partial(match.check_target_module_exists, spec),
+        )
+        monkeypatch.setattr(match, "_passes_wrappable", lambda table, spec: lambda module: False)
+
+    return disable
+
+
+def test_matching_shortcuts_equal_module_by_module_on_every_catalogued_table(module_by_module):
+    tables = [(where, LayerTable.from_json(data)) for where, data in SAMPLE]
+    cases = [(where, table, spec) for where, table in tables for spec in _specs(table)]
+    fast = [_outcome(match.match(table, replace(spec))) for _, table, spec in cases]
+    module_by_module()
+    for (where, table, spec), found in zip(cases, fast, strict=True):
+        assert found == _outcome(match.match(table, replace(spec))), (where, spec)
