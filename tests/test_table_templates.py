@@ -190,6 +190,32 @@ def test_block_parts_per_template_equal_module_by_module_on_every_catalogued_tab
     assert templated > 0.9 * len(SAMPLE)
 
 
+def test_routers_and_attention_owners_per_template_equal_module_by_module():
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        found = {
+            m.name
+            for m in table.modules
+            if "router" in m.cls.lower()
+            or (
+                m.leaf in ("gate", "router")
+                and table.get(f"{m.name.rpartition('.')[0]}.experts") is not None
+            )
+        }
+        assert layerkinds.routers(table) == found, where
+        owners = {m.name for m in table.modules if layerkinds._attention_class(m.cls)}
+        assert layerkinds._attention_owners(table) == owners, where
+        stacks = [
+            m
+            for m in table.modules
+            if m.kind is None
+            and split_block(m.name)
+            and not tower_of(m.name)
+            and any(len(shape) == 3 for _, shape in m.own_params)
+        ]
+        assert layerkinds.expert_stacks(table) == stacks, where
+
+
 def test_block_parts_read_module_by_module_where_a_block_is_not_proven():
     """A module outside the run whose name is inside one of its blocks: no template reading."""
     names = ["m", "m.layers", "m.layers.0", "m.layers.0.q", "m.layers.1", "m.layers.1.q"]

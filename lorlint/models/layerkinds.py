@@ -109,12 +109,15 @@ def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     return out
 
 
+@once_per_table
 def expert_stacks(table: LayerTable) -> list[Module]:
-    """Modules of the blocks holding routed experts as 3-D parameters (``mlp.experts``)."""
+    """Modules of the blocks holding routed experts as 3-D parameters (``mlp.experts``); once per
+    table (callers must not change it)."""
     return [
         m
         for m in table.modules
         if m.kind is None
+        and m.own_params
         and split_block(m.name)
         and not tower_of(m.name)
         and any(len(shape) == 3 for _, shape in m.own_params)
@@ -161,20 +164,47 @@ def _attention_class(cls: str) -> bool:
 @once_per_table
 def routers(table: LayerTable) -> frozenset[str]:
     """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
-    out = set()
-    for m in table.modules:
+
+    def routes(m: Module) -> bool:
         parent, _, leaf = m.name.rpartition(".")
-        if "router" in m.cls.lower() or (
+        return "router" in m.cls.lower() or (
             leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
-        ):
-            out.add(m.name)
-    return frozenset(out)
+        )
+
+    return frozenset(_names_where(table, routes))
 
 
 @once_per_table
 def _attention_owners(table: LayerTable) -> frozenset[str]:
     """Names of the modules whose class is an attention class (``is_attention``'s containers)."""
-    return frozenset(m.name for m in table.modules if _attention_class(m.cls))
+    return frozenset(_names_where(table, lambda m: _attention_class(m.cls)))
+
+
+def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
+    """Names of the modules ``hit`` accepts, in table order. ``hit`` may read only the module and
+    (but for a block's own module) the modules inside its block: a templated block
+    (``_template_blocks``) is tested once per template, its copies take the same answers."""
+    modules = table.modules
+    templated = _template_blocks(table)
+    per_template: dict[tuple[str, int], list[int]] = {}
+    out = []
+    i = 0
+    while i < len(modules):
+        found = templated.get(i)
+        if found is None:
+            if hit(modules[i]):
+                out.append(modules[i].name)
+            i += 1
+            continue
+        stack, _, template, end = found
+        offsets = per_template.get((stack, template))
+        if offsets is None:
+            offsets = per_template[(stack, template)] = [
+                j - i for j in range(i, end) if hit(modules[j])
+            ]
+        out.extend(modules[i + offset].name for offset in offsets)
+        i = end
+    return out
 
 
 # What one module adds to its part: (kind, container class or None, relative name, LoRA kind for
@@ -281,13 +311,14 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
 
 
+@once_per_table
 def _template_blocks(table: LayerTable) -> dict[int, tuple[str, int, int, int]]:
     """The blocks ``block_parts`` may read per template, by start position: (stack, index,
     template, end). Only where it is proven that a copy is classified as the first one is: the
     stack is what ``split_block`` reads from its names (no index inside the stack's own name),
     each (stack, index) is one block, and no module outside the block has a name inside it (then
     every container, sibling and ancestor a module's part depends on is in its own block).
-    Empty (every module read one by one) otherwise."""
+    Empty (every module read one by one) otherwise. Once per table (callers must not change it)."""
     blocks: dict[int, tuple[str, int, int, int]] = {}
     for stack, run in table.block_runs:
         if split_block(f"{stack}.0.x") != (stack, 0, "x"):

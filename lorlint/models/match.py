@@ -760,4 +760,5 @@ def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[st
 def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
     """All modules a single list entry hits, ignoring exclusions and layer filters."""
     candidates = table.with_leaf(entry.rpartition(".")[2])
-    return [m for m in candidates if m.name and entry_matches(entry, m.name)]
+    suffix = "." + entry  # entry_matches, inline: the rules ask for every entry of every site
+    return [m for m in candidates if m.name and (m.name == entry or m.name.endswith(suffix))]

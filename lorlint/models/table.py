@@ -72,7 +72,7 @@ class LayerTable:
         if self._by_leaf is None:
             index: dict[str, list[Module]] = {}
             for m in self.modules:
-                index.setdefault(m.leaf, []).append(m)
+                index.setdefault(m.name.rpartition(".")[2], []).append(m)  # m.leaf, inline
             self._by_leaf = index
         return self._by_leaf.get(leaf, [])
 
@@ -165,7 +165,11 @@ class LayerTable:
         modules: list[Module] = []
         add = modules.append
         new = object.__new__
-        templates = [[_fields(r, classes) for r in rows] for rows in data.get("templates", ())]
+        # per template row: (its name after the block's, its attributes)
+        templates = [
+            [("." + r[0] if i else "", _fields(r, classes)) for i, r in enumerate(rows)]
+            for rows in data.get("templates", ())
+        ]
         runs: list[tuple[str, list[tuple[int, int, int, int]]]] = []
         for item in data["modules"]:
             if type(item) is not dict:
@@ -181,12 +185,11 @@ class LayerTable:
             for offset, template in enumerate(item["blocks"]):
                 index, start = first + offset, len(modules)
                 base = f"{prefix}.{index}"
-                dotted = base + "."
-                for position, fields in enumerate(templates[template]):
+                for suffix, fields in templates[template]:
                     module = new(Module)
                     attrs = module.__dict__
                     attrs.update(fields)  # shared immutable values: the block's other copies'
-                    attrs["name"] = dotted + fields["name"] if position else base
+                    attrs["name"] = base + suffix
                     add(module)
                 run.append((index, template, start, len(modules)))
         table = cls(

@@ -114,7 +114,7 @@ class ModelView:
 
     def name_is_stable(self, name: str) -> bool:
         """Whether a module of this table exists in every layout of the architecture."""
-        return self.exact or _INDEX.sub("N", name) not in self.unstable
+        return self.exact or not self.unstable or _INDEX.sub("N", name) not in self.unstable
 
 
 def _fill_first(name: str, index: int) -> str:
