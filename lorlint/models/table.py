@@ -6,6 +6,7 @@ transformers classes), cached on disk as JSON, and bundled in the catalog for to
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterable
@@ -160,7 +161,21 @@ class LayerTable:
 
     @classmethod
     def from_json(cls, data: dict) -> LayerTable:
-        """The table of ``to_json``'s data (plain rows only, as older writers wrote, included)."""
+        """The table of ``to_json``'s data (plain rows only, as older writers wrote, included).
+
+        With the cyclic garbage collector paused, as the Python front end does: a table is
+        thousands of new objects at once, none in a cycle, and a collection started on the way
+        would walk them all for nothing."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._decode(data)
+        finally:
+            if enabled:
+                gc.enable()
+
+    @classmethod
+    def _decode(cls, data: dict) -> LayerTable:
         classes = data["classes"]
         modules: list[Module] = []
         add = modules.append
