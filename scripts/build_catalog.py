@@ -20,8 +20,8 @@ Usage: ``python scripts/build_catalog.py [--jobs N] [--only TYPE ... | --entries
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
-import lzma
 import os
 import re
 import shutil
@@ -334,21 +334,16 @@ def _compact(data) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
-def _write_xz(path: Path, data) -> int:
-    """xz at its strongest preset, with a dictionary no larger than the text (the same bytes
-    out, but the reader's decoder sets up a window of that size, not of 64 MiB: 40 % less time
-    per pack read)."""
-    text = _compact(data).encode()
-    lzma2 = {"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}
-    lzma2["dict_size"] = max(4096, len(text))
+def _write_gz(path: Path, data) -> int:
+    """gzip at its strongest level, no timestamp: the same tables give the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(lzma.compress(text, filters=[lzma2]))
+    path.write_bytes(gzip.compress(_compact(data).encode(), compresslevel=9, mtime=0))
     return path.stat().st_size
 
 
 def _write_pack(path: Path, tables: dict[str, dict], **more) -> int:
     """A pack: each table as its own JSON text, so a reader decodes only the one it needs."""
-    return _write_xz(path, {"tables": {k: _compact(v) for k, v in tables.items()}, **more})
+    return _write_gz(path, {"tables": {k: _compact(v) for k, v in tables.items()}, **more})
 
 
 def _stored(pack: dict) -> dict[str, dict]:
@@ -362,7 +357,7 @@ def _stored(pack: dict) -> dict[str, dict]:
 def repack_types() -> None:
     """Rewrite every per-type pack in the current format from its stored tables (no build)."""
     for model_type in catalog.raw_index()["types"]:
-        pack = catalog._read_xz(catalog.pack_path(model_type))
+        pack = catalog._read_gz(catalog.pack_path(model_type))
         _write_pack(catalog.pack_path(model_type), _stored(pack), unstable=pack["unstable"],
                     optional=pack["optional"])  # fmt: skip
 
@@ -370,7 +365,7 @@ def repack_types() -> None:
 def repack_entries() -> None:
     """Rewrite every bundled-index pack in the current format from its stored tables."""
     for key in catalog.raw_index()["entries"]:
-        _write_pack(catalog.entry_path(key), _stored(catalog._read_xz(catalog.entry_path(key))))
+        _write_pack(catalog.entry_path(key), _stored(catalog._read_gz(catalog.entry_path(key))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repack:
         repack_types()
         repack_entries()
-        _write_xz(catalog.LEAVES, catalog.raw_leaves())
+        _write_gz(catalog.LEAVES, catalog.raw_leaves())
         return 0
 
     import transformers
@@ -511,7 +506,7 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
             names = _leaves(table)
             leaves.setdefault(table["model_type"], [])
             leaves[table["model_type"]] = sorted(set(leaves[table["model_type"]]) | names)
-    _write_xz(catalog.LEAVES, leaves)
+    _write_gz(catalog.LEAVES, leaves)
     index = {
         "generated_by": "scripts/build_catalog.py",
         "transformers_version": transformers.__version__,

@@ -285,3 +285,14 @@ def test_matching_shortcuts_equal_module_by_module_on_every_catalogued_table(mod
     module_by_module()
     for (where, table, spec), found in zip(cases, fast, strict=True):
         assert found == _outcome(match.match(table, replace(spec))), (where, spec)
+
+
+def test_a_truncated_catalog_file_reads_as_unreadable(tmp_path):
+    """A cut gzip stream raises ValueError, as unreadable JSON does (the readers treat both as no
+    catalog entry)."""
+    whole = catalog.pack_path("llama").read_bytes()
+    cut = tmp_path / "llama.json.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError):
+        catalog._read_gz(cut)
+    assert catalog._read_gz(catalog.pack_path("llama"))["tables"]

@@ -8,25 +8,26 @@ it was built with:
   its layout fields; why the others cannot be built; the bundled-index entries with an exact
   table;
 * ``classes.json`` — every model class → (model type of its config class, task);
-* ``types/<model_type>.json.xz`` — that type's layer tables, built from its default config, and
+* ``types/<model_type>.json.gz`` — that type's layer tables, built from its default config, and
   the names that depend on layout fields; read only when that type is asked for;
-* ``entries/<key>.json.xz`` — exact tables of a bundled-index config, one per task its type is
+* ``entries/<key>.json.gz`` — exact tables of a bundled-index config, one per task its type is
   loaded for, so loading it through any of them needs no build;
-* ``leaves.json.xz`` — the module leaf names of every architecture (rules with no model known).
+* ``leaves.json.gz`` — the module leaf names of every architecture (rules with no model known).
 
 Beside it, ``auto_targets.json`` (scripts/gen_auto_targets.py, stamped too): which class each
 Auto class builds per model type, so a concrete class can be given its Auto class's table.
 
-xz, not gzip: a pack holds several near-identical tables (one per task) and many repeated blocks,
-which LZMA's large window shares; the whole catalog is about a third of its gzip size. In a
-pack each table is kept as its own JSON text: a pack is decompressed whole (under a millisecond)
-but only the table asked for is decoded, once per process.
+Each table keeps a stack of identical blocks once (``LayerTable.to_json``), so what is left to
+compress is small: gzip, read with zlib (already loaded), decompresses the packs a run reads in a
+third of xz's time, and spares importing lzma, for 6 % more bytes. In a pack each table is kept as
+its own JSON text: a pack is decompressed whole (well under a millisecond) but only the table
+asked for is decoded, once per process.
 """
 
 from __future__ import annotations
 
 import json
-import lzma
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from lorlint.models.table import LayerTable
 CATALOG_DIR = Path(__file__).with_name("catalog")
 INDEX = CATALOG_DIR / "index.json"
 CLASSES = CATALOG_DIR / "classes.json"
-LEAVES = CATALOG_DIR / "leaves.json.xz"
+LEAVES = CATALOG_DIR / "leaves.json.gz"
 AUTO_TARGETS = Path(__file__).with_name("auto_targets.json")  # scripts/gen_auto_targets.py
 EMPTY = {
     "transformers_version": None,
@@ -46,18 +47,18 @@ EMPTY = {
 
 
 def pack_path(model_type: str) -> Path:
-    return CATALOG_DIR / "types" / f"{model_type}.json.xz"
+    return CATALOG_DIR / "types" / f"{model_type}.json.gz"
 
 
 def entry_path(key: str) -> Path:
-    return CATALOG_DIR / "entries" / f"{key}.json.xz"
+    return CATALOG_DIR / "entries" / f"{key}.json.gz"
 
 
-def _read_xz(path: Path):
+def _read_gz(path: Path):
     """A catalog file; a truncated or corrupt one raises ValueError like unreadable JSON does."""
     try:
-        return json.loads(lzma.decompress(path.read_bytes()))
-    except (lzma.LZMAError, EOFError) as err:
+        return json.loads(zlib.decompress(path.read_bytes(), wbits=31))  # 31: a gzip stream
+    except zlib.error as err:
         raise ValueError(f"{path.name}: {err}") from err
 
 
@@ -105,7 +106,7 @@ def raw_auto_targets() -> dict:
 @lru_cache(maxsize=1)
 def raw_leaves() -> dict[str, list[str]]:
     try:
-        return _read_xz(LEAVES)
+        return _read_gz(LEAVES)
     except (OSError, ValueError):
         return {}
 
@@ -153,7 +154,7 @@ def _pack(model_type: str) -> dict | None:
     if model_type not in raw_index()["types"]:
         return None
     try:
-        return _read_xz(pack_path(model_type))
+        return _read_gz(pack_path(model_type))
     except (OSError, ValueError):
         return None
 
@@ -217,7 +218,7 @@ def _entry_pack(key: str) -> dict | None:
     if key not in raw_index()["entries"]:
         return None
     try:
-        return _read_xz(entry_path(key))
+        return _read_gz(entry_path(key))
     except (OSError, ValueError):
         return None
 
