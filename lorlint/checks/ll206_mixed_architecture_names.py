@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import entries, looks_like_pattern
 from lorlint.models import catalog
@@ -11,9 +13,8 @@ from lorlint.models import catalog
 def check(ctx: Context):
     if ctx.table is not None:
         return
-    families = catalog.leaf_names_by_model_type()
     names = [e for e in entries(ctx) if not looks_like_pattern(e.value)]
-    owners = {e.value: {t for t, leaves in families.items() if e.value in leaves} for e in names}
+    owners = {e.value: set(_architectures_with_leaf().get(e.value, ())) for e in names}
     known = {n: o for n, o in owners.items() if o}
     if len(known) < 2 or set.intersection(*known.values()):
         return
@@ -28,3 +29,14 @@ def check(ctx: Context):
                 element.span,
             )
             return
+
+
+@cache
+def _architectures_with_leaf() -> dict[str, frozenset[str]]:
+    """Leaf name → the catalogued model types with a module of that name (built once: every
+    config with no model known asks about its entries)."""
+    found: dict[str, set[str]] = {}
+    for model_type, leaves in catalog.leaf_names_by_model_type().items():
+        for leaf in leaves:
+            found.setdefault(leaf, set()).add(model_type)
+    return {leaf: frozenset(types) for leaf, types in found.items()}
