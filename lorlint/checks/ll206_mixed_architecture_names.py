@@ -14,7 +14,10 @@ def check(ctx: Context):
     if ctx.table is not None:
         return
     names = [e for e in entries(ctx) if not looks_like_pattern(e.value)]
-    owners = {e.value: set(_architectures_with_leaf().get(e.value, ())) for e in names}
+    if len(names) < 2:
+        return  # names from two architectures take two entries
+    families = _leaves_by_model_type()
+    owners = {e.value: {t for t, leaves in families.items() if e.value in leaves} for e in names}
     known = {n: o for n, o in owners.items() if o}
     if len(known) < 2 or set.intersection(*known.values()):
         return
@@ -32,11 +35,7 @@ def check(ctx: Context):
 
 
 @cache
-def _architectures_with_leaf() -> dict[str, frozenset[str]]:
-    """Leaf name → the catalogued model types with a module of that name (built once: every
-    config with no model known asks about its entries)."""
-    found: dict[str, set[str]] = {}
-    for model_type, leaves in catalog.leaf_names_by_model_type().items():
-        for leaf in leaves:
-            found.setdefault(leaf, set()).add(model_type)
-    return {leaf: frozenset(types) for leaf, types in found.items()}
+def _leaves_by_model_type() -> dict[str, frozenset[str]]:
+    """The catalog's leaf names per architecture, built once per process (every config with no
+    model known asks; callers only read it)."""
+    return catalog.leaf_names_by_model_type()
