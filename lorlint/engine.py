@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, load_all
+from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, import_rules, load_all
 from lorlint.models import bounded
 from lorlint.models.match import TargetSpec, match
 from lorlint.models.resolve import ModelNotFound
@@ -212,7 +212,7 @@ def _diag(code: str, message: str, path: str, span: Span, model: str | None = No
 
 
 def lint_source(path: str, source: str, options: Options, views: ViewCache) -> list[Diagnostic]:
-    load_all()
+    import_rules()
     sites = _python_sites(path, source, options)
     if isinstance(sites, Diagnostic):
         return [sites]
@@ -327,7 +327,7 @@ def _command_sites(path: str, text: str) -> list[Site]:
 
 
 def lint_shell(path: str, text: str, options: Options, views: ViewCache) -> list[Diagnostic]:
-    load_all()
+    import_rules()
     return _check_sites(_command_sites(path, text), text, options, views)
 
 
@@ -502,7 +502,7 @@ def lint_file(
     from lorlint.frontends.names import file_kind
     from lorlint.frontends.source import SourceError, decode_python, read_bytes
 
-    load_all()
+    import_rules()
     name = str(path)
     try:
         if data is None:

@@ -791,6 +791,8 @@ def lint_files(
 
 def per_file_ignores(path: Path, settings) -> set[str]:
     out: set[str] = set()
+    if not settings.per_file_ignores:
+        return out  # (resolving the path costs a system call per directory)
     rel = str(path)
     if settings.root is not None:
         with contextlib.suppress(ValueError):
