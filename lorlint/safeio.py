@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -108,6 +107,8 @@ def real_dir(base: Path, *parts: str, create: bool = False) -> Path | None:
 
 def write_atomically(directory: Path, name: str, data: bytes) -> bool:
     """Write ``directory/name`` through a temporary file and a rename; False when it cannot."""
+    import tempfile  # (with shutil and random) only when something is written
+
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
     except OSError:

@@ -8,7 +8,6 @@ local config.json or Hugging Face cache is always seen. A warm file never import
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict
@@ -109,6 +108,8 @@ class SiteCache:
 
     @staticmethod
     def key(source: str) -> str:
+        import hashlib  # OpenSSL's start-up: only with the cache on
+
         return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
     def load(self, source: str, path: str) -> list[Site] | None:
@@ -154,5 +155,7 @@ class SiteCache:
 
 
 def _checksum(payload) -> str:
+    import hashlib
+
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()

@@ -11,6 +11,8 @@ columns start after it.
 from __future__ import annotations
 
 import re
+from itertools import accumulate, repeat
+from operator import add
 
 BOM = "\ufeff"
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -42,7 +44,11 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
 def line_starts(text: str) -> list[int]:
     """Offset of the first column of each row, plus one past the end of the text."""
     starts = [1 if text.startswith(BOM) else 0]
-    starts.extend(m.end() for m in _LINE_END.finditer(text))
+    if "\r" in text:
+        starts.extend(m.end() for m in _LINE_END.finditer(text))
+    else:  # "\n" alone ends rows: each row's start is the last one's plus its length and "\n"
+        rows = text.split("\n")
+        starts.extend(accumulate(map(add, map(len, rows[:-1]), repeat(1))))
     if starts[-1] != len(text):
         starts.append(len(text))
     return starts

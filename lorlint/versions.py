@@ -14,11 +14,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 
 @cache
 def installed(name: str) -> str | None:
@@ -26,16 +21,22 @@ def installed(name: str) -> str | None:
 
     Reads it from the ``NAME-VERSION.dist-info`` directory on ``sys.path``, as importlib.metadata
     does, without its cost (~20 ms) or importing the package; the first entry on the path wins."""
-    wanted = _normal(name)
+    return _dist_infos().get(_normal(name))
+
+
+@cache
+def _dist_infos() -> dict[str, str]:
+    """Normalised project name → version of every ``*.dist-info`` on ``sys.path``, the first one
+    met winning: the path is listed once per process, not once per package asked about."""
+    found: dict[str, str] = {}
     for entry in sys.path:
         directory = Path(entry or ".")
         if not directory.is_dir():
             continue
         for info in directory.glob("*.dist-info"):
             project, _, version = info.name.removesuffix(".dist-info").rpartition("-")
-            if _normal(project) == wanted:
-                return version
-    return None
+            found.setdefault(_normal(project), version)
+    return found
 
 
 def _normal(name: str) -> str:
@@ -254,6 +255,10 @@ def _requirement_pins(lines: list[str]) -> list[tuple[str, str]]:
 
 def _pyproject_pins(text: str) -> list[tuple[str, str]]:
     """PEP 621 dependencies and optional dependencies, dependency groups, Poetry dependencies."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # only where a pyproject.toml is read
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):

@@ -62,3 +62,12 @@ def test_parallel_lint_equals_serial(tmp_path):
         "check", ".", "--jobs", "2", "--no-cache", "--output-format", "concise", cwd=tmp_path
     )
     assert serial.stdout == parallel.stdout and serial.stdout.count("LL101") == 100
+
+
+def test_parallel_lint_of_every_kind_equals_serial():
+    """Workers forked after the front ends are loaded, keeping their model views from chunk to
+    chunk, report what one process does: scripts, a notebook, tool YAML and saved adapters."""
+    args = ["check", "fixtures", "--no-cache", "--exit-zero", "--output-format", "json"]
+    serial = run_cli(*args, "--jobs", "1", cwd=REPO)
+    parallel = run_cli(*args, "--jobs", "2", cwd=REPO)
+    assert serial.stdout == parallel.stdout and serial.stdout.count('"code"') > 30

@@ -44,3 +44,14 @@ def test_form_feed_does_not_shift_a_fix(tmp_path):
     path.write_bytes(source.encode())
     run_cli("check", "t.py", "--fix", "--no-cache", cwd=tmp_path)
     assert path.read_bytes().decode() == source.replace('"dwn_proj"', '"down_proj"')
+
+
+@given(st.text(alphabet="ab\n\r\f\u2028\ufeff ", max_size=30))
+def test_line_starts_are_where_rows_start(text):
+    """The fast path (no carriage return) and the regex path give every row's start, then the
+    end; a byte order mark opening the text is not part of row 1."""
+    starts = [1 if text.startswith("\ufeff") else 0]
+    starts += [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    if starts[-1] != len(text):
+        starts.append(len(text))
+    assert line_starts(text) == starts

@@ -15,10 +15,9 @@ def check(ctx: Context):
         return  # Unsloth's finetune_vision_layers (on by default in FastVisionModel) or
         # LLaMA-Factory's freeze_vision_tower=false asks for it
     counts: dict[str, int] = {}
-    for name in stable(ctx, result.modules):
+    for name in stable(ctx, [n for n in result.modules if tower_of(n)]):
         tower = tower_of(name)
-        if tower:
-            counts[tower] = counts.get(tower, 0) + 1
+        counts[tower] = counts.get(tower, 0) + 1
     if not counts:
         return
     language = sorted({n.rpartition(".")[2] for n in result.modules if tower_of(n) is None})

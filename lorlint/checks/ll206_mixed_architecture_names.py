@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import entries, looks_like_pattern
 from lorlint.models import catalog
@@ -11,8 +13,10 @@ from lorlint.models import catalog
 def check(ctx: Context):
     if ctx.table is not None:
         return
-    families = catalog.leaf_names_by_model_type()
     names = [e for e in entries(ctx) if not looks_like_pattern(e.value)]
+    if len(names) < 2:
+        return  # names from two architectures take two entries
+    families = _leaves_by_model_type()
     owners = {e.value: {t for t, leaves in families.items() if e.value in leaves} for e in names}
     known = {n: o for n, o in owners.items() if o}
     if len(known) < 2 or set.intersection(*known.values()):
@@ -28,3 +32,10 @@ def check(ctx: Context):
                 element.span,
             )
             return
+
+
+@cache
+def _leaves_by_model_type() -> dict[str, frozenset[str]]:
+    """The catalog's leaf names per architecture, built once per process (every config with no
+    model known asks; callers only read it)."""
+    return catalog.leaf_names_by_model_type()

@@ -4,8 +4,6 @@ run; and a note where the quantization type is fp4 rather than the QLoRA paper's
 
 from __future__ import annotations
 
-import difflib
-
 from lorlint.checks import Context, rule
 from lorlint.checks.setup import keyword_span
 
@@ -68,4 +66,6 @@ def check(ctx: Context):
 
 
 def _close(keyword: str) -> bool:
+    import difflib
+
     return bool(difflib.get_close_matches(keyword, [COMPUTE], n=1, cutoff=0.8))

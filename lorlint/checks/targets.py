@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
@@ -64,6 +63,8 @@ def _adaptable_leaves(ctx: Context) -> list[str]:
 
 
 def close_names(entry: str, ctx: Context, n: int = 3) -> list[str]:
+    import difflib  # only for an entry that matches nothing
+
     return difflib.get_close_matches(entry, _adaptable_leaves(ctx), n=n, cutoff=0.75)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from lorlint import config as config_mod
 from lorlint.cachedir import cache_dir as table_cache_dir
 from lorlint.checks import RULES, SEVERITIES, Diagnostic, by_name_or_code, load_all
-from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text
+from lorlint.engine import Options, ViewCache, lint_file, lint_source, lint_text, load_linters
 from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
@@ -723,13 +723,30 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _lint_chunk(chunk: list[tuple[Path, bytes | None]], options: Options):
-    views = ViewCache(options.online)
+def _lint_chunk(
+    chunk: list[tuple[Path, bytes | None]], options: Options, views: ViewCache | None = None
+):
+    views = views if views is not None else ViewCache(options.online)
     out = []
     for path, data in chunk:
         found, text = lint_isolated(path, options, views, data)
         out.append((path, found, text if found else None))
     return out
+
+
+# A worker process's options and model views, shared by every chunk it lints (as one process
+# shares them over the whole tree with --jobs 1).
+_worker: tuple[Options, ViewCache] | None = None
+
+
+def _start_worker(options: Options) -> None:
+    global _worker
+    _worker = (options, ViewCache(options.online))
+
+
+def _lint_in_worker(chunk: list[tuple[Path, bytes | None]]):
+    options, views = _worker
+    return _lint_chunk(chunk, options, views)
 
 
 def lint_isolated(path: Path, options: Options, views: ViewCache, data: bytes | None = None):
@@ -760,15 +777,22 @@ def lint_files(
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(1, len(work) // (workers * 4))
+    # What linting imports and reads on first use is loaded here once: forked workers share it
+    # instead of each loading it again.
+    load_linters({file_kind(path.name) for path in files})
+    # Small chunks keep both cores busy to the end (a file's cost varies tenfold); the model
+    # views a worker loads serve all its chunks.
+    size = max(1, min(4, len(work) // (workers * 4)))
     chunks = [work[i : i + size] for i in range(0, len(work), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(_lint_chunk, chunks, [options] * len(chunks)):
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(options,)) as pool:
+        for result in pool.map(_lint_in_worker, chunks):
             yield from result
 
 
 def per_file_ignores(path: Path, settings) -> set[str]:
     out: set[str] = set()
+    if not settings.per_file_ignores:
+        return out  # (resolving the path costs a system call per directory)
     rel = str(path)
     if settings.root is not None:
         with contextlib.suppress(ValueError):

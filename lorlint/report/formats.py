@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
@@ -301,6 +300,8 @@ def gitlab(diags: list[Diagnostic], sources: dict[str, str] | None = None) -> st
     The fingerprint hashes the path, the rule, the offending text and its index among equal
     findings of the file (as ruff does), not the line: inserting lines above a finding keeps it,
     so GitLab does not report a moved finding as fixed and new."""
+    import hashlib
+
     sources = sources or {}
     seen: Counter = Counter()
     items = []
