@@ -14,17 +14,17 @@ from __future__ import annotations
 import ast
 import re
 
-from lorlint.frontends.names import PEFT_CONFIGS
+from lorlint.frontends.names import PEFT_CONFIGS, word_search
 from lorlint.site import UNKNOWN, Site, Span, Value
 from lorlint.textpos import split_lines
 
-MENTION = re.compile(r"\btype\s*=\s*(?:\w+\.)*(?:" + "|".join(sorted(PEFT_CONFIGS)) + r")\b")
+MENTION = re.compile(r"type\s*=\s*(?:\w+\.)*(?:" + "|".join(sorted(PEFT_CONFIGS)) + r")\b")
 MODEL_KEY = "pretrained_model_name_or_path"
 
 
 def mentions_config(source: str) -> bool:
     """The cheap test the engine runs before parsing a Python file a second time."""
-    return MENTION.search(source) is not None
+    return word_search(MENTION, source) is not None
 
 
 class _Reader:
