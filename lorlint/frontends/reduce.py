@@ -51,6 +51,13 @@ FLOW_WORDS = (
     "from_config", "Trainer", "parameters", "load_adapter", "set_adapter", "enable_adapters",
 )  # fmt: skip
 _FLOW_LINE = re.compile("|".join(FLOW_WORDS))
+# Substrings one of which every name of ROOT_NAMES holds: a few ``str.find`` passes find them all
+# (a name without one is searched for on its own).
+_ROOT_ANCHORS = (
+    "Config", "Trainer", "PeftModel", "TrainingArguments", "get_peft_model",
+    "inject_adapter_in_model", "load_in_",
+)  # fmt: skip
+_ANCHORED_ROOTS = frozenset(n for n in ROOT_NAMES if any(a in n for a in _ROOT_ANCHORS))
 _ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
 _STAR = re.compile(r"\bimport\s*\*")
 _NOT_NAMES = KEYWORDS | {""}  # what the regexes below find that is no name (or no group)
@@ -195,6 +202,27 @@ class Reducer:
                 yield i
             i = text.find(name, i + size)
 
+    def _anchored_roots(self) -> Iterator[int]:
+        """Offsets of the names of ``_ANCHORED_ROOTS`` as whole words: the word around each
+        anchor found is looked up."""
+        text = self.text
+        n = len(text)
+        for anchor in _ROOT_ANCHORS:
+            i = text.find(anchor)
+            while i >= 0:
+                start, end = i, i + len(anchor)
+                while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                    start -= 1
+                while end < n and (text[end].isalnum() or text[end] == "_"):
+                    end += 1
+                if text[start:end] in _ANCHORED_ROOTS:
+                    yield start
+                i = text.find(anchor, end)
+
+    def _code_lines(self, offsets) -> list[int]:
+        """The code lines holding these offsets, in order."""
+        return sorted(i for i in set(map(self._line_at, offsets)) if self.lines.is_code(i))
+
     def _lines_of(self, names, kind: str) -> list[int]:
         """The code lines holding an occurrence of any of ``names`` (``binding``: only where
         the line can bind it)."""
@@ -328,7 +356,10 @@ class Reducer:
                     self._root_names.add(alias)
             if _STAR.search(segment):
                 self.kept.add(i)
-        roots = self._lines_of(self._root_names, "root")
+        roots = self._code_lines(self._anchored_roots())
+        aliases = self._root_names - _ANCHORED_ROOTS
+        if aliases:
+            roots = sorted(set(roots).union(self._lines_of(aliases, "root")))
         # the loads: ``from_pretrained`` lines feed the model a site is linked to
         roots += self._lines_of(("from_pretrained", "from_config"), "root")
         return self._anticipated_lines(roots)
@@ -353,10 +384,9 @@ class Reducer:
         functions = self._functions_around(roots) if self.anticipate else {}
         roots += sorted(functions)
         self._roots_set.update(functions)
-        flows = sorted(
-            {i for i in map(self._line_at, (m.start() for m in _FLOW_LINE.finditer(self.text)))}
-        )  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
-        flows = [i for i in flows if self.lines.is_code(i)]
+        flows = self._code_lines(  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
+            offset for word in FLOW_WORDS for offset in _finds(self.text, word)
+        )
         self.covered.flows.add(ALL)
         read = list(roots)
         for i in read:
@@ -592,6 +622,14 @@ def _unknown_filler(original: str) -> str | None:
             row[free_from : free_from + 5] = "{...}"
             return "".join("".join(r) for r in rows)
     return None
+
+
+def _finds(text: str, word: str) -> Iterator[int]:
+    """Offsets of ``word`` in ``text``, as a substring (``str.find``: at memchr speed)."""
+    i = text.find(word)
+    while i >= 0:
+        yield i
+        i = text.find(word, i + len(word))
 
 
 def _breaks(text: str) -> str:
