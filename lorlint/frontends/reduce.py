@@ -226,14 +226,28 @@ class Reducer:
     def _lines_of(self, names, kind: str) -> list[int]:
         """The code lines holding an occurrence of any of ``names`` (``binding``: only where
         the line can bind it)."""
+        text, starts, code = self.text, self.lines.starts, self.lines.code
+        n = len(text)
         found = set()
-        for name in names:
-            for offset in self._occurrences(name, kind):
-                i = self._line_at(offset)
-                if i in found or not self.lines.is_code(i):
-                    continue
-                if kind != "binding" or self._binds_at(i, offset, len(name)):
-                    found.add(i)
+        for name in names:  # ``_occurrences`` inlined: this is the reducer's hottest loop
+            size = len(name)
+            offset = text.find(name)
+            while offset >= 0:
+                end = offset + size
+                before = text[offset - 1] if offset else " "
+                after = text[end : end + 1]
+                if not (before.isalnum() or before == "_" or after.isalnum() or after == "_") and (
+                    kind == "root" or before != "."
+                ):
+                    i = bisect_right(starts, offset) - 1
+                    if (
+                        i not in found
+                        and code[i] < n
+                        and text[code[i]] not in "#\r\n"  # ``Lines.is_code``
+                        and (kind != "binding" or self._binds_at(i, offset, size))
+                    ):
+                        found.add(i)
+                offset = text.find(name, end)
         return sorted(found)
 
     def _binds_at(self, i: int, offset: int, size: int) -> bool:
