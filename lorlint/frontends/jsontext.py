@@ -33,7 +33,26 @@ def depth(text: str) -> int:
     return peak
 
 
+def _nesting(value) -> int:
+    """How deep lists and objects nest in a parsed value: for valid JSON, ``depth`` of its text
+    (every bracket outside strings opens or closes one), without a pass over the text."""
+    peak, stack = 0, [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        container, level = stack.pop()
+        peak = max(peak, level)
+        items = container.values() if isinstance(container, dict) else container
+        stack.extend((item, level + 1) for item in items if isinstance(item, dict | list))
+    return peak
+
+
 def loads(text: str):
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        pass  # the reasons below, in their order
+    else:
+        if _nesting(value) <= MAX_DEPTH:
+            return value
     if depth(text) > MAX_DEPTH:
         raise JSONTextError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
