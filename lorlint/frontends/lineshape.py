@@ -37,6 +37,8 @@ _ANY_STRING = re.compile(
     r"""(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:[^"\\\r\n]|\\[\s\S])*"|'(?:[^'\\\r\n]|\\[\s\S])*')"""
 )
 _COMMENT = re.compile(r"#[^\r\n]*")
+_BRACKET = re.compile(r"[()\[\]{}]")
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
 _INNERMOST = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
 _ASSIGN = re.compile(r"(?<![=!<>:])=(?!=)")  # also the = of +=, -=, ... (an other binding)
 _ANNOTATION = re.compile(r"\s*[^\W\d][\w.]*\s*:(?!=)")
@@ -56,6 +58,43 @@ def _spaces(m: re.Match[str]) -> str:
 
 def _marks(m: re.Match[str]) -> str:
     return "\x00" * len(m.group())
+
+
+def flatten(masked: str) -> str:
+    """Every bracketed group turned into ``\\x00`` marks. With matched brackets, each outermost
+    group's span at once (one pass over the brackets); otherwise as ``_flatten_innermost``."""
+    if not ("(" in masked or "[" in masked or "{" in masked):
+        return masked
+    open_at: list[tuple[int, str]] = []
+    groups = []
+    for m in _BRACKET.finditer(masked):
+        bracket = m.group()
+        if bracket in "([{":
+            open_at.append((m.start(), _CLOSING[bracket]))
+        elif open_at and open_at[-1][1] == bracket:
+            start = open_at.pop()[0]
+            if not open_at:
+                groups.append((start, m.end()))
+        else:
+            return _flatten_innermost(masked)
+    if open_at:
+        return _flatten_innermost(masked)
+    pieces, at = [], 0
+    for start, end in groups:
+        pieces += (masked[at:start], "\x00" * (end - start))
+        at = end
+    pieces.append(masked[at:])
+    return "".join(pieces)
+
+
+def _flatten_innermost(flat: str) -> str:
+    """Innermost groups marked, again and again, while any is left (unmatched brackets stay)."""
+    while "(" in flat or "[" in flat or "{" in flat:
+        inner = _INNERMOST.sub(_marks, flat)
+        if inner == flat:
+            break
+        flat = inner
+    return flat
 
 
 @dataclass
@@ -78,12 +117,7 @@ class Shape:
             masked = _ANY_STRING.sub(_spaces, masked)
         if "#" in masked:
             masked = _COMMENT.sub(_spaces, masked)
-        flat = masked
-        while "(" in flat or "[" in flat or "{" in flat:
-            inner = _INNERMOST.sub(_marks, flat)
-            if inner == flat:
-                break
-            flat = inner
+        flat = flatten(masked)
         word = FIRST_WORD.match(flat)
         by_keyword = word is not None and word.group() in _BINDING_KEYWORDS
         assigns = [m.start() for m in _ASSIGN.finditer(flat)]
