@@ -52,6 +52,21 @@ _READ_CALL = re.compile(
 )
 
 
+def _blank_strings(strings: re.Pattern[str], blank, text: str) -> str:
+    """``strings.sub(blank, text)``, searched from where the first literal can start: two prefix
+    letters before the first quote (look-behinds still see the text before)."""
+    single, double = text.find("'"), text.find('"')
+    first = single if double < 0 or 0 <= single < double else double
+    if first < 0:
+        return text
+    pieces, at = [], 0
+    for m in strings.finditer(text, max(first - 2, 0)):
+        pieces += (text[at : m.start()], blank(m))
+        at = m.end()
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
 def _spaces(m: re.Match[str]) -> str:
     return " " * len(m.group())
 
@@ -113,8 +128,7 @@ class Shape:
     @classmethod
     def of(cls, text: str, start: int, end: int) -> Shape:
         masked = text[start:end]
-        if "'" in masked or '"' in masked:  # each ``sub`` only where it can find something
-            masked = _ANY_STRING.sub(_spaces, masked)
+        masked = _blank_strings(_ANY_STRING, _spaces, masked)  # only where it can find one
         if "#" in masked:
             masked = _COMMENT.sub(_spaces, masked)
         flat = flatten(masked)
@@ -159,9 +173,7 @@ class Shape:
 
 def reads(segment: str) -> set[str]:
     """The names a line's text reads (f-string fields included; not ``kw`` of ``kw=...``)."""
-    code = segment
-    if "'" in code or '"' in code:
-        code = _PLAIN_STRING.sub('""', code)
+    code = _blank_strings(_PLAIN_STRING, lambda _: '""', segment)
     if "#" in code:
         code = _COMMENT.sub("", code)
     return {word for word in _READ.findall(code) if word not in KEYWORDS}

@@ -332,7 +332,11 @@ class Reducer:
     def _return_lines(self, name: str) -> list[int]:
         """The lines of the functions named ``name`` that may hold a ``return`` (``if x: return
         y`` too)."""
-        return [i for i in self._function_bodies(name) if _RETURN.search(self._segment(i))]
+        return [
+            i
+            for i in self._function_bodies(name)
+            if "return" in self._segment(i) and _RETURN.search(self._segment(i))
+        ]
 
     def _flow_calls(self, name: str) -> list[int]:
         """Lines that may call something on a model held by ``name`` (``model.merge_and_unload()``,
@@ -368,7 +372,7 @@ class Reducer:
             for name, alias in _ALIAS.findall(segment) if _AS.search(segment) else ():
                 if name in ROOT_NAMES:
                     self._root_names.add(alias)
-            if _STAR.search(segment):
+            if "*" in segment and _STAR.search(segment):
                 self.kept.add(i)
         roots = self._code_lines(self._anchored_roots())
         aliases = self._root_names - _ANCHORED_ROOTS
@@ -424,7 +428,8 @@ class Reducer:
         for i in returns:
             self._anticipated.bindings.update(_RETURNED.findall(self._segment(i)))
         for i in read:
-            for member in _MEMBER.findall(self._segment(i)):
+            segment = self._segment(i)
+            for member in _MEMBER.findall(segment) if "self" in segment else ():
                 if member not in self.covered.members:
                     self.covered.members.add(member)
                     roots.extend(self._member_assignments(member))
@@ -649,4 +654,6 @@ def _finds(text: str, word: str) -> Iterator[int]:
 def _breaks(text: str) -> str:
     """Only the line breaks of ``text``, as they are (a ``\\r`` next to a ``\\n`` must not
     pair up into one break where the file had two)."""
+    if "\r" not in text:
+        return "\n" * text.count("\n")
     return _NOT_BREAK.sub("", text)
