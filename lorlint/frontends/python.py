@@ -108,6 +108,7 @@ class PythonFile:
         self._starts = line_starts(text)
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
+        self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
 
     # --- positions --------------------------------------------------------------------------
     def _column(self, row: int, byte_col: int) -> int:
@@ -210,8 +211,19 @@ class PythonFile:
 
         None when the name is also bound otherwise (import, loop variable, ``+=``, ...), or is
         only assigned later in the same scope. A read from an inner scope sees the last
-        assignment of the outer one, whenever it runs."""
+        assignment of the outer one, whenever it runs.
+
+        Worked out once per use and ``params`` (half the calls ask again); ``references`` is
+        set as each call would set it."""
         self.needs.bindings.add(name.id)
+        known = self._reaching.get((name, params))
+        if known is None:
+            found = self._reaching_uncached(name, params)
+            known = self._reaching[(name, params)] = (found, self.references[name])
+        self.references[name] = known[1]
+        return known[0]
+
+    def _reaching_uncached(self, name: ast.Name, params: bool) -> list[Binding] | None:
         owner, found = self.scopes.bindings_of(name)
         allowed = ("assign", "param") if params else ("assign",)
         if owner is None or not found or any(b.kind not in allowed for b in found):

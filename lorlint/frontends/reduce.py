@@ -490,7 +490,8 @@ class Reducer:
         A line feeds a value when it is a root or assigns one of the names being followed. A line
         is analysed again each time a search finds it: a name it assigns may be followed since."""
         shape = self._shape(i)
-        followed = shape.targets() & (self.covered.values | self.covered.bindings)
+        values, bindings = self.covered.values, self.covered.bindings  # large: not unioned
+        followed = {name for name in shape.targets() if name in values or name in bindings}
         if i not in self._roots_set and not followed:
             return set(), set()
         literal = followed if shape.literal_value() else set()
