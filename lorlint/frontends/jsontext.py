@@ -37,11 +37,14 @@ def _nesting(value) -> int:
     """How deep lists and objects nest in a parsed value: for valid JSON, ``depth`` of its text
     (every bracket outside strings opens or closes one), without a pass over the text."""
     peak, stack = 0, [(value, 1)] if isinstance(value, dict | list) else []
+    push = stack.append
     while stack:
         container, level = stack.pop()
-        peak = max(peak, level)
-        items = container.values() if isinstance(container, dict) else container
-        stack.extend((item, level + 1) for item in items if isinstance(item, dict | list))
+        if level > peak:
+            peak = level
+        for item in container.values() if isinstance(container, dict) else container:
+            if isinstance(item, dict | list):
+                push((item, level + 1))
     return peak
 
 

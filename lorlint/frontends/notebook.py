@@ -131,9 +131,19 @@ def _assignment_from_escape(code: str) -> str | None:
 
 def transform_cell(lines: list[str]) -> list[str]:
     """The cell as IPython hands it to Python, row for row (see the module docstring)."""
-    if TRANSFORMED.search("\n".join(lines)) is None:
+    if not _may_transform(lines):
         return list(lines)
     return _transform(lines)
+
+
+def _may_transform(lines: list[str]) -> bool:
+    """Whether ``TRANSFORMED`` finds something in the cell: without a ``?``, ``!`` or ``%``, only
+    a row whose first character after spaces is ``,``, ``;`` or ``/`` (a test on each row's
+    start, not a regex tried at every character)."""
+    text = "\n".join(lines)
+    if "?" in text or "!" in text or "%" in text:
+        return TRANSFORMED.search(text) is not None
+    return any(line.lstrip()[:1] in (",", ";", "/") for line in lines)
 
 
 def _transform(lines: list[str]) -> list[str]:
