@@ -22,6 +22,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from lorlint.frontends import jsontext
 
@@ -216,11 +217,13 @@ def load(text: str) -> Notebook:
         if problem is not None:  # left out and reported on its own; the other cells are linted
             notebook.broken[number] = problem
             transformed = [""] * len(lines)
-        for row, line in enumerate(transformed, 1):
-            if line != lines[row - 1]:
-                notebook.blanked.add(len(chunks) + 1)
-            chunks.append(line)
-            notebook.line_map.append((number, row))
+        if transformed != lines:
+            start = len(chunks)
+            for row, (line, written) in enumerate(zip(transformed, lines, strict=True), 1):
+                if line != written:
+                    notebook.blanked.add(start + row)
+        chunks += transformed
+        notebook.line_map += zip(repeat(number), range(1, len(transformed) + 1))
     notebook.source = "\n".join(chunks) + "\n"
     return notebook
 
