@@ -579,7 +579,7 @@ class Reducer:
         else:
             ordered, empty = self._close()
         text, lines = self.text, self.lines
-        newer = _newer_fstrings(lines)
+        newer = newer_fstrings(lines)
         extra: dict[str, int] = {}
         chunks: list[str] = []
         pos = 0
@@ -601,7 +601,7 @@ class Reducer:
         return Reduction("".join(chunks), self.covered.copy(), extra)
 
 
-def _newer_fstrings(lines: Lines) -> list[tuple[int, int]]:
+def newer_fstrings(lines: Lines) -> list[tuple[int, int]]:
     """The f-strings this Python cannot parse (PEP 701 came with 3.12)."""
     return lines.newer_fstrings if sys.version_info < (3, 12) else []
 
