@@ -9,7 +9,8 @@ involve, and only that reduced text is parsed (rows and columns are the file's).
 records every name it resolved; if the reduction did not keep all the statements such a name
 depends on, it is widened and the analysis runs again, so the result is the one a parse of the
 whole file gives. A small module (``handoff.WHOLE_BELOW``) is parsed and analysed whole: there
-that costs less than the reduction's searches (a notebook's tree may come from its cells' check). libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
+that costs less than the reduction's searches (a notebook's tree may come from its cells'
+check). libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
 """
 
 from __future__ import annotations
