@@ -18,10 +18,36 @@ from lorlint.frontends.notebook import load
 ROOTS = [REPO / "fixtures", REPO / "tests" / "realworld"]
 
 
+def _logical_lines(text: str, script: bool) -> list[list[tuple[int, int, str]]]:
+    """Each logical line as its physical lines (row, first column, text after any prompt), row
+    by row, as the front end split them before: in a shell ``script`` a ``#`` line is a comment
+    (it ends a continued command and continues nothing), elsewhere the ``#`` is a prompt."""
+    out, pending = [], []
+    for row, line in enumerate(text.split("\n"), 1):
+        if script and line.lstrip().startswith("#"):
+            if pending:
+                out.append(pending)
+                pending = []
+            continue
+        prefix = shell.PROMPT.match(line).end() if not pending else 0
+        body = line[prefix:]
+        continued = body.rstrip().endswith("\\")
+        if continued:
+            body = body.rstrip()[:-1]
+        pending.append((row, prefix + 1, body))
+        if not continued:
+            out.append(pending)
+            pending = []
+    if pending:
+        out.append(pending)
+    return out
+
+
 def _every_line_sites(path: str, text: str) -> list:
     """The reference: every logical line split into words, as before."""
     found, env = [], {}
-    for words in shell.commands(text, script=path.endswith(".sh")):
+    lines = _logical_lines(text, script=path.endswith(".sh"))
+    for words in [words for words in map(shell._words, lines) if words]:
         shell._assignments(words, env)
         for at, word in enumerate(words):
             program = word.text.rpartition("/")[2]
@@ -127,3 +153,9 @@ def _command(draw) -> str:
 def test_same_sites_on_generated_lines(rows, name):
     text = "\n".join(rows)
     assert shell.sites(name, text) == _every_line_sites(name, text)
+
+
+@settings(max_examples=1_000, deadline=None)
+@given(st.text(alphabet=" \t\x0c\u2028ab=;|&#\\$-/.", max_size=30), st.integers(1, 9))
+def test_a_row_without_quotes_splits_as_character_by_character(text, offset):
+    assert shell._unquoted_words(3, offset, text) == shell._any_words([(3, offset, text)])

@@ -63,6 +63,11 @@ def _words(lines: list[tuple[int, int, str]]) -> list[Word]:
     """Shell words of one logical command: (row, first column, text) per physical line."""
     if len(lines) == 1 and "'" not in lines[0][2] and '"' not in lines[0][2]:
         return _unquoted_words(*lines[0])
+    return _any_words(lines)
+
+
+def _any_words(lines: list[tuple[int, int, str]]) -> list[Word]:
+    """``_words`` character by character: quotes, escapes, words across continued rows."""
     words: list[Word] = []
     current, start, quote = "", None, None
     for row, offset, text in lines:
@@ -112,40 +117,6 @@ def _unquoted_words(row: int, offset: int, text: str) -> list[Word]:
             break  # a comment
         words.append(Word(word, row, offset + m.start(), row, offset + m.end()))
     return words
-
-
-def commands(text: str, rows: list[int] | None = None, script: bool = False) -> list[list[Word]]:
-    """Logical command lines of a text (``\\``-continued lines joined), as words."""
-    return [words for words in map(_words, _logical_lines(text, rows, script)) if words]
-
-
-def _logical_lines(
-    text: str, rows: list[int] | None, script: bool
-) -> list[list[tuple[int, int, str]]]:
-    """Each logical line as its physical lines: (row, first column, text after any prompt). In a
-    shell ``script`` a ``#`` line is a comment (it ends a continued command and continues
-    nothing); elsewhere (usage lines in docstrings and comments) the ``#`` is a prompt."""
-    physical = text.split("\n")
-    rows = rows or list(range(1, len(physical) + 1))
-    out, pending = [], []
-    for row, line in zip(rows, physical, strict=True):
-        if script and line.lstrip().startswith("#"):
-            if pending:
-                out.append(pending)
-                pending = []
-            continue
-        prefix = PROMPT.match(line).end() if not pending else 0
-        body = line[prefix:]
-        continued = body.rstrip().endswith("\\")
-        if continued:
-            body = body.rstrip()[:-1]
-        pending.append((row, prefix + 1, body))
-        if not continued:
-            out.append(pending)
-            pending = []
-    if pending:
-        out.append(pending)
-    return out
 
 
 def _may_name_tool(lines: list[tuple[int, int, str]]) -> bool:
@@ -378,12 +349,14 @@ def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
 def _lines_to_split(
     text: str, rows: list[int] | None, script: bool
 ) -> list[tuple[list[tuple[int, int, str]], bool]]:
-    """The logical lines ``sites`` splits into words (as ``_logical_lines`` gives them), each
-    with whether it may name the tool: those up to the last that may, which may or may assign.
-    Found without taking every row apart (a Python file's rows are mostly neither): the rows
-    that end in a backslash and those holding the tool's name (quotes and backslashes between
-    its characters: ``_may_name_tool``'s test on one row) come from two searches of the whole
-    text; only lines of several rows are joined to be tested."""
+    """The logical lines ``sites`` splits into words, each with whether it may name the tool:
+    those up to the last that may, which may or may assign. A logical line is its rows joined
+    where a row ends in a backslash; in a shell ``script`` a ``#`` row is a comment (it ends a
+    continued command and continues nothing), elsewhere (usage lines in docstrings and comments)
+    the ``#`` is a prompt. Found without taking every row apart (a Python file's rows are mostly
+    neither): the rows that end in a backslash and those holding the tool's name (quotes and
+    backslashes between its characters: ``_may_name_tool``'s test on one row) come from two
+    searches of the whole text; only lines of several rows are joined to be tested."""
     physical = text.split("\n")
     numbers = rows or range(1, len(physical) + 1)
     continued = _rows_matching(text, _CONTINUED)
@@ -435,7 +408,8 @@ def _may_assign(lines: list[tuple[int, int, str]]) -> bool:
 def _logical(
     physical: list[str], numbers, first: int, last: int, continued: set[int]
 ) -> list[tuple[int, int, str]]:
-    """Rows ``first`` to ``last`` as one logical line, as ``_logical_lines`` gives it."""
+    """Rows ``first`` to ``last`` as one logical line: (row, first column, text after any
+    prompt) per row, a continuing backslash dropped."""
     out = []
     for k in range(first, last + 1):
         line = physical[k]
