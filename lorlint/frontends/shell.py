@@ -399,9 +399,10 @@ _ASSIGNING = re.compile(r"\s*(?:export\s+)?(?:[A-Za-z_]\w*[='\"]|['\"])")
 
 
 def _may_assign(lines: list[tuple[int, int, str]]) -> bool:
-    """Whether ``_assignments`` may record something from this logical line: its first word (or
-    the one after ``export``) must be ``NAME=value``, and in a row a word starts at its first
-    character that is not a space, a name's characters outside quotes are as written."""
+    """Whether ``_assignments`` may record something from this logical line: only when its
+    first word (or the one after ``export``) is ``NAME=value``. In a line of one row that word
+    starts at the row's first character after spaces and reads as written outside quotes, so
+    the row must start ``NAME=`` or hold a quote there; a line of several rows is split."""
     return len(lines) > 1 or _ASSIGNING.match(lines[0][2]) is not None
 
 
