@@ -155,3 +155,40 @@ def test_notebook_nesting_check_is_a_character_walk_at_c_speed():
     start = time.perf_counter()
     assert _depth(big) == 4
     assert time.perf_counter() - start < 5
+
+
+def test_json_nesting_read_from_the_parsed_value():
+    """``jsontext.loads`` checks the nesting of what ``json.loads`` gave (lists and objects):
+    for valid JSON the same figure as the text's bracket depth, and the same reasons as before."""
+    import json
+    import random
+
+    from helpers import REPO
+
+    from lorlint.frontends.jsontext import MAX_DEPTH, JSONTextError, _nesting, depth, loads
+
+    rnd = random.Random(7)
+
+    def value(level: int):
+        kind = rnd.choice("ldsnx" if level < 6 else "snx")
+        if kind == "l":
+            return [value(level + 1) for _ in range(rnd.randint(0, 3))]
+        if kind == "d":
+            return {f"k{i}[{{": value(level + 1) for i in range(rnd.randint(0, 3))}
+        return {"s": 'a]b}\\"[', "n": 1.5, "x": None}[kind]
+
+    for _ in range(2_000):
+        text = json.dumps(value(0))
+        assert _nesting(json.loads(text)) == depth(text), text
+    for path in sorted((REPO / "tests" / "realworld").rglob("*")):
+        if path.suffix in (".ipynb", ".json"):
+            text = path.read_text(encoding="utf-8")
+            assert _nesting(loads(text)) == depth(text), path
+    assert loads("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+    for text in ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "[" * 5_000 + "]" * 5_000):
+        with pytest.raises(JSONTextError, match="nested deeper"):
+            loads(text)
+    with pytest.raises(JSONTextError, match="nested deeper"):
+        loads("[" * (MAX_DEPTH + 1) + "x")  # deep and invalid: the depth is said first
+    with pytest.raises(JSONTextError, match="invalid JSON"):
+        loads('{"a": [1, 2}')

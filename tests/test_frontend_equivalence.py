@@ -130,6 +130,15 @@ def test_reduced_text_gives_the_sites_of_the_whole_file(path, text):
     assert _agree(_new(path, text), _new(path, text, reduce=False))
 
 
+@pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
+def test_small_modules_analysed_whole_give_the_reduced_sites(path, text):
+    """By default a module below ``handoff.WHOLE_BELOW`` characters that parses is analysed
+    whole, a notebook's with the tree its cells' check parsed: the sites of the reduction."""
+    if path.endswith(".ipynb"):
+        text = load((REPO / path).read_text(encoding="utf-8")).source  # its tree is offered
+    assert _new(path, text, reduce=None) == _new(path, text)
+
+
 @pytest.mark.parametrize(
     "text",
     [

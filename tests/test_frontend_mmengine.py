@@ -50,3 +50,17 @@ def test_omitted_targets_are_xtuner_s_all_linear_names():
 
 def test_a_dict_of_another_type_is_not_a_site():
     assert sites("cfg.py", "from peft import LoraConfig\nx = dict(type=list, r=8)\n") == []
+
+
+def test_calls_in_ast_walks_order():
+    """One walk lists the calls in the order ``ast.walk`` gives them (the first model key and
+    the last quantization flag found are read in that order)."""
+    import ast
+
+    from helpers import REPO
+
+    from lorlint.frontends.mmengine import _calls
+
+    for path in sorted((REPO / "tests" / "realworld").rglob("*.py"))[:30]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert _calls(tree) == [n for n in ast.walk(tree) if isinstance(n, ast.Call)], path

@@ -114,7 +114,8 @@ def _cells() -> list[list[str]]:
 
 
 PIECES = ["x = 1", "!ls", "  %time f()", "a = !ls", "b = %env", "f?", "s = '''", "'''", "(", ")",
-          "# why?", "y = {'%': 1}", "\\", "    z = 2", ",f a", "%%bash", "c = 3 # =!"]  # fmt: skip
+          "# why?", "y = {'%': 1}", "\\", "    z = 2", ",f a", "%%bash", "c = 3 # =!", ";g b",
+          "/h c", "\t\x0c;i", "\u2028/j", "e = 5\r"]  # fmt: skip
 
 
 @settings(max_examples=200, deadline=None)
@@ -125,6 +126,14 @@ def test_a_cell_without_what_ipython_transforms_is_left_as_it_is(lines):
     from lorlint.frontends.notebook import _transform
 
     assert transform_cell(lines) == _transform(lines)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=3).map(" ".join), max_size=6))
+def test_the_test_for_a_transform_is_the_regex(lines):
+    from lorlint.frontends.notebook import TRANSFORMED, _may_transform
+
+    assert _may_transform(lines) == (TRANSFORMED.search("\n".join(lines)) is not None)
 
 
 def test_the_shortcut_agrees_on_every_cell_of_the_corpus():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 import sysconfig
 import tokenize
@@ -83,6 +84,16 @@ def test_stdlib_modules_split_as_python_does():
         assert scanned_rows(text) == statement_rows(text), path.name
         checked += 1
     assert checked >= 100
+
+
+@pytest.mark.parametrize("sample", ["tricky", "stdlib"])
+def test_code_starts_after_the_indentation(sample):
+    """``Lines.code`` (read from the line's own match) is where its indentation ends."""
+    texts = TRICKY if sample == "tricky" else [p.read_text("utf-8") for p in _stdlib_sample(40)]
+    for text in texts + [t.replace("\n", "\n \t\f ") for t in texts[:5]]:
+        lines = logical_lines(text)
+        indent = re.compile(r"[ \t\f]*")
+        assert lines.code == [indent.match(text, start).end() for start in lines.starts]
 
 
 PEP701 = [

@@ -9,6 +9,8 @@ import contextlib
 
 import pytest
 from helpers import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lorlint.frontends import shell
 from lorlint.frontends.notebook import load
@@ -16,10 +18,36 @@ from lorlint.frontends.notebook import load
 ROOTS = [REPO / "fixtures", REPO / "tests" / "realworld"]
 
 
+def _logical_lines(text: str, script: bool) -> list[list[tuple[int, int, str]]]:
+    """Each logical line as its physical lines (row, first column, text after any prompt), row
+    by row, as the front end split them before: in a shell ``script`` a ``#`` line is a comment
+    (it ends a continued command and continues nothing), elsewhere the ``#`` is a prompt."""
+    out, pending = [], []
+    for row, line in enumerate(text.split("\n"), 1):
+        if script and line.lstrip().startswith("#"):
+            if pending:
+                out.append(pending)
+                pending = []
+            continue
+        prefix = shell.PROMPT.match(line).end() if not pending else 0
+        body = line[prefix:]
+        continued = body.rstrip().endswith("\\")
+        if continued:
+            body = body.rstrip()[:-1]
+        pending.append((row, prefix + 1, body))
+        if not continued:
+            out.append(pending)
+            pending = []
+    if pending:
+        out.append(pending)
+    return out
+
+
 def _every_line_sites(path: str, text: str) -> list:
     """The reference: every logical line split into words, as before."""
     found, env = [], {}
-    for words in shell.commands(text, script=path.endswith(".sh")):
+    lines = _logical_lines(text, script=path.endswith(".sh"))
+    for words in [words for words in map(shell._words, lines) if words]:
         shell._assignments(words, env)
         for at, word in enumerate(words):
             program = word.text.rpartition("/")[2]
@@ -60,6 +88,11 @@ SPELLINGS = [
     "--finetuning_type lora --lora_target $T\nT=v_proj\n",
     '# an old entry point, quoted apart\nT=q_proj\npython src/train_"bash.py" --stage sft '
     "--model_name_or_path meta-llama/Llama-2-7b-hf --lora_target $T\n",
+    # assignments written with quotes around or inside the name
+    *(
+        assignment + "\ntrl sft --use_peft --model_name_or_path a/b --lora_target_modules $T\n"
+        for assignment in ('"T=q_proj"', "export 'T'=k_proj", "T''=o_proj", ' "T"=v_proj')
+    ),
 ]
 
 
@@ -77,3 +110,52 @@ def test_quoted_spellings_of_the_tool(text):
 
 def test_the_corpus_has_command_sites():
     assert sum(len(_every_line_sites(name, text)) for name, text in CORPUS) >= 1
+
+
+# Generated texts: command lines among other rows, with what the row and word splitting hinge on
+# (the tool's name quoted apart or split over rows, backslash continuations before spaces and
+# ``\r``, comments, prompts, separators, assignments before and after).
+PROGRAMS = ["trl", "t'r'l", '"tr\\\nl"', "llamafactory-cli", "llama'factory'-cli",
+            "python src/train_bash.py", 'python src/train_"bash.py"']  # fmt: skip
+SUBCOMMANDS = ["sft", "dpo", "train", "sft --use_peft", ""]
+OPTIONS = [
+    "--use_peft", "--finetuning_type lora", "--model_name_or_path $M", "--model_name_or_path a/b",
+    "--lora_target_modules $T", "--lora_target_modules q_proj v_proj", "--lora_target $T",
+    "--lora_target q_proj,v_proj", "--lora_target=$T", "--lora_modules_to_save lm_head",
+    "--load_in_4bit", "'--lora_target' k_proj", "; echo", "# a comment", "&& ls",
+]  # fmt: skip
+SEPARATORS = [" ", "  ", " \\\n", " \\\r\n", " \\ \n  ", "\t"]
+ROWS = [
+    "", "x = 1", "M=a/b", "T=q_proj", "export T='k_proj,o_proj'", 'T="v_proj"', "T=$U", "M= a/b",
+    "f(a=1, b=2)", "# trl sft --use_peft --model_name_or_path a/b", "# T=up_proj", "ctrl = 2",
+    "!M=c/d", ">>> T=gate_proj", "x = 1 \\", "  # trl sft --use_peft --model_name_or_path a/b",
+    "\t# T=up_proj \\", "'unclosed", "T=q_proj\r", "\u2028T=o_proj", "T''=o_proj",
+    'export "T=gate_proj"', "x = 1; T=v_proj",
+]  # fmt: skip
+PROMPTS = ["", "!", "$ ", "# ", ">>> ", "  "]
+
+
+@st.composite
+def _command(draw) -> str:
+    words = [draw(st.sampled_from(PROGRAMS)), draw(st.sampled_from(SUBCOMMANDS))]
+    words += draw(st.lists(st.sampled_from(OPTIONS), max_size=6))
+    text = words[0]
+    for word in words[1:]:
+        text += draw(st.sampled_from(SEPARATORS)) + word
+    return draw(st.sampled_from(PROMPTS)) + text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(ROWS), _command()), max_size=12),
+    st.sampled_from(["run.sh", "train.py"]),
+)
+def test_same_sites_on_generated_lines(rows, name):
+    text = "\n".join(rows)
+    assert shell.sites(name, text) == _every_line_sites(name, text)
+
+
+@settings(max_examples=1_000, deadline=None)
+@given(st.text(alphabet=" \t\x0c\u2028ab=;|&#\\$-/.", max_size=30), st.integers(1, 9))
+def test_a_row_without_quotes_splits_as_character_by_character(text, offset):
+    assert shell._unquoted_words(3, offset, text) == shell._any_words([(3, offset, text)])

@@ -117,6 +117,7 @@ class Follower:
     def __init__(self, file: PythonFile):
         self.file = file
         self._calls_to: dict[ast.AST, list[ast.Call]] = {}
+        self._assigned_in: dict[ast.ClassDef, list[tuple[ast.AST, ast.stmt]]] = {}
 
     # --- where a name's value comes from ----------------------------------------------------
     def sources(
@@ -267,6 +268,20 @@ class Follower:
                 stack.extend(node.body)
         return sorted(out, key=lambda n: (n.lineno, n.col_offset))
 
+    def _assignments_in(self, cls: ast.ClassDef) -> list[tuple[ast.AST, ast.stmt]]:
+        """The assignments with a value in the class's methods, each with its method (walked
+        once per class, not once per ``self.x`` read)."""
+        found = self._assigned_in.get(cls)
+        if found is None:
+            found = self._assigned_in[cls] = [
+                (statement, node)
+                for statement in cls.body
+                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
+                for node in ast.walk(statement)
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+            ]
+        return found
+
     def members(self, use: ast.Attribute) -> list[tuple[ast.expr, int | None]] | None:
         """What ``self.<name>`` holds: the assignments to it in the method before this use, else
         every assignment to it in the class's other methods."""
@@ -279,21 +294,16 @@ class Follower:
         self.file.needs.members.add(use.attr)
         here, elsewhere = [], []
         position = (use.lineno, use.col_offset)
-        for statement in cls.body:
-            if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            for node in ast.walk(statement):
-                if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-                    continue
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    for value, index in _member_targets(target, node.value, use.attr):
-                        if statement is method:
-                            end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
-                            if end <= position:
-                                here.append((end, value, index))
-                        else:
-                            elsewhere.append((value, index))
+        for statement, node in self._assignments_in(cls):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for value, index in _member_targets(target, node.value, use.attr):
+                    if statement is method:
+                        end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+                        if end <= position:
+                            here.append((end, value, index))
+                    else:
+                        elsewhere.append((value, index))
         if here:
             return [max(here, key=lambda item: item[0])[1:]]
         return elsewhere or None

@@ -33,7 +33,29 @@ def depth(text: str) -> int:
     return peak
 
 
+def _nesting(value) -> int:
+    """How deep lists and objects nest in a parsed value: for valid JSON, ``depth`` of its text
+    (every bracket outside strings opens or closes one), without a pass over the text."""
+    peak, stack = 0, [(value, 1)] if isinstance(value, dict | list) else []
+    push = stack.append
+    while stack:
+        container, level = stack.pop()
+        if level > peak:
+            peak = level
+        for item in container.values() if isinstance(container, dict) else container:
+            if isinstance(item, dict | list):
+                push((item, level + 1))
+    return peak
+
+
 def loads(text: str):
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        pass  # the reasons below, in their order
+    else:
+        if _nesting(value) <= MAX_DEPTH:
+            return value
     if depth(text) > MAX_DEPTH:
         raise JSONTextError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:

@@ -37,6 +37,8 @@ _ANY_STRING = re.compile(
     r"""(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:[^"\\\r\n]|\\[\s\S])*"|'(?:[^'\\\r\n]|\\[\s\S])*')"""
 )
 _COMMENT = re.compile(r"#[^\r\n]*")
+_BRACKET = re.compile(r"[()\[\]{}]")
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
 _INNERMOST = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
 _ASSIGN = re.compile(r"(?<![=!<>:])=(?!=)")  # also the = of +=, -=, ... (an other binding)
 _ANNOTATION = re.compile(r"\s*[^\W\d][\w.]*\s*:(?!=)")
@@ -50,12 +52,64 @@ _READ_CALL = re.compile(
 )
 
 
+def _blank_strings(strings: re.Pattern[str], blank, text: str) -> str:
+    """``strings.sub(blank, text)``, searched from where the first literal can start: two prefix
+    letters before the first quote (look-behinds still see the text before)."""
+    single, double = text.find("'"), text.find('"')
+    first = single if double < 0 or 0 <= single < double else double
+    if first < 0:
+        return text
+    pieces, at = [], 0
+    for m in strings.finditer(text, max(first - 2, 0)):
+        pieces += (text[at : m.start()], blank(m))
+        at = m.end()
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
 def _spaces(m: re.Match[str]) -> str:
     return " " * len(m.group())
 
 
 def _marks(m: re.Match[str]) -> str:
     return "\x00" * len(m.group())
+
+
+def flatten(masked: str) -> str:
+    """Every bracketed group turned into ``\\x00`` marks. With matched brackets, each outermost
+    group's span at once (one pass over the brackets); otherwise as ``_flatten_innermost``."""
+    if not ("(" in masked or "[" in masked or "{" in masked):
+        return masked
+    open_at: list[tuple[int, str]] = []
+    groups = []
+    for m in _BRACKET.finditer(masked):
+        bracket = m.group()
+        if bracket in "([{":
+            open_at.append((m.start(), _CLOSING[bracket]))
+        elif open_at and open_at[-1][1] == bracket:
+            start = open_at.pop()[0]
+            if not open_at:
+                groups.append((start, m.end()))
+        else:
+            return _flatten_innermost(masked)
+    if open_at:
+        return _flatten_innermost(masked)
+    pieces, at = [], 0
+    for start, end in groups:
+        pieces += (masked[at:start], "\x00" * (end - start))
+        at = end
+    pieces.append(masked[at:])
+    return "".join(pieces)
+
+
+def _flatten_innermost(flat: str) -> str:
+    """Innermost groups marked, again and again, while any is left (unmatched brackets stay)."""
+    while "(" in flat or "[" in flat or "{" in flat:
+        inner = _INNERMOST.sub(_marks, flat)
+        if inner == flat:
+            break
+        flat = inner
+    return flat
 
 
 @dataclass
@@ -74,16 +128,10 @@ class Shape:
     @classmethod
     def of(cls, text: str, start: int, end: int) -> Shape:
         masked = text[start:end]
-        if "'" in masked or '"' in masked:  # each ``sub`` only where it can find something
-            masked = _ANY_STRING.sub(_spaces, masked)
+        masked = _blank_strings(_ANY_STRING, _spaces, masked)  # only where it can find one
         if "#" in masked:
             masked = _COMMENT.sub(_spaces, masked)
-        flat = masked
-        while "(" in flat or "[" in flat or "{" in flat:
-            inner = _INNERMOST.sub(_marks, flat)
-            if inner == flat:
-                break
-            flat = inner
+        flat = flatten(masked)
         word = FIRST_WORD.match(flat)
         by_keyword = word is not None and word.group() in _BINDING_KEYWORDS
         assigns = [m.start() for m in _ASSIGN.finditer(flat)]
@@ -125,9 +173,7 @@ class Shape:
 
 def reads(segment: str) -> set[str]:
     """The names a line's text reads (f-string fields included; not ``kw`` of ``kw=...``)."""
-    code = segment
-    if "'" in code or '"' in code:
-        code = _PLAIN_STRING.sub('""', code)
+    code = _blank_strings(_PLAIN_STRING, lambda _: '""', segment)
     if "#" in code:
         code = _COMMENT.sub("", code)
     return {word for word in _READ.findall(code) if word not in KEYWORDS}

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 
-from lorlint.frontends.names import PEFT_CONFIGS
+from lorlint.frontends.names import PEFT_CONFIGS, word_search
 from lorlint.site import UNKNOWN, Site, Span, Value
 from lorlint.textpos import split_lines
 
-MENTION = re.compile(r"\btype\s*=\s*(?:\w+\.)*(?:" + "|".join(sorted(PEFT_CONFIGS)) + r")\b")
+MENTION = re.compile(r"type\s*=\s*(?:\w+\.)*(?:" + "|".join(sorted(PEFT_CONFIGS)) + r")\b")
 MODEL_KEY = "pretrained_model_name_or_path"
 
 
 def mentions_config(source: str) -> bool:
     """The cheap test the engine runs before parsing a Python file a second time."""
-    return MENTION.search(source) is not None
+    return word_search(MENTION, source) is not None
 
 
 class _Reader:
@@ -92,12 +93,26 @@ class _Reader:
         return None
 
 
-def _model(reader: _Reader, tree: ast.Module) -> tuple[Value | None, str | None]:
+def _calls(tree: ast.Module) -> list[ast.Call]:
+    """Every call, in ``ast.walk``'s order (breadth first), in one walk without its generators."""
+    calls, todo = [], deque([tree])
+    while todo:
+        node = todo.popleft()
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, ast.AST))
+    return calls
+
+
+def _model(reader: _Reader, calls: list[ast.Call]) -> tuple[Value | None, str | None]:
     """The model reference and ``"4bit"`` / ``"8bit"``, from the config's LLM dict."""
     reference, quantized = None, None
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in calls:
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
         if MODEL_KEY in keywords and reference is None:
             value = reader.value(keywords[MODEL_KEY])
@@ -117,11 +132,10 @@ def sites(path: str, source: str) -> list[Site]:
     reader = _Reader(source, tree)
     if not reader.peft_names and "peft." not in source:
         return []
-    reference, quantized = _model(reader, tree)
+    calls = _calls(tree)
+    reference, quantized = _model(reader, calls)
     out = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in calls:
         name = reader.config_class(node)
         if name is None:
             continue

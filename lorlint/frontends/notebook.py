@@ -22,8 +22,9 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 
-from lorlint.frontends import jsontext
+from lorlint.frontends import handoff, jsontext
 
 ESCAPES = ("!", "%", "?", ",", ";", "/")  # IPython's ESCAPE_SINGLES (!!, ?? and %% start so too)
 # HelpEnd's target: a dotted name, optionally with %/%% or [index], then ? or ??.
@@ -131,9 +132,19 @@ def _assignment_from_escape(code: str) -> str | None:
 
 def transform_cell(lines: list[str]) -> list[str]:
     """The cell as IPython hands it to Python, row for row (see the module docstring)."""
-    if TRANSFORMED.search("\n".join(lines)) is None:
+    if not _may_transform(lines):
         return list(lines)
     return _transform(lines)
+
+
+def _may_transform(lines: list[str]) -> bool:
+    """Whether ``TRANSFORMED`` finds something in the cell: without a ``?``, ``!`` or ``%``, only
+    a row whose first character after spaces is ``,``, ``;`` or ``/`` (a test on each row's
+    start, not a regex tried at every character)."""
+    text = "\n".join(lines)
+    if "?" in text or "!" in text or "%" in text:
+        return TRANSFORMED.search(text) is not None
+    return any(line.lstrip()[:1] in (",", ";", "/") for line in lines)
 
 
 def _transform(lines: list[str]) -> list[str]:
@@ -189,11 +200,14 @@ def parse_json(text: str):
 
 
 def load(text: str) -> Notebook:
+    """The notebook's code cells as one module. A small one is parsed whole, which checks every
+    cell at once when no statement runs across cells (``_whole_tree``) and hands the tree to the
+    Python front end; otherwise, or when it does not parse, each cell is parsed on its own."""
     data = parse_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a notebook: no `cells` list")
     notebook = Notebook(data=data, source="")
-    chunks: list[str] = []
+    cells: dict[int, list[str]] = {}  # cell number → its rows as Python sees them
     for number, cell in enumerate(data["cells"], 1):
         if not isinstance(cell, dict):
             raise NotebookError(f"cell {number} is not an object")
@@ -201,18 +215,65 @@ def load(text: str) -> Notebook:
             continue
         lines = _cell_text(cell, number).split("\n")
         notebook.cell_lines[number] = lines
-        transformed = transform_cell(lines)
+        cells[number] = transform_cell(lines)
+    _assemble(notebook, cells)
+    tree = _whole_tree(notebook, cells) if len(notebook.source) <= handoff.WHOLE_BELOW else None
+    if tree is not None:
+        handoff.offer(notebook.source, tree)
+        return notebook
+    for number, transformed in cells.items():
         problem = parse_problem(transformed)
         if problem is not None:  # left out and reported on its own; the other cells are linted
             notebook.broken[number] = problem
-            transformed = [""] * len(lines)
-        for row, line in enumerate(transformed, 1):
-            if line != lines[row - 1]:
-                notebook.blanked.add(len(chunks) + 1)
-            chunks.append(line)
-            notebook.line_map.append((number, row))
-    notebook.source = "\n".join(chunks) + "\n"
+            cells[number] = [""] * len(transformed)
+    if notebook.broken:
+        _assemble(notebook, cells)
     return notebook
+
+
+def _assemble(notebook: Notebook, cells: dict[int, list[str]]) -> None:
+    """The module text of the cells, its rows' places in them, and the rows IPython rewrote."""
+    chunks: list[str] = []
+    notebook.line_map, notebook.blanked = [], set()
+    for number, transformed in cells.items():
+        lines = notebook.cell_lines[number]
+        if transformed != lines:
+            start = len(chunks)
+            for row, (line, written) in enumerate(zip(transformed, lines, strict=True), 1):
+                if line != written:
+                    notebook.blanked.add(start + row)
+        chunks += transformed
+        notebook.line_map += zip(repeat(number), range(1, len(transformed) + 1))
+    notebook.source = "\n".join(chunks) + "\n"
+
+
+def _whole_tree(notebook: Notebook, cells: dict[int, list[str]]) -> ast.Module | None:
+    """The module's tree, when it parses and every cell would parse on its own: each top-level
+    statement (with its decorators) lies within one cell, and no cell ends in a backslash that
+    continues its last row into the next cell; the tokenizer's state (brackets, strings,
+    indentation) is then that of a fresh start at each cell's first statement. None when that
+    is not certain (``\\r``, which Python also reads as a line break, a byte order mark): each
+    cell is parsed on its own then."""
+    source = notebook.source
+    if "\r" in source or source.startswith("\ufeff"):
+        return None
+    if any(rows and rows[-1].endswith("\\") for rows in cells.values()):
+        return None
+    try:
+        tree = compile(
+            source, "<cells>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        )
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    cell_of = notebook.line_map
+    for statement in tree.body:
+        first = min(
+            [statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())]
+        )
+        last = statement.end_lineno or statement.lineno
+        if cell_of[first - 1][0] != cell_of[last - 1][0]:
+            return None
+    return tree
 
 
 # --- writing fixes back into the JSON text ----------------------------------------------------

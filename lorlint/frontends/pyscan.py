@@ -54,7 +54,7 @@ def _fast_line() -> re.Pattern[str]:
         body = _atomic(rf"(?:[^'\"#\\()\[\]{{}}]+|{string}|{comment}|\\{newline}|{bracketed})*")
         bracketed = rf"[(\[{{]{body}[)\]}}]"
     code = _atomic(rf"(?:[^\r\n'\"#\\()\[\]{{}}]+|{string}|{bracketed}|\\{newline})*")
-    return re.compile(rf"[ \t\f]*{code}(?:{comment})?(?:{newline}|\Z)")
+    return re.compile(rf"([ \t\f]*){code}(?:{comment})?(?:{newline}|\Z)")  # 1: indentation
 
 
 _FAST = _fast_line()
@@ -265,18 +265,20 @@ def logical_lines(text: str) -> Lines:
     """Split ``text`` into logical lines; raises ScanError where Python would not tokenize."""
     starts: list[int] = []
     ends: list[int] = []
+    code: list[int] = []
     n = len(text)
     pos = 0
-    fast = _FAST.match
+    fast, indent = _FAST.match, _INDENT.match
     scan = _Scan()
     while pos < n:
         m = fast(text, pos)
         end = m.end() if m is not None else pos
         if end == pos:
             end = _slow_line(text, pos, scan)
+            code.append(indent(text, pos).end())
+        else:
+            code.append(m.end(1))  # the same greedy indentation
         starts.append(pos)
         ends.append(end)
         pos = end
-    indent = _INDENT.match
-    code = [indent(text, s).end() for s in starts]
     return Lines(text, starts, ends, code, scan.newer_spans)

@@ -8,7 +8,9 @@ Speed: ``pyscan`` finds the logical lines at C speed, ``reduce`` keeps the state
 involve, and only that reduced text is parsed (rows and columns are the file's). The analysis
 records every name it resolved; if the reduction did not keep all the statements such a name
 depends on, it is widened and the analysis runs again, so the result is the one a parse of the
-whole file gives. libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
+whole file gives. A small module (``handoff.WHOLE_BELOW``) is parsed and analysed whole: there
+that costs less than the reduction's searches (a notebook's tree may come from its cells'
+check). libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 
+from lorlint.frontends import handoff
 from lorlint.frontends.flow import model_flow
 from lorlint.frontends.follow import Follower
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
 from lorlint.frontends.pyscan import ScanError, logical_lines
 from lorlint.frontends.reaching import dominates, kills, path_to
-from lorlint.frontends.reduce import Needs, Reducer, Reduction
+from lorlint.frontends.reduce import Needs, Reducer, Reduction, newer_fstrings
 from lorlint.frontends.scopes import Binding, Scopes
 from lorlint.frontends.setup import arguments, is_adapter_load, load_facts, setup_sites
 from lorlint.frontends.siblings import Siblings
@@ -108,6 +111,7 @@ class PythonFile:
         self._starts = line_starts(text)
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
+        self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
 
     # --- positions --------------------------------------------------------------------------
     def _column(self, row: int, byte_col: int) -> int:
@@ -210,8 +214,19 @@ class PythonFile:
 
         None when the name is also bound otherwise (import, loop variable, ``+=``, ...), or is
         only assigned later in the same scope. A read from an inner scope sees the last
-        assignment of the outer one, whenever it runs."""
+        assignment of the outer one, whenever it runs.
+
+        Worked out once per use and ``params`` (half the calls ask again); ``references`` is
+        set as each call would set it."""
         self.needs.bindings.add(name.id)
+        known = self._reaching.get((name, params))
+        if known is None:
+            found = self._reaching_uncached(name, params)
+            known = self._reaching[(name, params)] = (found, self.references[name])
+        self.references[name] = known[1]
+        return known[0]
+
+    def _reaching_uncached(self, name: ast.Name, params: bool) -> list[Binding] | None:
         owner, found = self.scopes.bindings_of(name)
         allowed = ("assign", "param") if params else ("assign",)
         if owner is None or not found or any(b.kind not in allowed for b in found):
@@ -516,10 +531,16 @@ def _reduced(lines, make: Callable[[str, ast.Module, dict], PythonFile], query):
     return None
 
 
-def analyse(path: str, text: str, bom: int, query, reduce: bool = True, siblings=None):
+def analyse(
+    path: str, text: str, bom: int, query, reduce: bool | None = None, siblings=None, tree=None
+):
     """Parse (the statements that matter of) one module and answer ``query(PythonFile)``.
+    ``tree``: ``ast.parse(text)``, when a caller has it already.
 
-    Raises PythonSyntaxError / TooComplex when Python cannot parse what matters."""
+    ``reduce`` None: a module below ``handoff.WHOLE_BELOW`` characters that parses is analysed
+    whole (the sites a reduction gives, by construction, at less cost there); one that does not
+    parse, or a bigger one, is reduced first. True: reduced first whatever its size; False:
+    whole. Raises PythonSyntaxError / TooComplex when Python cannot parse what matters."""
     siblings = siblings if siblings is not None else Siblings(path)
 
     def make(parsed_text: str, tree: ast.Module, extra_reads: dict) -> PythonFile:
@@ -529,8 +550,18 @@ def analyse(path: str, text: str, bom: int, query, reduce: bool = True, siblings
         lines = logical_lines(text)
     except ScanError:
         lines = None
+    small = lines is not None and reduce is None and len(text) <= handoff.WHOLE_BELOW
+    if small and not newer_fstrings(lines):  # with them, the whole path parses another text
+        if tree is None:
+            try:
+                tree = ast.parse(text)
+            except _PARSE_ERRORS:
+                tree = None  # maybe outside what matters: the reduction says
+        if tree is not None:
+            whole = make(text, tree, {})
+            return whole, query(whole)
     if lines is not None:
-        found = _reduced(lines, make, query) if reduce else None
+        found = _reduced(lines, make, query) if reduce is not False else None
         if found is not None:
             return found
         whole = Reducer(lines).render(full=True)  # f-strings this Python cannot parse neutralized
@@ -546,8 +577,9 @@ def analyse(path: str, text: str, bom: int, query, reduce: bool = True, siblings
     return parsed, query(parsed)
 
 
-def extract_sites(path: str, source: str, reduce: bool = True) -> list[Site]:
-    """All PEFT sites of one Python file (``reduce=False``: parse and analyse all of it).
+def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Site]:
+    """All PEFT sites of one Python file (``reduce``: as ``analyse`` takes it; False: parse and
+    analyse all of it, True: reduce it first whatever its size).
 
     Raises PythonSyntaxError where Python would not compile the statements that matter (or the
     file, when it cannot be reduced), TooComplex where Python's parser gives up."""
@@ -556,13 +588,14 @@ def extract_sites(path: str, source: str, reduce: bool = True) -> list[Site]:
     enabled = gc.isenabled()
     gc.disable()  # the cyclic GC costs ~2x on big trees and finds nothing to free here
     try:
-        parsed, sites = analyse(path, text, bom, PythonFile.sites, reduce)
+        tree = handoff.take(source) if not bom else None  # a notebook's, parsed as its cells
+        found, sites = analyse(path, text, bom, PythonFile.sites, reduce, tree=tree)
     finally:
         if enabled:
             gc.enable()
-    if parsed.siblings.used:  # values from another file: the site cache must not keep them
+    if found.siblings.used:  # values from another file: the site cache must not keep them
         for site in sites:
-            site.depends_on = sorted(parsed.siblings.used)
+            site.depends_on = sorted(found.siblings.used)
     comment = MODEL_COMMENT.search(text)
     if comment:
         for site in sites:

@@ -51,6 +51,13 @@ FLOW_WORDS = (
     "from_config", "Trainer", "parameters", "load_adapter", "set_adapter", "enable_adapters",
 )  # fmt: skip
 _FLOW_LINE = re.compile("|".join(FLOW_WORDS))
+# Substrings one of which every name of ROOT_NAMES holds: a few ``str.find`` passes find them all
+# (a name without one is searched for on its own).
+_ROOT_ANCHORS = (
+    "Config", "Trainer", "PeftModel", "TrainingArguments", "get_peft_model",
+    "inject_adapter_in_model", "load_in_",
+)  # fmt: skip
+_ANCHORED_ROOTS = frozenset(n for n in ROOT_NAMES if any(a in n for a in _ROOT_ANCHORS))
 _ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
 _STAR = re.compile(r"\bimport\s*\*")
 _NOT_NAMES = KEYWORDS | {""}  # what the regexes below find that is no name (or no group)
@@ -195,17 +202,52 @@ class Reducer:
                 yield i
             i = text.find(name, i + size)
 
+    def _anchored_roots(self) -> Iterator[int]:
+        """Offsets of the names of ``_ANCHORED_ROOTS`` as whole words: the word around each
+        anchor found is looked up."""
+        text = self.text
+        n = len(text)
+        for anchor in _ROOT_ANCHORS:
+            i = text.find(anchor)
+            while i >= 0:
+                start, end = i, i + len(anchor)
+                while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                    start -= 1
+                while end < n and (text[end].isalnum() or text[end] == "_"):
+                    end += 1
+                if text[start:end] in _ANCHORED_ROOTS:
+                    yield start
+                i = text.find(anchor, end)
+
+    def _code_lines(self, offsets) -> list[int]:
+        """The code lines holding these offsets, in order."""
+        return sorted(i for i in set(map(self._line_at, offsets)) if self.lines.is_code(i))
+
     def _lines_of(self, names, kind: str) -> list[int]:
         """The code lines holding an occurrence of any of ``names`` (``binding``: only where
         the line can bind it)."""
+        text, starts, code = self.text, self.lines.starts, self.lines.code
+        n = len(text)
         found = set()
-        for name in names:
-            for offset in self._occurrences(name, kind):
-                i = self._line_at(offset)
-                if i in found or not self.lines.is_code(i):
-                    continue
-                if kind != "binding" or self._binds_at(i, offset, len(name)):
-                    found.add(i)
+        for name in names:  # ``_occurrences`` inlined: this is the reducer's hottest loop
+            size = len(name)
+            offset = text.find(name)
+            while offset >= 0:
+                end = offset + size
+                before = text[offset - 1] if offset else " "
+                after = text[end : end + 1]
+                if not (before.isalnum() or before == "_" or after.isalnum() or after == "_") and (
+                    kind == "root" or before != "."
+                ):
+                    i = bisect_right(starts, offset) - 1
+                    if (
+                        i not in found
+                        and code[i] < n
+                        and text[code[i]] not in "#\r\n"  # ``Lines.is_code``
+                        and (kind != "binding" or self._binds_at(i, offset, size))
+                    ):
+                        found.add(i)
+                offset = text.find(name, end)
         return sorted(found)
 
     def _binds_at(self, i: int, offset: int, size: int) -> bool:
@@ -290,7 +332,11 @@ class Reducer:
     def _return_lines(self, name: str) -> list[int]:
         """The lines of the functions named ``name`` that may hold a ``return`` (``if x: return
         y`` too)."""
-        return [i for i in self._function_bodies(name) if _RETURN.search(self._segment(i))]
+        return [
+            i
+            for i in self._function_bodies(name)
+            if "return" in self._segment(i) and _RETURN.search(self._segment(i))
+        ]
 
     def _flow_calls(self, name: str) -> list[int]:
         """Lines that may call something on a model held by ``name`` (``model.merge_and_unload()``,
@@ -326,9 +372,12 @@ class Reducer:
             for name, alias in _ALIAS.findall(segment) if _AS.search(segment) else ():
                 if name in ROOT_NAMES:
                     self._root_names.add(alias)
-            if _STAR.search(segment):
+            if "*" in segment and _STAR.search(segment):
                 self.kept.add(i)
-        roots = self._lines_of(self._root_names, "root")
+        roots = self._code_lines(self._anchored_roots())
+        aliases = self._root_names - _ANCHORED_ROOTS
+        if aliases:
+            roots = sorted(set(roots).union(self._lines_of(aliases, "root")))
         # the loads: ``from_pretrained`` lines feed the model a site is linked to
         roots += self._lines_of(("from_pretrained", "from_config"), "root")
         return self._anticipated_lines(roots)
@@ -353,10 +402,9 @@ class Reducer:
         functions = self._functions_around(roots) if self.anticipate else {}
         roots += sorted(functions)
         self._roots_set.update(functions)
-        flows = sorted(
-            {i for i in map(self._line_at, (m.start() for m in _FLOW_LINE.finditer(self.text)))}
-        )  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
-        flows = [i for i in flows if self.lines.is_code(i)]
+        flows = self._code_lines(  # substrings: ``Seq2SeqTrainer`` holds ``Trainer``
+            offset for word in FLOW_WORDS for offset in _finds(self.text, word)
+        )
         self.covered.flows.add(ALL)
         read = list(roots)
         for i in read:
@@ -380,7 +428,8 @@ class Reducer:
         for i in returns:
             self._anticipated.bindings.update(_RETURNED.findall(self._segment(i)))
         for i in read:
-            for member in _MEMBER.findall(self._segment(i)):
+            segment = self._segment(i)
+            for member in _MEMBER.findall(segment) if "self" in segment else ():
                 if member not in self.covered.members:
                     self.covered.members.add(member)
                     roots.extend(self._member_assignments(member))
@@ -441,7 +490,8 @@ class Reducer:
         A line feeds a value when it is a root or assigns one of the names being followed. A line
         is analysed again each time a search finds it: a name it assigns may be followed since."""
         shape = self._shape(i)
-        followed = shape.targets() & (self.covered.values | self.covered.bindings)
+        values, bindings = self.covered.values, self.covered.bindings  # large: not unioned
+        followed = {name for name in shape.targets() if name in values or name in bindings}
         if i not in self._roots_set and not followed:
             return set(), set()
         literal = followed if shape.literal_value() else set()
@@ -529,7 +579,7 @@ class Reducer:
         else:
             ordered, empty = self._close()
         text, lines = self.text, self.lines
-        newer = _newer_fstrings(lines)
+        newer = newer_fstrings(lines)
         extra: dict[str, int] = {}
         chunks: list[str] = []
         pos = 0
@@ -551,7 +601,7 @@ class Reducer:
         return Reduction("".join(chunks), self.covered.copy(), extra)
 
 
-def _newer_fstrings(lines: Lines) -> list[tuple[int, int]]:
+def newer_fstrings(lines: Lines) -> list[tuple[int, int]]:
     """The f-strings this Python cannot parse (PEP 701 came with 3.12)."""
     return lines.newer_fstrings if sys.version_info < (3, 12) else []
 
@@ -594,7 +644,17 @@ def _unknown_filler(original: str) -> str | None:
     return None
 
 
+def _finds(text: str, word: str) -> Iterator[int]:
+    """Offsets of ``word`` in ``text``, as a substring (``str.find``: at memchr speed)."""
+    i = text.find(word)
+    while i >= 0:
+        yield i
+        i = text.find(word, i + len(word))
+
+
 def _breaks(text: str) -> str:
     """Only the line breaks of ``text``, as they are (a ``\\r`` next to a ``\\n`` must not
     pair up into one break where the file had two)."""
+    if "\r" not in text:
+        return "\n" * text.count("\n")
     return _NOT_BREAK.sub("", text)

@@ -31,10 +31,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lorlint.frontends.names import word_search
 from lorlint.site import UNKNOWN, Site, Span, Value
 
 TRL_COMMANDS = frozenset({"sft", "dpo", "grpo", "kto", "reward", "rloo", "orpo", "ppo"})
-MENTION = re.compile(r"\b(?:trl|llamafactory-cli|llamafactory|train_bash\.py)\b")
+MENTION = re.compile(r"(?:trl|llamafactory-cli|llamafactory|train_bash\.py)\b")  # word_search
 OLD_LLAMA_FACTORY = "train_bash.py"  # src/train_bash.py: LLaMA-Factory's entry point until v0.7
 PROMPT = re.compile(r"^\s*(?:[#!]+|\$|>>>|\.\.\.)?\s*")
 ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=(.*)", re.S)
@@ -55,11 +56,18 @@ class Word:
 
 
 def might_have_sites(text: str) -> bool:
-    return MENTION.search(text) is not None
+    return word_search(MENTION, text) is not None
 
 
 def _words(lines: list[tuple[int, int, str]]) -> list[Word]:
     """Shell words of one logical command: (row, first column, text) per physical line."""
+    if len(lines) == 1 and "'" not in lines[0][2] and '"' not in lines[0][2]:
+        return _unquoted_words(*lines[0])
+    return _any_words(lines)
+
+
+def _any_words(lines: list[tuple[int, int, str]]) -> list[Word]:
+    """``_words`` character by character: quotes, escapes, words across continued rows."""
     words: list[Word] = []
     current, start, quote = "", None, None
     for row, offset, text in lines:
@@ -95,38 +103,20 @@ def _words(lines: list[tuple[int, int, str]]) -> list[Word]:
     return words
 
 
-def commands(text: str, rows: list[int] | None = None, script: bool = False) -> list[list[Word]]:
-    """Logical command lines of a text (``\\``-continued lines joined), as words."""
-    return [words for words in map(_words, _logical_lines(text, rows, script)) if words]
+_UNQUOTED_WORD = re.compile(r"[;|&]|[^\s;|&]+")
 
 
-def _logical_lines(
-    text: str, rows: list[int] | None, script: bool
-) -> list[list[tuple[int, int, str]]]:
-    """Each logical line as its physical lines: (row, first column, text after any prompt). In a
-    shell ``script`` a ``#`` line is a comment (it ends a continued command and continues
-    nothing); elsewhere (usage lines in docstrings and comments) the ``#`` is a prompt."""
-    physical = text.split("\n")
-    rows = rows or list(range(1, len(physical) + 1))
-    out, pending = [], []
-    for row, line in zip(rows, physical, strict=True):
-        if script and line.lstrip().startswith("#"):
-            if pending:
-                out.append(pending)
-                pending = []
-            continue
-        prefix = PROMPT.match(line).end() if not pending else 0
-        body = line[prefix:]
-        continued = body.rstrip().endswith("\\")
-        if continued:
-            body = body.rstrip()[:-1]
-        pending.append((row, prefix + 1, body))
-        if not continued:
-            out.append(pending)
-            pending = []
-    if pending:
-        out.append(pending)
-    return out
+def _unquoted_words(row: int, offset: int, text: str) -> list[Word]:
+    """``_words`` of one row without quotes (most rows): each word is as written."""
+    words = []
+    for m in _UNQUOTED_WORD.finditer(text):
+        word = m.group()
+        if word in (";", "|", "&"):
+            break  # the next command is not this tool's
+        if word[0] == "#":
+            break  # a comment
+        words.append(Word(word, row, offset + m.start(), row, offset + m.end()))
+    return words
 
 
 def _may_name_tool(lines: list[tuple[int, int, str]]) -> bool:
@@ -138,6 +128,15 @@ def _may_name_tool(lines: list[tuple[int, int, str]]) -> bool:
 
 
 _QUOTING = str.maketrans("", "", "'\"\\")
+# The tool's name in one row, with the characters ``_QUOTING`` drops anywhere inside it: a row
+# matches exactly when ``_may_name_tool`` holds for it alone.
+_TOOL_NAME = re.compile(
+    "|".join(
+        "['\"\\\\]*".join(map(re.escape, name))
+        for name in ("trl", "llamafactory", OLD_LLAMA_FACTORY)
+    )
+)
+_CONTINUED = re.compile(r"\\[^\S\n]*$", re.MULTILINE)  # a row whose rstrip ends in ``\``
 
 
 def _options(words: list[Word], env: dict[str, Word]) -> dict[str, list[Word]]:
@@ -329,15 +328,9 @@ def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
     """Sites of the command lines in a text; ``rows`` numbers its lines (default 1, 2, ...).
 
     Only lines that can name the tool are split into words, and before the last of them the
-    assignments (a line without ``=`` assigns nothing): what the others hold cannot change a
-    site."""
+    lines that can assign (``_may_assign``): what the others hold cannot change a site."""
     found, env = [], {}
-    logical = _logical_lines(text, rows, script=path.endswith(".sh"))
-    tool_lines = {i for i, lines in enumerate(logical) if _may_name_tool(lines)}
-    for i, lines in enumerate(logical[: max(tool_lines, default=-1) + 1]):
-        may_name_tool = i in tool_lines
-        if not may_name_tool and not any("=" in body for _, _, body in lines):
-            continue
+    for lines, may_name_tool in _lines_to_split(text, rows, script=path.endswith(".sh")):
         words = _words(lines)
         _assignments(words, env)
         for at, word in enumerate(words if may_name_tool else ()):
@@ -350,4 +343,90 @@ def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
             if site is not None:
                 found.append(site)
                 break
+    return found
+
+
+def _lines_to_split(
+    text: str, rows: list[int] | None, script: bool
+) -> list[tuple[list[tuple[int, int, str]], bool]]:
+    """The logical lines ``sites`` splits into words, each with whether it may name the tool:
+    those up to the last that may, which may or may assign. A logical line is its rows joined
+    where a row ends in a backslash; in a shell ``script`` a ``#`` row is a comment (it ends a
+    continued command and continues nothing), elsewhere (usage lines in docstrings and comments)
+    the ``#`` is a prompt. Found without taking every row apart (a Python file's rows are mostly
+    neither): the rows that end in a backslash and those holding the tool's name (quotes and
+    backslashes between its characters: ``_may_name_tool``'s test on one row) come from two
+    searches of the whole text; only lines of several rows are joined to be tested."""
+    physical = text.split("\n")
+    numbers = rows or range(1, len(physical) + 1)
+    continued = _rows_matching(text, _CONTINUED)
+    naming = _rows_matching(text, _TOOL_NAME)
+    spans = []  # (first row, last row, may name the tool) of each logical line
+    if not continued and not script:  # every row is a logical line
+        spans = [(k, k, k in naming) for k in range(max(naming, default=-1) + 1)]
+    else:
+
+        def comment(k: int) -> bool:
+            return script and physical[k].lstrip().startswith("#")
+
+        k, n = 0, len(physical)
+        while k < n:
+            if comment(k):  # a shell script's comment ends a continued command, continues nothing
+                k += 1
+                continue
+            first = k
+            while k in continued and k + 1 < n and not comment(k + 1):
+                k += 1
+            if first == k:
+                spans.append((first, k, k in naming))
+            else:
+                lines = _logical(physical, numbers, first, k, continued)
+                spans.append((first, k, _may_name_tool(lines)))
+            k += 1
+        spans = spans[: max((i + 1 for i, span in enumerate(spans) if span[2]), default=0)]
+    out = []
+    for first, last, may_name_tool in spans:
+        if may_name_tool or any("=" in physical[k] for k in range(first, last + 1)):
+            lines = _logical(physical, numbers, first, last, continued)
+            if may_name_tool or _may_assign(lines):
+                out.append((lines, may_name_tool))
+    return out
+
+
+# What a line's first words must start with for ``_assignments`` to record anything: ``NAME=``
+# or a quote (after ``export``), as written.
+_ASSIGNING = re.compile(r"\s*(?:export\s+)?(?:[A-Za-z_]\w*[='\"]|['\"])")
+
+
+def _may_assign(lines: list[tuple[int, int, str]]) -> bool:
+    """Whether ``_assignments`` may record something from this logical line: only when its
+    first word (or the one after ``export``) is ``NAME=value``. In a line of one row that word
+    starts at the row's first character after spaces and reads as written outside quotes, so
+    the row must start ``NAME=`` or hold a quote there; a line of several rows is split."""
+    return len(lines) > 1 or _ASSIGNING.match(lines[0][2]) is not None
+
+
+def _logical(
+    physical: list[str], numbers, first: int, last: int, continued: set[int]
+) -> list[tuple[int, int, str]]:
+    """Rows ``first`` to ``last`` as one logical line: (row, first column, text after any
+    prompt) per row, a continuing backslash dropped."""
+    out = []
+    for k in range(first, last + 1):
+        line = physical[k]
+        prefix = PROMPT.match(line).end() if k == first else 0
+        body = line[prefix:]
+        if k in continued:
+            body = body.rstrip()[:-1]
+        out.append((numbers[k], prefix + 1, body))
+    return out
+
+
+def _rows_matching(text: str, pattern: re.Pattern) -> set[int]:
+    """The (0-based) rows where a match of ``pattern`` starts."""
+    found, row, at = set(), 0, 0
+    for m in pattern.finditer(text):
+        row += text.count("\n", at, m.start())
+        at = m.start()
+        found.add(row)
     return found
