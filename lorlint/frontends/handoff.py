@@ -27,9 +27,12 @@ def offer(text: str, tree: ast.Module) -> None:
 
 
 def take(text: str) -> ast.Module | None:
-    """The tree offered for this very ``text`` object, once; None otherwise."""
+    """The tree offered for this very ``text`` object, once; None otherwise. The offer is read
+    once into a local: another thread's offer made meanwhile may be dropped (it parses again),
+    never handed over for this text."""
     global _offered
-    if _offered is None or _offered[0] is not text:
+    offered = _offered
+    if offered is None or offered[0] is not text:
         return None
-    tree, _offered = _offered[1], None
-    return tree
+    _offered = None
+    return offered[1]
