@@ -211,6 +211,21 @@ class LorlintServer(LanguageServer):
         self.settings: dict = {}  # the editor's, as [tool.lorlint] keys
         self.shown_messages: set[str] = set()
         self.warming: asyncio.Future | None = None
+        self.reporting_error = False
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """pygls's report (a window/showMessage), never made from within another. When a message
+        cannot be written (the editor closed the pipe, after ``exit``), pygls reports that by
+        sending a message, which fails the same way and is reported again: a recursion down to
+        Python's limit, logging each ever longer chain of tracebacks, that kept the process
+        alive for tens of seconds after ``exit``. Such a failure is now logged once."""
+        if self.reporting_error:
+            return
+        self.reporting_error = True
+        try:
+            super().report_server_error(error, source)
+        finally:
+            self.reporting_error = False
 
     # --- client capabilities ----------------------------------------------------------------
     @property

@@ -405,6 +405,27 @@ def test_memory_returns_after_a_large_document_is_closed(tmp_path):
         assert client.close() == 0
 
 
+def test_a_message_that_cannot_be_written_is_reported_once():
+    """After ``exit`` the editor may close the pipe while a message is still on its way: pygls
+    reports the failed write with a window/showMessage, whose write fails too. Without the guard
+    that recursed to Python's recursion limit (the malformed-requests test above hung for tens of
+    seconds about one run in fifteen); now the report's own failure is not reported again."""
+    from lorlint import server
+
+    class ClosedPipe:
+        writes = 0
+
+        def write(self, data):
+            ClosedPipe.writes += 1
+            raise ValueError("I/O operation on closed file")
+
+    lsp = server.LorlintServer()
+    lsp.protocol.set_writer(ClosedPipe())
+    lsp.protocol._send_data({"jsonrpc": "2.0", "method": "window/logMessage", "params": {}})
+    assert ClosedPipe.writes == 2  # the message, then one report of its failure
+    assert not lsp.reporting_error
+
+
 def test_a_worker_starting_when_shutdown_comes_does_not_outlive_it(monkeypatch):
     """``shutdown`` may arrive while the worker warmed after ``initialized`` is still starting:
     that process is killed as soon as it exists, and no other is started."""
