@@ -18,9 +18,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "lorlint" / "models" / "catalog"
+ATTENTION = "q_proj,k_proj,v_proj,o_proj"
 QUERIES = [
     ("bundled index (exact)", ["meta-llama/Llama-3.1-8B", "--targets", "all-linear"]),
-    ("model type from the name", ["tiiuae/Falcon-H1-1B-Deep-Instruct", "--targets", "all-linear"]),
+    # attention names: PEFT refuses "all-linear" on a Mamba-based model (out_proj, conv1d), and
+    # ``lorlint models`` then exits 1
+    ("model type from the name", ["tiiuae/Falcon-H1-1B-Deep-Instruct", "--targets", ATTENTION]),
     ("largest pack (deepseek_v4)", ["deepseek_v4", "--targets", "all-linear"]),
 ]
 PROBE = (
