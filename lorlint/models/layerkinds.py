@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -185,16 +185,12 @@ def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
     (but for a block's own module) the modules inside its block: a templated block
     (``_template_blocks``) is tested once per template, its copies take the same answers."""
     modules = table.modules
-    templated = _template_blocks(table)
     per_template: dict[tuple[str, int], list[int]] = {}
     out = []
-    i = 0
-    while i < len(modules):
-        found = templated.get(i)
+    for i, found in _walk(modules, _template_blocks(table)):
         if found is None:
             if hit(modules[i]):
                 out.append(modules[i].name)
-            i += 1
             continue
         stack, _, template, end = found
         offsets = per_template.get((stack, template))
@@ -203,8 +199,19 @@ def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
                 j - i for j in range(i, end) if hit(modules[j])
             ]
         out.extend(modules[i + offset].name for offset in offsets)
-        i = end
     return out
+
+
+def _walk(
+    modules: list[Module], blocks: dict[int, tuple[str, int, int, int]]
+) -> Iterator[tuple[int, tuple[str, int, int, int] | None]]:
+    """(position, None) for each module in table order, but (its start, the block) for a block
+    of ``blocks`` (by start position, its end last), whose modules are then skipped."""
+    i = 0
+    while i < len(modules):
+        found = blocks.get(i)
+        yield i, found
+        i = found[3] if found is not None else i + 1
 
 
 # What one module adds to its part: (kind, container class or None, relative name, LoRA kind for
@@ -222,15 +229,12 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     mixers and attention classes among them) lies inside its own block, so each copy adds what
     the first one did, under its own index and names."""
     modules = table.modules
-    templated = _template_blocks(table)
     stacks: dict[str, set[int]] = {}
     # (module, its block) read once, both passes below need it; a templated block as (None,
     # (stack, index, template, start, end))
     in_blocks: list[tuple[Module | None, tuple]] = []
     outside_towers: dict[tuple[str, int], bool] = {}  # (stack, template) → has such a module
-    i = 0
-    while i < len(modules):
-        found = templated.get(i)
+    for i, found in _walk(modules, _template_blocks(table)):
         if found is None:
             m = modules[i]
             block = split_block(m.name)
@@ -238,7 +242,6 @@ def block_parts(table: LayerTable) -> BlockParts | None:
                 in_blocks.append((m, block))
                 if not tower_of(m.name):
                     stacks.setdefault(block[0], set()).add(block[1])
-            i += 1
             continue
         stack, index, template, end = found
         key = (stack, template)
@@ -248,7 +251,6 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         if outside_towers[key]:
             stacks.setdefault(stack, set()).add(index)
         in_blocks.append((None, (stack, index, template, i, end)))
-        i = end
     if not stacks:
         return None
     stack = max(stacks, key=lambda s: len(stacks[s]))
@@ -331,16 +333,10 @@ def _template_blocks(table: LayerTable) -> dict[int, tuple[str, int, int, int]]:
     if len(inside) < len(blocks):
         return {}
     modules = table.modules
-    i = 0
-    while i < len(modules):
-        found = blocks.get(i)
-        if found is not None:
-            i = found[3]
-            continue
-        block = split_block(modules[i].name)
+    for i, found in _walk(modules, blocks):
+        block = split_block(modules[i].name) if found is None else None
         if block and (block[0], block[1]) in inside:
             return {}
-        i += 1
     return blocks
 
 
