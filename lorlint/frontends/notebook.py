@@ -179,12 +179,16 @@ def _transform(lines: list[str]) -> list[str]:
     return out
 
 
+def _parse(code: str) -> ast.Module:
+    """Code cells as IPython's kernel parses them (top-level ``await`` allowed): one cell, or
+    the cells joined, which ``_whole_tree`` must parse exactly as each cell is."""
+    return compile(code, "<cells>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
 def parse_problem(lines: list[str]) -> tuple[int, int, str] | None:
     """(row, column, message) when the transformed cell is not Python (top-level await is)."""
     try:
-        compile(
-            "\n".join(lines), "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-        )
+        _parse("\n".join(lines))
     except SyntaxError as err:
         return err.lineno or 1, err.offset or 1, err.msg
     except (ValueError, RecursionError, MemoryError) as err:
@@ -260,9 +264,7 @@ def _whole_tree(notebook: Notebook, cells: dict[int, list[str]]) -> ast.Module |
     if any(rows and rows[-1].endswith("\\") for rows in cells.values()):
         return None
     try:
-        tree = compile(
-            source, "<cells>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-        )
+        tree = _parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     cell_of = notebook.line_map
