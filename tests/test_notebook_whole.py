@@ -20,6 +20,7 @@ CELLS = [
     "    # indented comment", "await g()", "async with a:\n    pass", "from __future__ import x",
     "!pip install peft", "%%bash\nls", "a = !ls", "f?", "v = 1\r", "\ufeffu = 1", "t = [\n  1,",
     "]", "    q = 3", "lambda: (yield)", "x = 1; y = 2", "\tif t:\n\t  pass", "n = 0\x00",
+    "x = 1 \\\n", "\\\n", "\x0c", "\x0cif x:\n\x0c  pass", "   ", "u = '\\", "#\\",
 ]  # fmt: skip
 
 
@@ -51,6 +52,7 @@ def _same(text: str, monkeypatch) -> None:
 @example(["x = 1\n@dec", "def f():\n    return 1"])  # a decorator and what it decorates apart
 @example(["a = 1\rb = (", ")"])  # Python's rows are not the cells' rows
 @example(["y = 2 \\", "z = 3", "\\", "w = 4"])  # continued into the next cell
+@example(["\\\n"])  # alone, the end of the file comes right after the backslash
 def test_generated_notebooks_as_by_cell(cells):
     with pytest.MonkeyPatch.context() as monkeypatch:
         _same(_notebook(cells), monkeypatch)

@@ -251,17 +251,25 @@ def _assemble(notebook: Notebook, cells: dict[int, list[str]]) -> None:
     notebook.source = "\n".join(chunks) + "\n"
 
 
+def _ends_in_backslash(rows: list[str]) -> bool:
+    """Whether the cell's text ends in ``\\`` or ``\\`` and a line break."""
+    if rows and not rows[-1] and len(rows) > 1:
+        return rows[-2].endswith("\\")
+    return bool(rows) and rows[-1].endswith("\\")
+
+
 def _whole_tree(notebook: Notebook, cells: dict[int, list[str]]) -> ast.Module | None:
     """The module's tree, when it parses and every cell would parse on its own: each top-level
-    statement (with its decorators) lies within one cell, and no cell ends in a backslash that
-    continues its last row into the next cell; the tokenizer's state (brackets, strings,
-    indentation) is then that of a fresh start at each cell's first statement. None when that
-    is not certain (``\\r``, which Python also reads as a line break, a byte order mark): each
-    cell is parsed on its own then."""
+    statement (with its decorators) lies within one cell, and no cell ends in a backslash, on
+    its last row or on the row before an empty last one: alone, the tokenizer meets the end of
+    the file right after it ("unexpected EOF"), while joined, the continuation runs on into the
+    next row. The tokenizer's state (brackets, strings, indentation) is then that of a fresh
+    start at each cell's first statement. None when that is not certain (``\\r``, which Python
+    also reads as a line break, a byte order mark): each cell is parsed on its own then."""
     source = notebook.source
     if "\r" in source or source.startswith("\ufeff"):
         return None
-    if any(rows and rows[-1].endswith("\\") for rows in cells.values()):
+    if any(_ends_in_backslash(rows) for rows in cells.values()):
         return None
     try:
         tree = _parse(source)
