@@ -1,6 +1,6 @@
 """lorlint, ruff and Python's own parser side by side on a PEFT-dense tree of real files.
 
-    python benchmarks/bench_dense.py [--tree DIR] [--runs 5] [--jobs N]
+    python benchmarks/bench_dense.py [--tree DIR] [--runs 5] [--jobs N] [--copies K]
 
 The tree defaults to the real-world regression set (tests/realworld/cases): fine-tuning scripts,
 notebooks, tool YAML and saved adapters from public repositories, where every file holds a PEFT
@@ -10,6 +10,10 @@ the .py files and notebooks), and the floor: a Python process that reads every .
 notebook and runs ``ast.parse`` on it (notebooks: their code cells). Prints a Markdown table with
 wall time (median), CPU time (user + system, median) and peak memory; the figures in
 benchmarks/RESULTS.md come from it.
+
+``--copies K`` lints K copies of the tree side by side (``copy1/`` … ``copyK/``): what a bigger
+tree costs each tool, so the fixed start-up and the cost per file can be told apart. No tool
+caches across files, so a copy is as much work as the original.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=REALWORLD)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, help="lorlint --jobs (default: all cores)")
+    parser.add_argument("--copies", type=int, default=1, help="lint K copies of the tree")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # internal: the floor run
     args = parser.parse_args()
     if args.floor:
@@ -81,7 +86,9 @@ def main() -> int:
         sys.exit(f"no tree at {args.tree}: pass --tree DIR")
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
-        shutil.copytree(args.tree, tree, ignore=shutil.ignore_patterns("case.toml"))
+        for copy in range(1, args.copies + 1):
+            into = tree / f"copy{copy}" if args.copies > 1 else tree
+            shutil.copytree(args.tree, into, ignore=shutil.ignore_patterns("case.toml"))
         lorlint = [str(BIN / "lorlint"), "check", ".", "--no-cache", "-q", "--exit-zero"]
         lorlint += ["--output-format", "concise"]
         if args.jobs:
