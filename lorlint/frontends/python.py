@@ -113,6 +113,12 @@ class PythonFile:
         self._statements: list[tuple[int, int]] | None = None
         self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
 
+    def release(self) -> None:
+        """Break the reference cycles through this file (its evaluator and follower point back
+        at it), so that its tree is freed by reference counting as soon as it is dropped: left
+        to the cyclic GC, the whole tree would be walked to find it is garbage."""
+        self.evaluator = self.follower = None  # type: ignore[assignment]
+
     # --- positions --------------------------------------------------------------------------
     def _column(self, row: int, byte_col: int) -> int:
         """ast's UTF-8 byte offset → 0-based code point column."""
@@ -527,6 +533,7 @@ def _reduced(lines, make: Callable[[str, ast.Module, dict], PythonFile], query):
             answer = query(parsed)
             if parsed.needs <= reduction.covered:
                 return parsed, answer
+            parsed.release()
             reducer.grow(parsed.needs)
     return None
 
@@ -546,20 +553,21 @@ def analyse(
     def make(parsed_text: str, tree: ast.Module, extra_reads: dict) -> PythonFile:
         return PythonFile(path, parsed_text, tree, bom, extra_reads, siblings)
 
-    try:
-        lines = logical_lines(text)
-    except ScanError:
-        lines = None
-    small = lines is not None and reduce is None and len(text) <= handoff.WHOLE_BELOW
-    if small and not newer_fstrings(lines):  # with them, the whole path parses another text
+    if reduce is None and len(text) <= handoff.WHOLE_BELOW:
         if tree is None:
             try:
                 tree = ast.parse(text)
             except _PARSE_ERRORS:
                 tree = None  # maybe outside what matters: the reduction says
+        # A text this Python parses has no f-string only a newer grammar reads (those the
+        # reduction would neutralize: tests/test_pyscan.py), so its logical lines are not needed.
         if tree is not None:
             whole = make(text, tree, {})
             return whole, query(whole)
+    try:
+        lines = logical_lines(text)
+    except ScanError:
+        lines = None
     if lines is not None:
         found = _reduced(lines, make, query) if reduce is not False else None
         if found is not None:
@@ -590,6 +598,7 @@ def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Si
     try:
         tree = handoff.take(source) if not bom else None  # a notebook's, parsed as its cells
         found, sites = analyse(path, text, bom, PythonFile.sites, reduce, tree=tree)
+        found.release()
     finally:
         if enabled:
             gc.enable()
