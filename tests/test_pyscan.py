@@ -134,7 +134,9 @@ _literal = st.sampled_from(["a", "{{", "}}", "\\", "\\n", "\n", " ", "#", "'", '
 
 
 def _fstrings(expression):
-    spec = st.sampled_from(["", "!r", "=", ":>3", ":{w}"]) | expression.map(lambda e: ":{%s}" % e)
+    spec = st.sampled_from(["", "!r", "=", ":>3", ":{w}"]) | expression.map(
+        lambda e: ":{" + e + "}"
+    )
     field = st.tuples(expression, spec).map(lambda t: "{" + t[0] + t[1] + "}")
     return st.tuples(
         st.sampled_from(["f", "rf", "F"]), _quote, st.lists(_literal | field, max_size=3)
@@ -142,9 +144,11 @@ def _fstrings(expression):
 
 
 _expression = st.deferred(
-    lambda: _leaf
-    | _fstrings(_expression)
-    | st.tuples(_expression, st.sampled_from([" + ", "[", ")"]), _expression).map("".join)
+    lambda: (
+        _leaf
+        | _fstrings(_expression)
+        | st.tuples(_expression, st.sampled_from([" + ", "[", ")"]), _expression).map("".join)
+    )
 )
 
 

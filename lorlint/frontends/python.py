@@ -27,7 +27,7 @@ from lorlint.frontends.follow import Follower
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
 from lorlint.frontends.pyscan import ScanError, logical_lines
 from lorlint.frontends.reaching import dominates, kills, path_to
-from lorlint.frontends.reduce import Needs, Reducer, Reduction, newer_fstrings
+from lorlint.frontends.reduce import Needs, Reducer, Reduction
 from lorlint.frontends.scopes import Binding, Scopes
 from lorlint.frontends.setup import arguments, is_adapter_load, load_facts, setup_sites
 from lorlint.frontends.siblings import Siblings
