@@ -1,7 +1,9 @@
 """The scope walk (lorlint/frontends/scopes.py, one stack of nodes and scope markers) records what
 the walk it replaced records (tests/reference_scopes.py): every binding of every scope with its
 kind, nodes, value, end and order, every read and its scope, every call in source order with its
-scope, classes, simple statements, star imports and stored attributes."""
+scope, classes, simple statements, star imports and stored attributes. And the calls whose names
+the Python front end works out (``PythonFile.named_calls``) are all those a site's name test can
+pick."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 import reference_scopes
 from test_frontend_equivalence import CORPUS
 
+from lorlint.frontends import python
 from lorlint.frontends import scopes as scopes_module
 from lorlint.frontends.scopes import Scopes
 
@@ -167,3 +170,52 @@ def test_every_node_type_has_its_fields_read():
             assert scopes_module._child_fields(kind) is not None, kind.__name__
     assert scopes_module._child_fields(ast.Compare) == ("left", "comparators")
     assert scopes_module._child_fields(ast.Name) == ()
+
+
+NAMING = """
+import peft, trl as t
+from transformers import AutoModelForCausalLM as Loader
+from os import path
+
+
+def inner():
+    from peft import get_peft_model as apply
+    return apply(m, c)
+
+
+transformers = other()
+transformers.Trainer(x)
+t.SFTTrainer(y)
+Loader.from_pretrained("m")
+peft.LoraConfig(r=8).to_dict()
+path.join(a, b)
+print(len(peft))
+"""
+
+
+def _every_named_call(parsed) -> list:
+    """Brute force: every call's qualified name, kept when it starts with a site module."""
+    out = []
+    for call in parsed.scopes.calls:
+        name = parsed.qualified(call.func, record=False)
+        if name is not None and name.partition(".")[0] in python.SITE_MODULES:
+            out.append((call, name))
+    return out
+
+
+@pytest.mark.parametrize("text", [NAMING, NAMING + "from transformers import *\nTrainer(z)\n"])
+def test_named_calls_are_those_a_site_can_name(text):
+    parsed = python.PythonFile("t.py", text, ast.parse(text))
+    named = parsed.named_calls()
+    assert named == _every_named_call(parsed)
+    assert len(named) == (7 if "*" in text else 5)
+
+
+@pytest.mark.parametrize("path, text", CORPUS, ids=[path for path, _ in CORPUS])
+def test_named_calls_on_the_corpus(path, text):
+    try:
+        tree = ast.parse(text.removeprefix("\ufeff"))
+    except SyntaxError:
+        pytest.skip("does not parse")
+    parsed = python.PythonFile(path, text.removeprefix("\ufeff"), tree)
+    assert parsed.named_calls() == _every_named_call(parsed)

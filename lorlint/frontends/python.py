@@ -56,6 +56,9 @@ LOADER_TASKS = [
 ]
 CONCRETE_CLASS = re.compile(r"[A-Z]\w*(Model|LMHeadModel|For\w+)")
 MODEL_COMMENT = re.compile(r"#[^\S\r\n]*lorlint:[^\S\r\n]*model[^\S\r\n]*=[^\S\r\n]*(\S+)")
+# The modules whose calls make sites: every name test of ``PythonFile.sites`` (configs, appliers,
+# trainers, loads, quantization configs, training arguments, adapters) starts with one of them.
+SITE_MODULES = frozenset({"peft", "unsloth", "trl", "transformers"})
 MAX_ROUNDS = 4  # widenings of a reduction before parsing the whole text instead
 
 
@@ -73,6 +76,10 @@ class TooComplex(ValueError):
 
 def _last(name: str) -> str:
     return name.rpartition(".")[2]
+
+
+def _first(name: str) -> str:
+    return name.partition(".")[0]
 
 
 def task_for_loader(loader: str) -> str | None:
@@ -339,9 +346,7 @@ class PythonFile:
     # --- sites ------------------------------------------------------------------------------
     def sites(self) -> list[Site]:
         sites: dict[ast.Call, Site] = {}
-        named = [
-            (call, self.qualified(call.func, record=False) or "") for call in self.scopes.calls
-        ]
+        named = self.named_calls()
         for call, name in named:
             parts = name.split(".")
             if parts[0] == "peft" and parts[-1] in PEFT_CONFIGS:
@@ -355,8 +360,30 @@ class PythonFile:
             self._link_applier(call, name, sites)
         found = list(sites.values()) + setup_sites(self, named)
         found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
-        found += [self._load_adapter_site(call) for call, _ in named if _loads_adapter(call)]
+        found += [self._load_adapter_site(c) for c in self.scopes.calls if _loads_adapter(c)]
         return sorted(found, key=lambda s: (s.span.row, s.span.col))
+
+    def named_calls(self) -> list[tuple[ast.Call, str]]:
+        """The module's calls (in source order) whose qualified name starts with one of
+        ``SITE_MODULES``, with that name: the only ones a site's name test can pick. A call's name
+        is not worked out unless the name at its root can give one: a module's own name (or a
+        local so named) or a name imported from one, in any scope; with a star import, every
+        call's is."""
+        roots = SITE_MODULES | {
+            name for name, dotted in self.scopes.imports if _first(dotted) in SITE_MODULES
+        }
+        every = bool(self.scopes.star_imports)
+        out = []
+        for call in self.scopes.calls:
+            root = call.func
+            while type(root) is ast.Attribute:
+                root = root.value
+            if type(root) is not ast.Name or not (every or root.id in roots):
+                continue
+            name = self.qualified(call.func, record=False)
+            if name is not None and _first(name) in SITE_MODULES:
+                out.append((call, name))
+        return out
 
     def _load_adapter_site(self, call: ast.Call) -> Site:
         """``model.load_adapter(path, ...)`` (issue #14's LL305): transformers' PeftAdapterMixin

@@ -69,6 +69,7 @@ class Scopes:
         self.classes: list[ast.ClassDef] = []
         self.statements: list[ast.stmt] = []  # simple statements, in source order
         self.star_imports: list[str] = []  # modules of module-level ``from M import *``
+        self.imports: list[tuple[str, str]] = []  # (name bound, dotted name) of every import
         # (name, attribute) of every ``name.attribute = ...`` / ``del name.attribute``
         self.stored_attributes: set[tuple[str, str]] = set()
         self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
@@ -300,10 +301,10 @@ class _Walker:
         self.s.statements.append(node)
         for alias in node.names:
             if alias.asname:
-                scope.bind(alias.asname, Binding("import", node, qualified=alias.name))
+                self._import(scope, alias.asname, node, alias.name)
             else:
                 top = alias.name.partition(".")[0]
-                scope.bind(top, Binding("import", node, qualified=top))
+                self._import(scope, top, node, top)
 
     def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope) -> None:
         self.s.statements.append(node)
@@ -316,7 +317,11 @@ class _Walker:
             qualified = (
                 f"{module}.{alias.name}" if module and module[-1] != "." else module + alias.name
             )
-            scope.bind(alias.asname or alias.name, Binding("import", node, qualified=qualified))
+            self._import(scope, alias.asname or alias.name, node, qualified)
+
+    def _import(self, scope: Scope, name: str, node: ast.stmt, qualified: str) -> None:
+        scope.bind(name, Binding("import", node, qualified=qualified))
+        self.s.imports.append((name, qualified))
 
     def visit_MatchAs(self, node, scope: Scope) -> None:
         if node.name:
