@@ -118,6 +118,7 @@ class PythonFile:
         self._starts = line_starts(text)
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
+        self.statement_starts: dict[int, list] = {}  # reaching.path_to's, for this tree
         self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
 
     def release(self) -> None:
@@ -255,9 +256,10 @@ class PythonFile:
         if not same_scope or len(before) == 1 or owner.node is None:
             reaching = before[-1:]
         else:
-            use_path = path_to(owner.node, use)
+            starts = self.statement_starts
+            use_path = path_to(owner.node, use, starts)
             paths = [
-                path_to(owner.node, _start(b.statement)) if b.kind == "assign" else []
+                path_to(owner.node, _start(b.statement), starts) if b.kind == "assign" else []
                 for b in before
             ]
             reaching = [
