@@ -1,12 +1,13 @@
 """The scope walk of lorlint/frontends/scopes.py as it was before session 7 (a stack of (node,
 scope) pairs, one handler per node returning its children): the oracle of tests/test_scopes_walk.py.
-Only the record of a read changed since (the Name node itself, not its scope and position)."""
+Only the record of a read changed since (the Name node itself, not its scope and position); the
+helpers that bind targets and parameters are the walk's own (they did not change)."""
 
 from __future__ import annotations
 
 import ast
 
-from lorlint.frontends.scopes import _COMPOUND, Binding, Scope, Scopes, _end
+from lorlint.frontends.scopes import _COMPOUND, Binding, Scope, Scopes, _end, _Walker
 
 
 class ReferenceWalker:
@@ -195,47 +196,12 @@ class ReferenceWalker:
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_comprehension_node
 
-    # --- helpers ----------------------------------------------------------------------------
-    def _target(self, target: ast.expr, scope: Scope, statement: ast.stmt) -> None:
-        value, end = statement.value, _end(statement)
-        if isinstance(target, ast.Name):
-            scope.bind(target.id, Binding("assign", target, value, end=end, statement=statement))
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for i, element in enumerate(target.elts):
-                if isinstance(element, ast.Name):
-                    binding = Binding("assign", element, value, i, end=end, statement=statement)
-                    scope.bind(element.id, binding)
-                else:
-                    self._other(element, scope)
-
-    def _other(self, target: ast.expr, scope: Scope) -> None:
-        """Every name bound by a target other than a plain assignment."""
-        if isinstance(target, ast.Name):
-            scope.bind(target.id, Binding("other", target))
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._other(element, scope)
-        elif isinstance(target, ast.Starred):
-            self._other(target.value, scope)
-
-    @staticmethod
-    def _parameters(function: ast.AST, scope: Scope) -> None:
-        args = function.args
-        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
-            scope.bind(arg.arg, Binding("param", arg, function=function))
-        for arg in (args.vararg, args.kwarg):
-            if arg is not None:
-                scope.bind(arg.arg, Binding("other", arg))
-
-    @staticmethod
-    def _defaults(args: ast.arguments) -> list[ast.expr]:
-        return [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-
-    @staticmethod
-    def _annotations(args: ast.arguments) -> list[ast.expr]:
-        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-        every += [a for a in (args.vararg, args.kwarg) if a is not None]
-        return [a.annotation for a in every if a.annotation is not None]
+    # --- helpers: the binding of targets and parameters did not change --------------------
+    _target = _Walker._target
+    _other = _Walker._other
+    _parameters = staticmethod(_Walker._parameters)
+    _defaults = staticmethod(_Walker._defaults)
+    _annotations = staticmethod(_Walker._annotations)
 
 
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
