@@ -25,9 +25,8 @@ from lorlint.frontends import handoff
 from lorlint.frontends.flow import model_flow
 from lorlint.frontends.follow import Follower
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
-from lorlint.frontends.pyscan import ScanError, logical_lines
+from lorlint.frontends.needs import Needs
 from lorlint.frontends.reaching import dominates, kills, path_to
-from lorlint.frontends.reduce import Needs, Reducer, Reduction
 from lorlint.frontends.scopes import Binding, Scopes
 from lorlint.frontends.setup import arguments, is_adapter_load, load_facts, setup_sites
 from lorlint.frontends.siblings import Siblings
@@ -549,11 +548,13 @@ def _reduced(lines, make: Callable[[str, ast.Module, dict], PythonFile], query):
     The first reduction anticipates what the analysis predictably asks for; when it does not
     parse or settle (a syntax error in a line anticipated but not needed), the reduction
     starts again from the roots alone."""
+    from lorlint.frontends.reduce import Reducer
+
     for anticipate in (True, False):
         reducer = Reducer(lines, anticipate)
         reducer.grow()
         for _ in range(MAX_ROUNDS):
-            reduction: Reduction = reducer.render()
+            reduction = reducer.render()
             try:
                 tree = ast.parse(reduction.text)
             except _PARSE_ERRORS:
@@ -593,6 +594,10 @@ def analyse(
         if tree is not None:
             whole = make(text, tree, {})
             return whole, query(whole)
+    # the reduction's modules are loaded only for a module reduced (or that does not parse)
+    from lorlint.frontends.pyscan import ScanError, logical_lines
+    from lorlint.frontends.reduce import Reducer
+
     try:
         lines = logical_lines(text)
     except ScanError:
