@@ -199,13 +199,7 @@ class _Walker:
             else:
                 handler = handlers.get(kind)
                 if handler is None:
-                    handler = handlers[kind] = getattr(_Walker, "visit_" + kind.__name__, None)
-                    if handler is None:
-                        handler = handlers[kind] = _Walker.generic
-                        _GENERIC[kind] = (
-                            _child_fields(kind),
-                            issubclass(kind, ast.stmt) and not issubclass(kind, _COMPOUND),
-                        )
+                    handler = handlers[kind] = _handler(kind)
                 handler(self, node, scope)
 
     def _push(self, children: list) -> None:
@@ -451,6 +445,17 @@ _HANDLERS: dict[type, Callable] = {}
 _GENERIC: dict[type, tuple[tuple[str, ...] | None, bool]] = {}
 _SIGNATURE = re.compile(r"\w+\((.*)\)")
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+
+
+def _handler(kind: type) -> Callable:
+    """A node type's handler: its own ``visit_`` method, or the generic one (whose facts about
+    the type are recorded first: another thread may use the handler as soon as it is seen)."""
+    handler = getattr(_Walker, "visit_" + kind.__name__, None)
+    if handler is None:
+        simple = issubclass(kind, ast.stmt) and not issubclass(kind, _COMPOUND)
+        _GENERIC[kind] = (_child_fields(kind), simple)
+        handler = _Walker.generic
+    return handler
 
 
 def _child_fields(kind: type) -> tuple[str, ...] | None:
