@@ -185,3 +185,33 @@ def test_comment_overrides_the_code():
         """
     )
     assert site.model == "gpt2" and site.model_origin == "comment"
+
+
+@pytest.mark.parametrize("reduce", [None, True])
+def test_an_analysed_file_leaves_nothing_for_the_cyclic_gc(reduce):
+    """Once its sites are out, a file's tree and analysis are freed by reference counting: the
+    cyclic GC finds nothing of them (it would walk the whole tree to find it is garbage)."""
+    import gc
+
+    text = textwrap.dedent(
+        """
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM, TrainingArguments
+        from trl import SFTTrainer
+        model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-3.1-8B", load_in_4bit=True)
+        targets = ["q_proj", "v_proj"]
+        model = get_peft_model(model, LoraConfig(target_modules=targets))
+        model.gradient_checkpointing_enable()
+        SFTTrainer(model, args=TrainingArguments("out"), train_dataset=data).train()
+        """
+    )
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sites = extract_sites("train.py", text, reduce=reduce)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+    assert [s.kind for s in sites] == ["load", "peft-config"]

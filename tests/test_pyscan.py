@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import sys
 import sysconfig
 import tokenize
+import warnings
 from bisect import bisect_right
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lorlint.frontends.pyscan import ScanError, logical_lines
 from lorlint.textpos import line_starts
@@ -118,6 +122,61 @@ def test_pep701_fstrings_are_lexed_and_flagged(text, newer):
         assert text[start] == "f" and text[end - 1] == text[start + 1]
     if sys.version_info >= (3, 12):
         assert scanned_rows(text) == statement_rows(text)
+
+
+# f-strings of every kind 3.11 and PEP 701 may read apart: nested f-strings, quotes of the same
+# kind inside fields, comments, line breaks and backslashes in fields, conversions, format specs
+_quote = st.sampled_from(["'", '"', "'''", '"""'])
+_leaf = st.sampled_from(
+    ["a", "1", "a[0]", "d['k']", 'd["k"]', "a # c\n", "a\n", "'\\n'", "(x:=1)", "'\"'", '"#"']
+)
+_literal = st.sampled_from(["a", "{{", "}}", "\\", "\\n", "\n", " ", "#", "'", '"'])
+
+
+def _fstrings(expression):
+    spec = st.sampled_from(["", "!r", "=", ":>3", ":{w}"]) | expression.map(
+        lambda e: ":{" + e + "}"
+    )
+    field = st.tuples(expression, spec).map(lambda t: "{" + t[0] + t[1] + "}")
+    return st.tuples(
+        st.sampled_from(["f", "rf", "F"]), _quote, st.lists(_literal | field, max_size=3)
+    ).map(lambda t: t[0] + t[1] + "".join(t[2]) + t[1])
+
+
+_expression = st.deferred(
+    lambda: (
+        _leaf
+        | _fstrings(_expression)
+        | st.tuples(_expression, st.sampled_from([" + ", "[", ")"]), _expression).map("".join)
+    )
+)
+
+
+@settings(max_examples=1_000, deadline=None)
+@given(_fstrings(_expression))
+def test_what_this_python_parses_has_no_newer_fstrings(fstring):
+    """The Python front end analyses a small module that parses without its logical lines
+    (python.analyse): that is sound only if no f-string of a text this Python parses is one the
+    reduction would neutralize (PEP 701 grammar, flagged in ``newer_fstrings``)."""
+    text = f"x = {fstring}\ny = 1\n"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError):
+        return
+    try:
+        lines = logical_lines(text)
+    except ScanError:
+        return  # the front end then parses the whole text as it is: the same tree
+    assert sys.version_info >= (3, 12) or not lines.newer_fstrings
+
+
+@pytest.mark.parametrize("text, newer", PEP701)
+def test_newer_fstrings_do_not_parse_here(text, newer):
+    if newer and sys.version_info < (3, 12):
+        with pytest.raises(SyntaxError):
+            ast.parse(text)
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,10 @@ CHECKPOINTING_TRAINERS = {("transformers", "Trainer"), ("transformers", "Seq2Seq
                           ("trl", "SFTTrainer")}  # fmt: skip
 ARGUMENTS = {("transformers", name) for name in TRAINING_ARGS} | {("trl", "SFTConfig")}
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adafactor", "Lion", "Adagrad", "RMSprop", "PagedAdamW")
+# The names (last parts) of the calls ``Flow._step`` can make a step of, and their endings
+STEP_NAMES = METHODS | FUNCTIONS | {"load_adapter", "from_pretrained", "from_config"}
+STEP_SUFFIXES = ("Trainer", *OPTIMIZERS)
+KEEPS = WRAPPERS | IDENTITY_METHODS | FUNCTIONS  # calls whose result is the model they are given
 
 
 class Flow:
@@ -91,14 +95,18 @@ class Flow:
         applier is not in (another run's model)."""
         root = self.scope.node if self.scope is not None else None
         structured = isinstance(root, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef)
-        where = path_to(root, _start(self.applier)) if structured else []
+        starts = self.file.statement_starts
+        where = path_to(root, _start(self.applier), starts) if structured else []
         steps = []
         for call in self.file.scopes.calls_in.get(self.scope, ()):
+            name = _last_name(call.func)
+            if name not in STEP_NAMES and not name.endswith(STEP_SUFFIXES):
+                continue  # no step (``_step`` tests these names first)
             step = self._step(call)
             if step is None:
                 continue
             if structured:
-                path = path_to(root, _start(call))
+                path = path_to(root, _start(call), starts)
                 if exclusive(path, where):
                     continue
                 step.conditional = conditional(path, where)
@@ -165,7 +173,7 @@ class Flow:
             statement = self._assignment_of(call)
             if statement is None or statement in self.holders:
                 continue
-            keeps = _last_name(call.func) in WRAPPERS | IDENTITY_METHODS | FUNCTIONS
+            keeps = _last_name(call.func) in KEEPS
             if call is self.applier or (keeps and self._holds(_model_argument(call))):
                 self._hold(statement)
 

@@ -35,15 +35,17 @@ def depth(text: str) -> int:
 
 def _nesting(value) -> int:
     """How deep lists and objects nest in a parsed value: for valid JSON, ``depth`` of its text
-    (every bracket outside strings opens or closes one), without a pass over the text."""
-    peak, stack = 0, [(value, 1)] if isinstance(value, dict | list) else []
+    (every bracket outside strings opens or closes one), without a pass over the text. ``json``
+    makes plain dicts and lists (no subclasses): their types are compared, not tested."""
+    peak, stack = 0, [(value, 1)] if type(value) in (dict, list) else []
     push = stack.append
     while stack:
         container, level = stack.pop()
         if level > peak:
             peak = level
-        for item in container.values() if isinstance(container, dict) else container:
-            if isinstance(item, dict | list):
+        for item in container.values() if type(container) is dict else container:
+            kind = type(item)
+            if kind is dict or kind is list:
                 push((item, level + 1))
     return peak
 

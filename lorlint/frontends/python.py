@@ -25,9 +25,8 @@ from lorlint.frontends import handoff
 from lorlint.frontends.flow import model_flow
 from lorlint.frontends.follow import Follower
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS, UNSLOTH_CLASSES
-from lorlint.frontends.pyscan import ScanError, logical_lines
+from lorlint.frontends.needs import Needs
 from lorlint.frontends.reaching import dominates, kills, path_to
-from lorlint.frontends.reduce import Needs, Reducer, Reduction, newer_fstrings
 from lorlint.frontends.scopes import Binding, Scopes
 from lorlint.frontends.setup import arguments, is_adapter_load, load_facts, setup_sites
 from lorlint.frontends.siblings import Siblings
@@ -56,6 +55,9 @@ LOADER_TASKS = [
 ]
 CONCRETE_CLASS = re.compile(r"[A-Z]\w*(Model|LMHeadModel|For\w+)")
 MODEL_COMMENT = re.compile(r"#[^\S\r\n]*lorlint:[^\S\r\n]*model[^\S\r\n]*=[^\S\r\n]*(\S+)")
+# The modules whose calls make sites: every name test of ``PythonFile.sites`` (configs, appliers,
+# trainers, loads, quantization configs, training arguments, adapters) starts with one of them.
+SITE_MODULES = frozenset({"peft", "unsloth", "trl", "transformers"})
 MAX_ROUNDS = 4  # widenings of a reduction before parsing the whole text instead
 
 
@@ -73,6 +75,10 @@ class TooComplex(ValueError):
 
 def _last(name: str) -> str:
     return name.rpartition(".")[2]
+
+
+def _first(name: str) -> str:
+    return name.partition(".")[0]
 
 
 def task_for_loader(loader: str) -> str | None:
@@ -111,7 +117,14 @@ class PythonFile:
         self._starts = line_starts(text)
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
+        self.statement_starts: dict[int, list] = {}  # reaching.path_to's, for this tree
         self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
+
+    def release(self) -> None:
+        """Break the reference cycles through this file (its evaluator and follower point back
+        at it), so that its tree is freed by reference counting as soon as it is dropped: left
+        to the cyclic GC, the whole tree would be walked to find it is garbage."""
+        self.evaluator = self.follower = None  # type: ignore[assignment]
 
     # --- positions --------------------------------------------------------------------------
     def _column(self, row: int, byte_col: int) -> int:
@@ -242,9 +255,10 @@ class PythonFile:
         if not same_scope or len(before) == 1 or owner.node is None:
             reaching = before[-1:]
         else:
-            use_path = path_to(owner.node, use)
+            starts = self.statement_starts
+            use_path = path_to(owner.node, use, starts)
             paths = [
-                path_to(owner.node, _start(b.statement)) if b.kind == "assign" else []
+                path_to(owner.node, _start(b.statement), starts) if b.kind == "assign" else []
                 for b in before
             ]
             reaching = [
@@ -333,9 +347,7 @@ class PythonFile:
     # --- sites ------------------------------------------------------------------------------
     def sites(self) -> list[Site]:
         sites: dict[ast.Call, Site] = {}
-        named = [
-            (call, self.qualified(call.func, record=False) or "") for call in self.scopes.calls
-        ]
+        named = self.named_calls()
         for call, name in named:
             parts = name.split(".")
             if parts[0] == "peft" and parts[-1] in PEFT_CONFIGS:
@@ -349,8 +361,30 @@ class PythonFile:
             self._link_applier(call, name, sites)
         found = list(sites.values()) + setup_sites(self, named)
         found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
-        found += [self._load_adapter_site(call) for call, _ in named if _loads_adapter(call)]
+        found += [self._load_adapter_site(c) for c in self.scopes.calls if _loads_adapter(c)]
         return sorted(found, key=lambda s: (s.span.row, s.span.col))
+
+    def named_calls(self) -> list[tuple[ast.Call, str]]:
+        """The module's calls (in source order) whose qualified name starts with one of
+        ``SITE_MODULES``, with that name: the only ones a site's name test can pick. A call's name
+        is not worked out unless the name at its root can give one: a module's own name (or a
+        local so named) or a name imported from one, in any scope; with a star import, every
+        call's is."""
+        roots = SITE_MODULES | {
+            name for name, dotted in self.scopes.imports if _first(dotted) in SITE_MODULES
+        }
+        every = bool(self.scopes.star_imports)
+        out = []
+        for call in self.scopes.calls:
+            root = call.func
+            while type(root) is ast.Attribute:
+                root = root.value
+            if type(root) is not ast.Name or not (every or root.id in roots):
+                continue
+            name = self.qualified(call.func, record=False)
+            if name is not None and _first(name) in SITE_MODULES:
+                out.append((call, name))
+        return out
 
     def _load_adapter_site(self, call: ast.Call) -> Site:
         """``model.load_adapter(path, ...)`` (issue #14's LL305): transformers' PeftAdapterMixin
@@ -514,11 +548,13 @@ def _reduced(lines, make: Callable[[str, ast.Module, dict], PythonFile], query):
     The first reduction anticipates what the analysis predictably asks for; when it does not
     parse or settle (a syntax error in a line anticipated but not needed), the reduction
     starts again from the roots alone."""
+    from lorlint.frontends.reduce import Reducer
+
     for anticipate in (True, False):
         reducer = Reducer(lines, anticipate)
         reducer.grow()
         for _ in range(MAX_ROUNDS):
-            reduction: Reduction = reducer.render()
+            reduction = reducer.render()
             try:
                 tree = ast.parse(reduction.text)
             except _PARSE_ERRORS:
@@ -527,6 +563,7 @@ def _reduced(lines, make: Callable[[str, ast.Module, dict], PythonFile], query):
             answer = query(parsed)
             if parsed.needs <= reduction.covered:
                 return parsed, answer
+            parsed.release()
             reducer.grow(parsed.needs)
     return None
 
@@ -546,20 +583,25 @@ def analyse(
     def make(parsed_text: str, tree: ast.Module, extra_reads: dict) -> PythonFile:
         return PythonFile(path, parsed_text, tree, bom, extra_reads, siblings)
 
-    try:
-        lines = logical_lines(text)
-    except ScanError:
-        lines = None
-    small = lines is not None and reduce is None and len(text) <= handoff.WHOLE_BELOW
-    if small and not newer_fstrings(lines):  # with them, the whole path parses another text
+    if reduce is None and len(text) <= handoff.WHOLE_BELOW:
         if tree is None:
             try:
                 tree = ast.parse(text)
             except _PARSE_ERRORS:
                 tree = None  # maybe outside what matters: the reduction says
+        # A text this Python parses has no f-string only a newer grammar reads (those the
+        # reduction would neutralize: tests/test_pyscan.py), so its logical lines are not needed.
         if tree is not None:
             whole = make(text, tree, {})
             return whole, query(whole)
+    # the reduction's modules are loaded only for a module reduced (or that does not parse)
+    from lorlint.frontends.pyscan import ScanError, logical_lines
+    from lorlint.frontends.reduce import Reducer
+
+    try:
+        lines = logical_lines(text)
+    except ScanError:
+        lines = None
     if lines is not None:
         found = _reduced(lines, make, query) if reduce is not False else None
         if found is not None:
@@ -590,6 +632,7 @@ def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Si
     try:
         tree = handoff.take(source) if not bom else None  # a notebook's, parsed as its cells
         found, sites = analyse(path, text, bom, PythonFile.sites, reduce, tree=tree)
+        found.release()
     finally:
         if enabled:
             gc.enable()

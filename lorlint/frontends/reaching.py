@@ -35,14 +35,21 @@ def _bodies(stmt: ast.stmt) -> list[tuple[ast.AST, str, list[ast.stmt]]]:
     return out
 
 
-def path_to(root: ast.AST, position: tuple[int, int]) -> list[tuple[ast.AST, str, int]]:
+def path_to(
+    root: ast.AST, position: tuple[int, int], starts_of: dict[int, list] | None = None
+) -> list[tuple[ast.AST, str, int]]:
     """The statements around ``position`` from ``root``'s body inwards: (owner, field, index)
-    at each level (a position after the last top-level statement: one past it)."""
+    at each level (a position after the last top-level statement: one past it). ``starts_of``:
+    id(statement list) → its statements' positions, kept by the caller for one tree."""
     out: list[tuple[ast.AST, str, int]] = []
     lists = [(root, "body", root.body)]
     while lists:
         for owner, field, stmts in lists:
-            starts = [(s.lineno, s.col_offset) for s in stmts]
+            starts = starts_of.get(id(stmts)) if starts_of is not None else None
+            if starts is None:
+                starts = [(s.lineno, s.col_offset) for s in stmts]
+                if starts_of is not None:
+                    starts_of[id(stmts)] = starts
             i = bisect_right(starts, position) - 1
             if i >= 0:
                 stmt = stmts[i]

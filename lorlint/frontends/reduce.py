@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from lorlint.frontends.lineshape import FIRST_WORD, KEYWORDS, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
+from lorlint.frontends.needs import ALL, Needs
 from lorlint.frontends.pyscan import Lines
 from lorlint.frontends.setup import ROOT_WORDS as SETUP_WORDS
 from lorlint.textpos import line_starts, split_lines
@@ -83,44 +84,6 @@ _TRAINER_ARGS = re.compile(
 _AS = re.compile(r"\sas\s")
 _ALIAS = re.compile(r"(?<!\w)([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
-
-
-@dataclass
-class Needs:
-    """What an analysis consulted, so what a reduction must have kept for it: every use of
-    ``values``, every possible binding of ``bindings``, the argparse options and dataclass
-    fields named ``attributes``, the bodies of ``functions``, the ``return`` statements of the
-    functions named ``returns``, the assignments to ``self.<members>``, the calls on the models
-    held by ``flows``, the code of the physical ``rows`` (LL401's move reads every statement
-    between two calls)."""
-
-    values: set[str] = field(default_factory=set)
-    bindings: set[str] = field(default_factory=set)
-    attributes: set[str] = field(default_factory=set)
-    functions: set[str] = field(default_factory=set)
-    returns: set[str] = field(default_factory=set)
-    members: set[str] = field(default_factory=set)
-    flows: set[str] = field(default_factory=set)
-    rows: set[int] = field(default_factory=set)
-
-    def __le__(self, covered: Needs) -> bool:
-        return (
-            self.values <= covered.values
-            and self.bindings <= covered.values | covered.bindings
-            and self.attributes <= covered.attributes
-            and self.functions <= covered.functions
-            and self.returns <= covered.returns | covered.functions
-            and self.members <= covered.members
-            and (ALL in covered.flows or self.flows <= covered.flows | covered.values)
-            and self.rows <= covered.rows
-        )
-
-    def copy(self) -> Needs:
-        return Needs(*(set(getattr(self, f)) for f in _NEEDS))
-
-
-_NEEDS = ("values", "bindings", "attributes", "functions", "returns", "members", "flows", "rows")
-ALL = "*"  # in ``Needs.flows``: every line a flow can be made of is kept
 
 
 @dataclass

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _BUILTINS = frozenset(dir(builtins))
@@ -19,7 +21,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Binding:
     """One binding of a name: ``kind`` is "assign", "import", "def", "param" or "other"."""
 
@@ -33,7 +35,7 @@ class Binding:
     function: ast.AST | None = None  # param: the function (or lambda) it is a parameter of
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Scope:
     kind: str  # "module", "class", "function", "comprehension"
     parent: Scope | None
@@ -60,13 +62,14 @@ class Scopes:
     def __init__(self, tree: ast.Module):
         self.module = Scope("module", None, tree)
         self.scope_of: dict[ast.Name, Scope] = {}  # every Name read → the scope it is read in
-        self.reads: dict[str, list[tuple[Scope, int, int]]] = {}  # name → (scope, row, col)
+        self.reads: dict[str, list[ast.Name]] = {}  # name → every read of it (scope: scope_of)
         self.calls: list[ast.Call] = []  # in source order
         self.call_scope: dict[ast.Call, Scope] = {}
         self.calls_in: dict[Scope, list[ast.Call]] = {}  # each scope's calls, in source order
         self.classes: list[ast.ClassDef] = []
         self.statements: list[ast.stmt] = []  # simple statements, in source order
         self.star_imports: list[str] = []  # modules of module-level ``from M import *``
+        self.imports: list[tuple[str, str]] = []  # (name bound, dotted name) of every import
         # (name, attribute) of every ``name.attribute = ...`` / ``del name.attribute``
         self.stored_attributes: set[tuple[str, str]] = set()
         self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
@@ -108,7 +111,9 @@ class Scopes:
         """How many reads of ``name`` can see ``binding``: those from inner scopes, and those of
         its own scope after its statement (libcst's ``Assignment.references``)."""
         count = 0
-        for scope, row, col in self.reads.get(name, ()):
+        scope_of = self.scope_of
+        for read in self.reads.get(name, ()):
+            scope, row, col = scope_of[read], read.lineno, read.col_offset
             found = self.resolve(scope, name)
             if found is owner:
                 count += scope is not owner or (row, col) >= binding.end
@@ -158,108 +163,144 @@ class Scopes:
 
 
 class _Walker:
-    """Pre-order traversal (source order) building a ``Scopes``."""
+    """Pre-order traversal (source order) building a ``Scopes``.
+
+    One stack holds the nodes still to visit and, between them, the scopes they belong to: a
+    ``Scope`` popped from it is the scope of the nodes popped after it. A handler pushes a node's
+    children itself, in reverse so that they pop in source order, with the scope markers around
+    those of an inner scope (a function's body, a comprehension's element); constants, contexts
+    and operators are never pushed. Names, the most frequent nodes, are handled in the loop."""
 
     def __init__(self, scopes: Scopes):
         self.s = scopes
+        self.stack: list = []
 
     def run(self, tree: ast.Module) -> None:
-        # (node, scope) pairs; children pushed in reverse so they pop in source order
-        stack: list[tuple[ast.AST, Scope]] = [(tree, self.s.module)]
-        pop, extend = stack.pop, stack.extend
-        handlers: dict[type, object] = {}
+        s = self.s
+        stack = self.stack = [tree]
+        pop = stack.pop
+        scope_of, reads = s.scope_of, s.reads
+        handlers = _HANDLERS
+        scope = s.module
+        name_type, store_type = ast.Name, ast.Store
         while stack:
-            node, scope = pop()
+            node = pop()
             kind = type(node)
-            handler = handlers.get(kind)
-            if handler is None:
-                handler = handlers[kind] = getattr(self, "visit_" + kind.__name__, self.generic)
-            children = handler(node, scope)
-            if children:
-                extend(reversed(children))
+            if kind is name_type:
+                if type(node.ctx) is not store_type:  # ``del x`` reads x, as libcst counts it
+                    scope_of[node] = scope
+                    named = reads.get(node.id)
+                    if named is None:
+                        reads[node.id] = [node]
+                    else:
+                        named.append(node)
+            elif kind is Scope:
+                scope = node
+            else:
+                handler = handlers.get(kind)
+                if handler is None:
+                    handler = handlers[kind] = _handler(kind)
+                handler(self, node, scope)
 
-    def generic(self, node: ast.AST, scope: Scope) -> list[tuple[ast.AST, Scope]]:
-        if isinstance(node, ast.stmt) and not isinstance(node, _COMPOUND):
+    def _push(self, children: list) -> None:
+        self.stack.extend(reversed(children))
+
+    def _push_inner(self, outer: Scope, inner: Scope, children: list) -> None:
+        """``children`` visited in ``inner``, then ``outer`` again."""
+        stack = self.stack
+        stack.append(outer)
+        stack.extend(reversed(children))
+        stack.append(inner)
+
+    def generic(self, node: ast.AST, scope: Scope) -> None:
+        """A node type without its own handler: its children, in field order; a simple
+        statement is listed."""
+        fields, simple = _GENERIC[type(node)]
+        if simple:
             self.s.statements.append(node)
-        return [(child, scope) for child in _children(node)]
+        self.stack.extend(reversed(_children(node, fields)))
 
-    def visit_Name(self, node: ast.Name, scope: Scope):
-        if not isinstance(node.ctx, ast.Store):  # ``del x`` reads x, as libcst counts it
-            self.s.scope_of[node] = scope
-            self.s.reads.setdefault(node.id, []).append((scope, node.lineno, node.col_offset))
+    def visit_Call(self, node: ast.Call, scope: Scope) -> None:
+        s = self.s
+        s.calls.append(node)
+        s.call_scope[node] = scope
+        found = s.calls_in.get(scope)
+        if found is None:
+            s.calls_in[scope] = [node]
+        else:
+            found.append(node)
+        stack = self.stack
+        for keyword in reversed(node.keywords):
+            if type(keyword.value) is not _CONSTANT:
+                stack.append(keyword.value)
+        for arg in reversed(node.args):
+            if type(arg) is not _CONSTANT:
+                stack.append(arg)
+        stack.append(node.func)
 
-    def visit_Constant(self, node, scope):
-        return None
+    def visit_Attribute(self, node: ast.Attribute, scope: Scope) -> None:
+        self._stored_attribute(node)
+        if type(node.value) is not _CONSTANT:
+            self.stack.append(node.value)
 
-    def visit_Call(self, node: ast.Call, scope: Scope):
-        self.s.calls.append(node)
-        self.s.call_scope[node] = scope
-        self.s.calls_in.setdefault(scope, []).append(node)
-        children = [(node.func, scope)]
-        children += [(arg, scope) for arg in node.args]
-        children += [(keyword.value, scope) for keyword in node.keywords]
-        return children
-
-    def visit_Attribute(self, node: ast.Attribute, scope: Scope):
+    def _stored_attribute(self, node: ast.Attribute) -> None:
+        """``name.attribute = ...`` / ``del name.attribute`` is recorded."""
         if type(node.ctx) is not ast.Load and type(node.value) is ast.Name:
             self.s.stored_attributes.add((node.value.id, node.attr))
-        return [(node.value, scope)]
 
     # --- statements that bind ----------------------------------------------------------------
-    def visit_Assign(self, node: ast.Assign, scope: Scope):
+    def visit_Assign(self, node: ast.Assign, scope: Scope) -> None:
         self.s.statements.append(node)
         for target in node.targets:
             self._target(target, scope, node)
-        return [(t, scope) for t in node.targets] + [(node.value, scope)]
+        self._push(_nodes([*node.targets, node.value]))
 
-    def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope):
+    def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope) -> None:
         self.s.statements.append(node)
         if isinstance(node.target, ast.Name):
             kind = "assign" if node.value is not None else "other"
             binding = Binding(kind, node.target, node.value, end=_end(node), statement=node)
             scope.bind(node.target.id, binding)
-        children = [(node.target, scope), (node.annotation, scope)]
-        return children + ([(node.value, scope)] if node.value is not None else [])
+        self._push(_nodes([node.target, node.annotation, node.value]))
 
-    def visit_AugAssign(self, node: ast.AugAssign, scope: Scope):
+    def visit_AugAssign(self, node: ast.AugAssign, scope: Scope) -> None:
         self.s.statements.append(node)
         self._other(node.target, scope)
-        return [(node.target, scope), (node.value, scope)]
+        self._push(_nodes([node.target, node.value]))
 
-    def visit_NamedExpr(self, node: ast.NamedExpr, scope: Scope):
+    def visit_NamedExpr(self, node: ast.NamedExpr, scope: Scope) -> None:
         target_scope = scope
         while target_scope.kind == "comprehension" and target_scope.parent is not None:
             target_scope = target_scope.parent
         target_scope.bind(node.target.id, Binding("other", node.target))
-        return [(node.value, scope)]
+        self._push(_nodes([node.value]))
 
-    def visit_For(self, node, scope: Scope):
+    def visit_For(self, node, scope: Scope) -> None:
         self._other(node.target, scope)
-        return [(c, scope) for c in _children(node)]
+        self._push(_children(node, _child_fields(type(node))))
 
     visit_AsyncFor = visit_For
 
-    def visit_withitem(self, node: ast.withitem, scope: Scope):
+    def visit_withitem(self, node: ast.withitem, scope: Scope) -> None:
         if node.optional_vars is not None:
             self._other(node.optional_vars, scope)
-        return [(c, scope) for c in _children(node)]
+        self._push(_nodes([node.context_expr, node.optional_vars]))
 
-    def visit_ExceptHandler(self, node: ast.ExceptHandler, scope: Scope):
+    def visit_ExceptHandler(self, node: ast.ExceptHandler, scope: Scope) -> None:
         if node.name:
             scope.bind(node.name, Binding("other", node))
-        return [(c, scope) for c in _children(node)]
+        self._push(_nodes([node.type, *node.body]))
 
-    def visit_Import(self, node: ast.Import, scope: Scope):
+    def visit_Import(self, node: ast.Import, scope: Scope) -> None:
         self.s.statements.append(node)
         for alias in node.names:
             if alias.asname:
-                scope.bind(alias.asname, Binding("import", node, qualified=alias.name))
+                self._import(scope, alias.asname, node, alias.name)
             else:
                 top = alias.name.partition(".")[0]
-                scope.bind(top, Binding("import", node, qualified=top))
-        return []
+                self._import(scope, top, node, top)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope):
+    def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope) -> None:
         self.s.statements.append(node)
         module = "." * node.level + (node.module or "")
         for alias in node.names:
@@ -270,76 +311,80 @@ class _Walker:
             qualified = (
                 f"{module}.{alias.name}" if module and module[-1] != "." else module + alias.name
             )
-            scope.bind(alias.asname or alias.name, Binding("import", node, qualified=qualified))
-        return []
+            self._import(scope, alias.asname or alias.name, node, qualified)
 
-    def visit_MatchAs(self, node, scope: Scope):
+    def _import(self, scope: Scope, name: str, node: ast.stmt, qualified: str) -> None:
+        scope.bind(name, Binding("import", node, qualified=qualified))
+        self.s.imports.append((name, qualified))
+
+    def visit_MatchAs(self, node, scope: Scope) -> None:
         if node.name:
             scope.bind(node.name, Binding("other", node))
-        return [(c, scope) for c in _children(node)]
+        self._push(_children(node, _child_fields(type(node))))
 
     visit_MatchStar = visit_MatchAs
 
-    def visit_MatchMapping(self, node, scope: Scope):
+    def visit_MatchMapping(self, node, scope: Scope) -> None:
         if node.rest:
             scope.bind(node.rest, Binding("other", node))
-        return [(c, scope) for c in _children(node)]
+        self._push(_children(node, _child_fields(type(node))))
 
-    def visit_Global(self, node: ast.Global, scope: Scope):
+    def visit_Global(self, node: ast.Global, scope: Scope) -> None:
         self.s.statements.append(node)
         scope.globals.update(node.names)
-        return []
 
-    def visit_Nonlocal(self, node: ast.Nonlocal, scope: Scope):
+    def visit_Nonlocal(self, node: ast.Nonlocal, scope: Scope) -> None:
         self.s.statements.append(node)
         scope.nonlocals.update(node.names)
-        return []
 
     # --- scopes -----------------------------------------------------------------------------
-    def visit_FunctionDef(self, node, scope: Scope):
+    def visit_FunctionDef(self, node, scope: Scope) -> None:
         scope.bind(node.name, Binding("def", node))
         inner = Scope("function", scope, node)
         self.s.scope_for[node] = inner
         self._parameters(node, inner)
         outer = [*node.decorator_list, *self._defaults(node.args)]
         outer += self._annotations(node.args)
-        if node.returns is not None:
-            outer.append(node.returns)
-        return [(n, scope) for n in outer] + [(n, inner) for n in node.body]
+        outer.append(node.returns)
+        self._push_inner(scope, inner, node.body)
+        self._push(_nodes(outer))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_Lambda(self, node: ast.Lambda, scope: Scope):
+    def visit_Lambda(self, node: ast.Lambda, scope: Scope) -> None:
         inner = Scope("function", scope, node)
         self.s.scope_for[node] = inner
         self._parameters(node, inner)
-        return [(n, scope) for n in self._defaults(node.args)] + [(node.body, inner)]
+        self._push_inner(scope, inner, _nodes([node.body]))
+        self._push(_nodes(self._defaults(node.args)))
 
-    def visit_ClassDef(self, node: ast.ClassDef, scope: Scope):
+    def visit_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
         scope.bind(node.name, Binding("def", node))
         self.s.classes.append(node)
         inner = Scope("class", scope, node)
         self.s.scope_for[node] = inner
-        outer = [*node.decorator_list, *node.bases, *node.keywords]
-        return [(n, scope) for n in outer] + [(n, inner) for n in node.body]
+        self._push_inner(scope, inner, node.body)
+        self._push(_nodes([*node.decorator_list, *node.bases, *node.keywords]))
 
-    def visit_comprehension_node(self, node, scope: Scope):
+    def visit_comprehension_node(self, node, scope: Scope) -> None:
         inner = Scope("comprehension", scope, node)
         self.s.scope_for[node] = inner
-        children: list[tuple[ast.AST, Scope]] = []
+        first: list[ast.AST] = []  # the first iterable: the enclosing scope's
+        children: list[ast.AST] = []
         for i, generator in enumerate(node.generators):
             self._other(generator.target, inner)
             if not isinstance(generator.target, ast.Name):  # not walked: its stores only
                 for part in ast.walk(generator.target):
-                    if isinstance(part, ast.Attribute) and type(part.ctx) is not ast.Load:
-                        self.visit_Attribute(part, inner)
-            children.append((generator.iter, scope if i == 0 else inner))
-            children.extend((cond, inner) for cond in generator.ifs)
+                    if isinstance(part, ast.Attribute):
+                        self._stored_attribute(part)
+            (first if i == 0 else children).append(generator.iter)
+            children.extend(generator.ifs)
         if isinstance(node, ast.DictComp):
-            children += [(node.key, inner), (node.value, inner)]
+            children += [node.key, node.value]
         else:
-            children.append((node.elt, inner))
-        return children
+            children.append(node.elt)
+        self._push_inner(scope, inner, _nodes(children))
+        self._push(_nodes(first))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_comprehension_node
 
@@ -386,25 +431,78 @@ class _Walker:
         return [a.annotation for a in every if a.annotation is not None]
 
 
+_CONSTANT = ast.Constant
+# ASDL types of fields that never hold a node worth visiting: names, numbers, constants, and the
+# context / operator nodes
+_LEAF_FIELD_TYPES = {
+    "identifier", "string", "int", "constant",
+    "expr_context", "operator", "unaryop", "cmpop", "boolop",
+}  # fmt: skip
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+# node type → its handler (a _Walker method), and for the generic one: (child fields, whether a
+# simple statement)
+_HANDLERS: dict[type, Callable] = {}
+_GENERIC: dict[type, tuple[tuple[str, ...] | None, bool]] = {}
+_SIGNATURE = re.compile(r"\w+\((.*)\)")
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
-    """The child nodes that can hold a name, a call or a scope (not contexts, operators or
-    constants)."""
-    kind = type(node)
-    fields = _FIELDS.get(kind)
-    if fields is None:
-        fields = _FIELDS[kind] = kind._fields
+def _handler(kind: type) -> Callable:
+    """A node type's handler: its own ``visit_`` method, or the generic one (whose facts about
+    the type are recorded first: another thread may use the handler as soon as it is seen)."""
+    handler = getattr(_Walker, "visit_" + kind.__name__, None)
+    if handler is None:
+        simple = issubclass(kind, ast.stmt) and not issubclass(kind, _COMPOUND)
+        _GENERIC[kind] = (_child_fields(kind), simple)
+        handler = _Walker.generic
+    return handler
+
+
+def _child_fields(kind: type) -> tuple[str, ...] | None:
+    """The fields of a node type that can hold a name, a call or a scope, read from the type's
+    ASDL signature (``Compare(expr left, cmpop* ops, expr* comparators)``); None where that
+    signature cannot be read (every field is then tested)."""
+    if kind in _FIELDS:
+        return _FIELDS[kind]
+    declared = _SIGNATURE.fullmatch((kind.__doc__ or "").split("\n")[0].strip())
+    if declared is None:
+        fields = None
+    else:
+        types = {}
+        for part in declared.group(1).split(",") if declared.group(1) else ():
+            field_type, _, name = part.strip().rpartition(" ")
+            types[name] = field_type.rstrip("*?")
+        if set(types) != set(kind._fields):
+            fields = None
+        else:
+            leaf = _LEAF_FIELD_TYPES
+            fields = tuple(name for name in kind._fields if types[name] not in leaf)
+    _FIELDS[kind] = fields
+    return fields
+
+
+def _children(node: ast.AST, fields: tuple[str, ...] | None) -> list[ast.AST]:
+    """The child nodes that can hold a name, a call or a scope (not constants), in field order."""
     out: list[ast.AST] = []
+    if fields is None:  # a node type whose signature could not be read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, ast.AST) and not isinstance(v, _LEAVES):
+                    out.append(v)
+        return out
     for name in fields:
         value = getattr(node, name, None)
-        if isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _LEAVES))
-        elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+        if type(value) is list:
+            out += [v for v in value if v is not None and type(v) is not _CONSTANT]
+        elif value is not None and type(value) is not _CONSTANT:
             out.append(value)
     return out
+
+
+def _nodes(children: list) -> list[ast.AST]:
+    """``children`` without None and constants."""
+    return [c for c in children if c is not None and type(c) is not _CONSTANT]
 
 
 def _end(node: ast.AST) -> tuple[int, int]:

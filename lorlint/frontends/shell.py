@@ -328,7 +328,8 @@ def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
     """Sites of the command lines in a text; ``rows`` numbers its lines (default 1, 2, ...).
 
     Only lines that can name the tool are split into words, and before the last of them the
-    lines that can assign (``_may_assign``): what the others hold cannot change a site."""
+    lines that can assign (``_may_assign``) when one of those reads a variable (``$``): what the
+    others hold cannot change a site."""
     found, env = [], {}
     for lines, may_name_tool in _lines_to_split(text, rows, script=path.endswith(".sh")):
         words = _words(lines)
@@ -384,9 +385,18 @@ def _lines_to_split(
                 spans.append((first, k, _may_name_tool(lines)))
             k += 1
         spans = spans[: max((i + 1 for i, span in enumerate(spans) if span[2]), default=0)]
+    # assignments matter only to a line that may name the tool and reads a variable (``$``)
+    reads_variables = any(
+        "$" in physical[k]
+        for first, last, naming in spans
+        if naming
+        for k in range(first, last + 1)
+    )
     out = []
     for first, last, may_name_tool in spans:
-        if may_name_tool or any("=" in physical[k] for k in range(first, last + 1)):
+        if may_name_tool or (
+            reads_variables and any("=" in physical[k] for k in range(first, last + 1))
+        ):
             lines = _logical(physical, numbers, first, last, continued)
             if may_name_tool or _may_assign(lines):
                 out.append((lines, may_name_tool))

@@ -18,6 +18,7 @@ fix edits it), and the sites that use one are not kept in the site cache.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,13 +94,18 @@ class Siblings:
     """The sibling modules one file reads (the linted file, or a sibling reading its own)."""
 
     def __init__(self, path: str | Path, depth: int = 0):
-        self.base = Path(path).resolve().parent if path else None
+        self.path = path  # resolved on the first import looked up (most files have none)
         self.depth = depth
         self.used: set[str] = set()  # the files whose values went into a site
         self.read: set[Path] = set()
 
+    @functools.cached_property
+    def base(self) -> Path | None:
+        """The importing file's directory."""
+        return Path(self.path).resolve().parent if self.path else None
+
     def module_path(self, module: str, level: int) -> Path | None:
-        if self.base is None or level > 2 or not module:
+        if level > 2 or not module or self.base is None:
             return None
         base = self.base
         for _ in range(max(level - 1, 0)):

@@ -37,13 +37,12 @@ class Evaluator:
 
     # --- public -----------------------------------------------------------------------------
     def value(self, expr: ast.expr, depth: int = 0) -> Value:
-        span = self.file.span(expr)
         self.steps += 1
         if depth > MAX_DEPTH or self.steps > MAX_STEPS:
-            return Value(UNKNOWN, span)
+            return Value(UNKNOWN, self.file.span(expr))
         result = self._eval(expr, depth)
-        if result.span is None:
-            result.span = span
+        if result.span is None:  # a name's value keeps the spans of what it is bound to
+            result.span = self.file.span(expr)
         return result
 
     def call_behind(self, expr: ast.expr | None, depth: int = 0) -> ast.Call | None:
