@@ -58,6 +58,15 @@ class ViewCache:
     def __init__(self, online: bool):
         self.online = online
         self._views: dict[tuple, ModelView | ModelNotFound] = {}
+        self._directories: dict[str, Path] = {}
+
+    def directory_of(self, path: str) -> Path:
+        """The resolved directory of a linted file, once per file (every site of it asks): where
+        its model's relative references are looked up."""
+        found = self._directories.get(path)
+        if found is None:
+            found = self._directories[path] = Path(path).resolve().parent
+        return found
 
     def get(
         self, reference: str, task: str | None, base_dir: Path, loader: str | None = None
@@ -377,7 +386,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
     if setup:
         pass  # setup rules read the calls themselves; no model, no LL901
     elif site.model:
-        view = views.get(site.model, site.task, Path(site.path).resolve().parent, site.loader)
+        view = views.get(site.model, site.task, views.directory_of(site.path), site.loader)
         if isinstance(view, ModelNotFound):
             diagnostics.append(
                 _diag("LL901", f"base model {site.model!r}: {view.reason or view}; rules that "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import astuple, replace
 
 import pytest
@@ -233,6 +234,7 @@ def _specs(table: LayerTable) -> list[match.TargetSpec]:
     linear = [m.name for m in table.modules if m.kind == "linear"]
     some = leaves[:3]
     dotted = [n.split(".", 1)[-1] for n in linear[:2]]
+    regex = r".*\.(" + "|".join(re.escape(leaf) for leaf in some) + ")"
     return [
         match.TargetSpec(target_modules=leaves),
         match.TargetSpec(target_modules=some),
@@ -245,6 +247,13 @@ def _specs(table: LayerTable) -> list[match.TargetSpec]:
         match.TargetSpec(target_modules=leaves, peft_type="IA3", feedforward_modules=[]),
         match.TargetSpec(target_modules=["nothing_here"]),
         match.TargetSpec(target_modules=some, r=3),
+        # the prepared exists test: exclusions (a list, a regex), a regex target, saved names
+        match.TargetSpec(target_modules=leaves, exclude_modules=some + dotted),
+        match.TargetSpec(target_modules=some, exclude_modules=r".*\.1\..*"),
+        match.TargetSpec(target_modules=regex, modules_to_save=["lm_head", "embed_tokens"]),
+        match.TargetSpec(target_modules=regex, exclude_modules=some[:1], modules_to_save=["x"]),
+        match.TargetSpec(target_modules="all-linear", modules_to_save=["lm_head", "norm"]),
+        match.TargetSpec(target_modules=some, peft_type="VERA", exclude_modules=some[1:]),
     ]
 
 

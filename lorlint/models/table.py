@@ -6,16 +6,20 @@ transformers classes), cached on disk as JSON, and bundled in the catalog for to
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
 LORA_KINDS = ("embedding", "conv2d", "conv3d", "conv1d", "mha", "linear", "conv1d_hf")
 # What PEFT's ``"all-linear"`` takes: ``isinstance(m, (nn.Linear, transformers.Conv1D))``.
 ALL_LINEAR_KINDS = ("linear", "conv1d_hf")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,13 @@ class LayerTable:
         return self._by_leaf.get(leaf, [])
 
     def in_order(self, modules: Iterable[Module]) -> list[Module]:
-        """``modules`` (this table's) in table order (positions indexed on first use)."""
+        """``modules`` (this table's) in table order (positions indexed on first use); sorted by
+        their positions listed first, without a Python call per module."""
         if self._position is None:
             self._position = {m.name: i for i, m in enumerate(self.modules)}
-        return sorted(modules, key=lambda m: self._position[m.name])
+        modules = list(modules)
+        positions = [self._position[m.name] for m in modules]
+        return [modules[i] for i in sorted(range(len(modules)), key=positions.__getitem__)]
 
     def named_count(self) -> int:
         """How many modules have a name (all but the model itself, ``""``)."""
@@ -258,3 +265,20 @@ def _fields(row: list, classes: list[str]) -> dict:
         "own_params": tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else (),
         "groups": row[6] if len(row) > 6 else 1,
     }
+
+
+def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
+    """``compute(table)`` computed once per table object (the rules ask for every site of every
+    file that loads the model, and tables are shared); callers must not change the result."""
+    results: dict[int, tuple[weakref.ref, T]] = {}
+
+    def cached(table: LayerTable) -> T:
+        found = results.get(id(table))
+        if found is not None and found[0]() is table:
+            return found[1]
+        value = compute(table)
+        key = id(table)
+        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
+        return value
+
+    return functools.wraps(compute)(cached)
