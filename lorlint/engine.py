@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, import_rules, load_all
@@ -430,17 +432,30 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
 
 def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
     kind = "setup" if ctx.site.kind in SETUP_KINDS else "config"
-    for code in sorted(options.selected):
-        rule = RULES.get(code)
-        if rule is None or rule.check is None or rule.sites not in (kind, "both"):
-            continue
-        for found in rule.check(ctx):
+    for code, check in _checks_for(frozenset(options.selected), kind, len(RULES)):
+        for found in check(ctx):
             message, span = found[0], found[1]
             diagnostic = _diag(code, message, ctx.site.path, span or ctx.site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
             if len(found) > 3 and found[3] in SEVERITIES:  # a rule's milder finding (LL111)
                 diagnostic.severity = found[3]
             out.append(diagnostic)
+
+
+@lru_cache(maxsize=64)
+def _checks_for(
+    selected: frozenset[str], kind: str, registered: int
+) -> tuple[tuple[str, Callable], ...]:
+    """(code, check) of the selected rules that see this kind of site, in code order: the same
+    for every site of a run, so chosen once (per count of ``registered`` rules: a rule module
+    imported later is seen)."""
+    return tuple(
+        (code, rule.check)
+        for code in sorted(selected)
+        if (rule := RULES.get(code)) is not None
+        and rule.check is not None
+        and rule.sites in (kind, "both")
+    )
 
 
 def _pattern_span(site: Site, pattern: str | None) -> Span:

@@ -239,17 +239,24 @@ def _plain_list_hits(table: LayerTable, spec: TargetSpec) -> list[Module] | None
     by_leaf: dict[str, list[str]] = {}
     for target in targets:
         by_leaf.setdefault(target.rpartition(".")[2], []).append("." + target)
-    hits = []
+    modules = table.modules
+    hits: list[int] = []  # positions
     for leaf, suffixes in by_leaf.items():
-        candidates = table.with_leaf(leaf)
+        candidates = table.positions_with_leaf(leaf)
         if leaf and leaf in targets:  # the bare leaf is listed: each (named) candidate ends in it
             hits.extend(candidates)
             continue
         ends = tuple(suffixes)
         hits.extend(
-            [m for m in candidates if m.name and (m.name in targets or m.name.endswith(ends))]
+            [
+                i
+                for i in candidates
+                if (name := modules[i].name) and (name in targets or name.endswith(ends))
+            ]
         )
-    return table.in_order(hits) if len(by_leaf) > 1 else hits
+    if len(by_leaf) > 1:
+        hits.sort()  # table order
+    return [modules[i] for i in hits]
 
 
 _PLAIN_NAME = re.compile(r"\w+")  # a modules_to_save entry with no regex syntax in it
@@ -803,10 +810,12 @@ def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
     hits = _entry_hits(table)
     found = hits.get(entry)
     if found is None:
-        candidates = table.with_leaf(entry.rpartition(".")[2])
+        modules = table.modules
         suffix = "." + entry  # entry_matches, inline
         found = hits[entry] = [
-            m for m in candidates if m.name and (m.name == entry or m.name.endswith(suffix))
+            m
+            for i in table.positions_with_leaf(entry.rpartition(".")[2])
+            if (m := modules[i]).name and (m.name == entry or m.name.endswith(suffix))
         ]
     return found
 

@@ -11,7 +11,7 @@ import gc
 import json
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -60,8 +60,7 @@ class LayerTable:
 
     def __post_init__(self) -> None:
         self._by_name = {m.name: m for m in self.modules}
-        self._by_leaf: dict[str, list[Module]] | None = None
-        self._position: dict[str, int] | None = None
+        self._leaf_positions: dict[str, list[int]] | None = None
         self._named: int | None = None
         # Blocks decoded from one template (from_json): (stack, [(index, template, start, end)])
         # per run, positions in ``modules``; what is computed per block can be computed per
@@ -71,24 +70,16 @@ class LayerTable:
     def get(self, name: str) -> Module | None:
         return self._by_name.get(name)
 
-    def with_leaf(self, leaf: str) -> list[Module]:
-        """Modules whose last name component is ``leaf``, in table order (an index built on first
-        use: a target entry can only hit modules whose leaf is the entry's own last component)."""
-        if self._by_leaf is None:
-            index: dict[str, list[Module]] = {}
-            for m in self.modules:
-                index.setdefault(m.name.rpartition(".")[2], []).append(m)  # m.leaf, inline
-            self._by_leaf = index
-        return self._by_leaf.get(leaf, [])
-
-    def in_order(self, modules: Iterable[Module]) -> list[Module]:
-        """``modules`` (this table's) in table order (positions indexed on first use); sorted by
-        their positions listed first, without a Python call per module."""
-        if self._position is None:
-            self._position = {m.name: i for i, m in enumerate(self.modules)}
-        modules = list(modules)
-        positions = [self._position[m.name] for m in modules]
-        return [modules[i] for i in sorted(range(len(modules)), key=positions.__getitem__)]
+    def positions_with_leaf(self, leaf: str) -> list[int]:
+        """Positions in ``modules`` of the modules whose last name component is ``leaf``, in
+        table order (an index built on first use: a target entry can only hit modules whose leaf
+        is the entry's own last component; positions sort without a key)."""
+        if self._leaf_positions is None:
+            index: dict[str, list[int]] = {}
+            for i, m in enumerate(self.modules):
+                index.setdefault(m.name.rpartition(".")[2], []).append(i)  # m.leaf, inline
+            self._leaf_positions = index
+        return self._leaf_positions.get(leaf, [])
 
     def named_count(self) -> int:
         """How many modules have a name (all but the model itself, ``""``)."""
