@@ -191,7 +191,7 @@ def test_block_parts_per_template_equal_module_by_module_on_every_catalogued_tab
     assert templated > 0.9 * len(SAMPLE)
 
 
-def test_routers_and_attention_owners_per_template_equal_module_by_module():
+def test_routers_attention_owners_and_mixers_per_template_equal_module_by_module():
     for where, data in SAMPLE:
         table = LayerTable.from_json(data)
         found = {
@@ -215,6 +215,13 @@ def test_routers_and_attention_owners_per_template_equal_module_by_module():
             and any(len(shape) == 3 for _, shape in m.own_params)
         ]
         assert layerkinds.expert_stacks(table) == stacks, where
+        mixers = {}
+        for m in table.modules:
+            if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
+                owner = table.get(m.name.rpartition(".")[0])
+                if owner is not None and split_block(owner.name) and not tower_of(owner.name):
+                    mixers[owner.name] = layerkinds.hybrid_kind(owner.cls)
+        assert list(hybrid_mixers(table).items()) == list(mixers.items()), where
 
 
 def test_block_parts_read_module_by_module_where_a_block_is_not_proven():

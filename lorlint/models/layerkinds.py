@@ -80,12 +80,19 @@ class BlockParts:
 def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     """Full name → kind of every hybrid block container (the owner of a depthwise conv); once per
     table (callers must not change it)."""
-    out: dict[str, str] = {}
-    for m in table.modules:
+
+    def owned(m: Module) -> bool:  # a depthwise conv whose owner is a block submodule
         if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
             owner = table.get(m.name.rpartition(".")[0])
-            if owner is not None and split_block(owner.name) and not tower_of(owner.name):
-                out[owner.name] = hybrid_kind(owner.cls)
+            return owner is not None and bool(split_block(owner.name)) and not tower_of(owner.name)
+        return False
+
+    # (the owner is the conv's parent: inside its block, or the block's own module, which never
+    # is a block submodule: what _names_where may read)
+    out: dict[str, str] = {}
+    for name in _names_where(table, owned):
+        owner = table.get(name.rpartition(".")[0])
+        out[owner.name] = hybrid_kind(owner.cls)
     return out
 
 

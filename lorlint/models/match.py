@@ -758,9 +758,14 @@ def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module],
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
     targets = sorted(set(spec.target_parameters or []))
     ends = tuple(f".{t}" for t in targets)  # PEFT's any(key.endswith(f".{t}")), in one call
+    # A key equal to a target or ending in ".target" ends in the target's last component: other
+    # parameters are passed over without building their keys.
+    leaves = {f"{t}".rpartition(".")[2] for t in targets}
     found = []
     for module in table.modules:
         for pname, _ in module.own_params:
+            if pname.rpartition(".")[2] not in leaves:
+                continue
             key = f"{module.name}.{pname}"
             if key in targets or key.endswith(ends):
                 if module.name == "":
