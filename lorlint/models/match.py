@@ -283,20 +283,26 @@ def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
     if isinstance(targets, str):
         hit = partial(bounded.fullmatch, targets)
     else:
-        ends = tuple(f".{t}" for t in targets)
+        ends = _suffixes_by_leaf(targets)
 
         def hit(key: str):
-            return key in targets or key.endswith(ends)
+            if key in targets:
+                return True
+            found = ends.get(key.rpartition(".")[2])
+            return found is not None and key.endswith(found)
 
     if not exclude:
         excluded = None
     elif isinstance(exclude, str):
         excluded = partial(bounded.fullmatch, exclude)
     else:
-        exclude_ends = tuple(f".{e}" for e in exclude)
+        exclude_ends = _suffixes_by_leaf(exclude)
 
         def excluded(key: str) -> bool:
-            return key in exclude or key.endswith(exclude_ends)
+            if key in exclude:
+                return True
+            found = exclude_ends.get(key.rpartition(".")[2])
+            return found is not None and key.endswith(found)
 
     names = frozenset(saved) if saved else None
 
@@ -308,6 +314,16 @@ def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
         return hit(key)
 
     return test
+
+
+def _suffixes_by_leaf(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``(".model.layers.0.q_proj", ...)`` by last component: a key ending in ``".name"`` has
+    ``name``'s last component as its own, so it is tried only against those (``"all-linear"``
+    lists every Linear by its full name)."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        out.setdefault(name.rpartition(".")[2], []).append(f".{name}")
+    return {leaf: tuple(ends) for leaf, ends in out.items()}
 
 
 def _dot_suffixes(targets: tuple) -> tuple[str, ...]:
