@@ -185,7 +185,8 @@ def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
             offsets = per_template[(stack, template)] = [
                 j - i for j in range(i, end) if hit(modules[j])
             ]
-        out.extend(modules[i + offset].name for offset in offsets)
+        if offsets:  # (most templates have none: no generator per block for nothing)
+            out.extend([modules[i + offset].name for offset in offsets])
     return out
 
 
