@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from lorlint.checks import RULES, SEVERITIES, Context, Diagnostic, import_rules, load_all
@@ -58,6 +60,15 @@ class ViewCache:
     def __init__(self, online: bool):
         self.online = online
         self._views: dict[tuple, ModelView | ModelNotFound] = {}
+        self._directories: dict[str, Path] = {}
+
+    def directory_of(self, path: str) -> Path:
+        """The resolved directory of a linted file, once per file (every site of it asks): where
+        its model's relative references are looked up."""
+        found = self._directories.get(path)
+        if found is None:
+            found = self._directories[path] = Path(path).resolve().parent
+        return found
 
     def get(
         self, reference: str, task: str | None, base_dir: Path, loader: str | None = None
@@ -377,7 +388,7 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
     if setup:
         pass  # setup rules read the calls themselves; no model, no LL901
     elif site.model:
-        view = views.get(site.model, site.task, Path(site.path).resolve().parent, site.loader)
+        view = views.get(site.model, site.task, views.directory_of(site.path), site.loader)
         if isinstance(view, ModelNotFound):
             diagnostics.append(
                 _diag("LL901", f"base model {site.model!r}: {view.reason or view}; rules that "
@@ -421,17 +432,30 @@ def check_site(site: Site, options: Options, views: ViewCache) -> list[Diagnosti
 
 def _run_rules(ctx: Context, options: Options, model: str | None, out: list) -> None:
     kind = "setup" if ctx.site.kind in SETUP_KINDS else "config"
-    for code in sorted(options.selected):
-        rule = RULES.get(code)
-        if rule is None or rule.check is None or rule.sites not in (kind, "both"):
-            continue
-        for found in rule.check(ctx):
+    for code, check in _checks_for(frozenset(options.selected), kind, len(RULES)):
+        for found in check(ctx):
             message, span = found[0], found[1]
             diagnostic = _diag(code, message, ctx.site.path, span or ctx.site.span, model)
             diagnostic.fix = found[2] if len(found) > 2 else None
             if len(found) > 3 and found[3] in SEVERITIES:  # a rule's milder finding (LL111)
                 diagnostic.severity = found[3]
             out.append(diagnostic)
+
+
+@lru_cache(maxsize=64)
+def _checks_for(
+    selected: frozenset[str], kind: str, registered: int
+) -> tuple[tuple[str, Callable], ...]:
+    """(code, check) of the selected rules that see this kind of site, in code order: the same
+    for every site of a run, so chosen once (per count of ``registered`` rules: a rule module
+    imported later is seen)."""
+    return tuple(
+        (code, rule.check)
+        for code in sorted(selected)
+        if (rule := RULES.get(code)) is not None
+        and rule.check is not None
+        and rule.sites in (kind, "both")
+    )
 
 
 def _pattern_span(site: Site, pattern: str | None) -> Span:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import astuple, replace
 
 import pytest
@@ -190,7 +191,7 @@ def test_block_parts_per_template_equal_module_by_module_on_every_catalogued_tab
     assert templated > 0.9 * len(SAMPLE)
 
 
-def test_routers_and_attention_owners_per_template_equal_module_by_module():
+def test_routers_attention_owners_and_mixers_per_template_equal_module_by_module():
     for where, data in SAMPLE:
         table = LayerTable.from_json(data)
         found = {
@@ -214,6 +215,13 @@ def test_routers_and_attention_owners_per_template_equal_module_by_module():
             and any(len(shape) == 3 for _, shape in m.own_params)
         ]
         assert layerkinds.expert_stacks(table) == stacks, where
+        mixers = {}
+        for m in table.modules:
+            if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
+                owner = table.get(m.name.rpartition(".")[0])
+                if owner is not None and split_block(owner.name) and not tower_of(owner.name):
+                    mixers[owner.name] = layerkinds.hybrid_kind(owner.cls)
+        assert list(hybrid_mixers(table).items()) == list(mixers.items()), where
 
 
 def test_block_parts_read_module_by_module_where_a_block_is_not_proven():
@@ -233,6 +241,7 @@ def _specs(table: LayerTable) -> list[match.TargetSpec]:
     linear = [m.name for m in table.modules if m.kind == "linear"]
     some = leaves[:3]
     dotted = [n.split(".", 1)[-1] for n in linear[:2]]
+    regex = r".*\.(" + "|".join(re.escape(leaf) for leaf in some) + ")"
     return [
         match.TargetSpec(target_modules=leaves),
         match.TargetSpec(target_modules=some),
@@ -245,6 +254,13 @@ def _specs(table: LayerTable) -> list[match.TargetSpec]:
         match.TargetSpec(target_modules=leaves, peft_type="IA3", feedforward_modules=[]),
         match.TargetSpec(target_modules=["nothing_here"]),
         match.TargetSpec(target_modules=some, r=3),
+        # the prepared exists test: exclusions (a list, a regex), a regex target, saved names
+        match.TargetSpec(target_modules=leaves, exclude_modules=some + dotted),
+        match.TargetSpec(target_modules=some, exclude_modules=r".*\.1\..*"),
+        match.TargetSpec(target_modules=regex, modules_to_save=["lm_head", "embed_tokens"]),
+        match.TargetSpec(target_modules=regex, exclude_modules=some[:1], modules_to_save=["x"]),
+        match.TargetSpec(target_modules="all-linear", modules_to_save=["lm_head", "norm"]),
+        match.TargetSpec(target_modules=some, peft_type="VERA", exclude_modules=some[1:]),
     ]
 
 

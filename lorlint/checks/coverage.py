@@ -32,12 +32,13 @@ def kinds_reached(ctx: Context, found: BlockParts) -> set[str]:
     as attention — a vision tower's (LL205 speaks about towers) and an encoder-decoder's other
     stack's (Whisper's decoder self- and cross-attention) — and anything else as ``other``."""
     result = ctx.adapted
-    kinds = set()
-    for name in [*result.modules, *result.parameters]:
-        kind = found.kind_of.get(name)
-        if kind is None:
-            kind = "attention" if is_attention(ctx.table, name) else "other"
-        kinds.add(kind)
+    names = [*result.modules, *result.parameters]
+    kinds = set(map(found.kind_of.get, names))  # (no kind is None: None marks the others)
+    if None in kinds:
+        kinds.discard(None)
+        for name in names:
+            if name not in found.kind_of:
+                kinds.add("attention" if is_attention(ctx.table, name) else "other")
     return kinds
 
 

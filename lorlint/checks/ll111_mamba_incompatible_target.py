@@ -58,6 +58,8 @@ def _bypassed(ctx: Context):
     if ctx.view.model_type in MAMBA_MODEL_TYPES:
         return
     mixers = hybrid_mixers(ctx.table)
+    if not mixers:
+        return  # no mixer, no module of one adapted
     hits: dict[tuple[str, str], list[str]] = {}
     for name in ctx.result.modules:
         owner, _, leaf = name.rpartition(".")

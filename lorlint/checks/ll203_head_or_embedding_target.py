@@ -5,6 +5,7 @@ from __future__ import annotations
 from lorlint import fixes
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import stable
+from lorlint.models.table import LayerTable, once_per_table
 from lorlint.models.unsloth import deliberate
 
 
@@ -19,10 +20,7 @@ def check(ctx: Context):
     table, result = ctx.table, ctx.adapted
     if result is None:
         return
-    special = {m.name for m in table.modules if m.kind == "embedding"}
-    if table.output_embedding:
-        special.add(table.output_embedding)
-    hit = stable(ctx, special.intersection(result.modules))
+    hit = stable(ctx, _heads_and_embeddings(table).intersection(result.modules))
     if not hit:
         return
     value = ctx.site.keywords["target_modules"]
@@ -43,3 +41,12 @@ def check(ctx: Context):
             span,
             fix,
         )
+
+
+@once_per_table
+def _heads_and_embeddings(table: LayerTable) -> frozenset[str]:
+    """The embeddings and the output head of a table (once per table: every site asks)."""
+    special = {m.name for m in table.modules if m.kind == "embedding"}
+    if table.output_embedding:
+        special.add(table.output_embedding)
+    return frozenset(special)

@@ -17,7 +17,7 @@ def check(ctx: Context):
     found = routers(table)
     if not found:
         return
-    hit = found & set(result.modules)
+    hit = found.intersection(result.modules)
     hit |= {p.rpartition(".")[0] for p in result.parameters} & found
     hit = stable(ctx, hit)
     if not hit:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import entries, looks_like_pattern
@@ -16,8 +16,7 @@ def check(ctx: Context):
     names = [e for e in entries(ctx) if not looks_like_pattern(e.value)]
     if len(names) < 2:
         return  # names from two architectures take two entries
-    families = _leaves_by_model_type()
-    owners = {e.value: {t for t, leaves in families.items() if e.value in leaves} for e in names}
+    owners = {e.value: set(_owners(e.value)) for e in names}
     known = {n: o for n, o in owners.items() if o}
     if len(known) < 2 or set.intersection(*known.values()):
         return
@@ -39,3 +38,10 @@ def _leaves_by_model_type() -> dict[str, frozenset[str]]:
     """The catalog's leaf names per architecture, built once per process (every config with no
     model known asks; callers only read it)."""
     return catalog.leaf_names_by_model_type()
+
+
+@lru_cache(maxsize=4096)
+def _owners(leaf: str) -> frozenset[str]:
+    """The architectures that have a module named ``leaf`` (once per name and process: the
+    same names come back in config after config)."""
+    return frozenset(t for t, leaves in _leaves_by_model_type().items() if leaf in leaves)

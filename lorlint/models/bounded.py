@@ -75,17 +75,20 @@ def deadline(seconds: float = CHECK_SECONDS) -> Iterator[None]:
 
 
 def fullmatch(pattern: str, string: str) -> re.Match | None:
-    return _run(re.fullmatch, pattern, string)
+    return _run(re.Pattern.fullmatch, pattern, string)
 
 
 def match(pattern: str, string: str) -> re.Match | None:
-    return _run(re.match, pattern, string)
+    return _run(re.Pattern.match, pattern, string)
 
 
 _too_costly: set[str] = set()  # patterns that ran out of time once are not run again
+# ``re.compile`` with a cache looked up in C: the rules and the matcher run one pattern on every
+# module name, and ``re.match``'s own cache lookup costs as much as a short match.
+_compiled = lru_cache(maxsize=512)(re.compile)
 
 
-def _run(function, pattern: str, string: str):
+def _run(method, pattern: str, string: str):
     if pattern in _too_costly:
         raise TooCostly(pattern)
     if not _deadline.active and risky(pattern):
@@ -93,7 +96,7 @@ def _run(function, pattern: str, string: str):
             pattern, "it could backtrack for a long time, and no deadline can be set here"
         )
     try:
-        return function(pattern, string)
+        return method(_compiled(pattern), string)
     except TooCostly as err:
         err.pattern = err.pattern or pattern
         _too_costly.add(err.pattern)

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import functools
 import re
-import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from dataclasses import dataclass, field
 
 from lorlint.models.summary import split_block
-from lorlint.models.table import LayerTable, Module
+from lorlint.models.table import LayerTable, Module, once_per_table
 
 ATTENTION_MARKERS = ("attn", "attention")
 TOWER_MARKERS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "vision_embed")
 # Display order of the kinds.
 KINDS = ("attention", "linear-attn", "mamba", "conv", "mlp", "experts")
 HYBRID_KINDS = ("linear-attn", "mamba", "conv")
-T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -79,33 +76,23 @@ class BlockParts:
         return [self.parts[k] for k in HYBRID_KINDS if k in self.parts]
 
 
-def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
-    """``compute(table)`` computed once per table object (the rules ask for every site of every
-    file that loads the model, and tables are shared); callers must not change the result."""
-    results: dict[int, tuple[weakref.ref, T]] = {}
-
-    def cached(table: LayerTable) -> T:
-        found = results.get(id(table))
-        if found is not None and found[0]() is table:
-            return found[1]
-        value = compute(table)
-        key = id(table)
-        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
-        return value
-
-    return functools.wraps(compute)(cached)
-
-
 @once_per_table
 def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     """Full name → kind of every hybrid block container (the owner of a depthwise conv); once per
     table (callers must not change it)."""
-    out: dict[str, str] = {}
-    for m in table.modules:
+
+    def owned(m: Module) -> bool:  # a depthwise conv whose owner is a block submodule
         if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
             owner = table.get(m.name.rpartition(".")[0])
-            if owner is not None and split_block(owner.name) and not tower_of(owner.name):
-                out[owner.name] = hybrid_kind(owner.cls)
+            return owner is not None and bool(split_block(owner.name)) and not tower_of(owner.name)
+        return False
+
+    # (the owner is the conv's parent: inside its block, or the block's own module, which never
+    # is a block submodule: what _names_where may read)
+    out: dict[str, str] = {}
+    for name in _names_where(table, owned):
+        owner = table.get(name.rpartition(".")[0])
+        out[owner.name] = hybrid_kind(owner.cls)
     return out
 
 
@@ -198,7 +185,8 @@ def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
             offsets = per_template[(stack, template)] = [
                 j - i for j in range(i, end) if hit(modules[j])
             ]
-        out.extend(modules[i + offset].name for offset in offsets)
+        if offsets:  # (most templates have none: no generator per block for nothing)
+            out.extend([modules[i + offset].name for offset in offsets])
     return out
 
 
@@ -290,6 +278,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
             kind_of[f"{full}.{p}"] = "experts"
 
     per_template: dict[tuple[str, int], list[tuple[int, _Effect]]] = {}
+    template_kinds: dict[tuple[str, int], set[str]] = {}
     for m, block in in_blocks:
         if block[0] != stack:
             continue
@@ -307,8 +296,20 @@ def block_parts(table: LayerTable) -> BlockParts | None:
                 found = effect(modules[j], inner) if inner else None
                 if found is not None:
                     effects.append((j - start, found))
-        for offset, found in effects:
-            add(found, index, modules[start + offset].name)
+                    add(found, index, modules[j].name)
+            continue
+        # A later copy: what ``add`` puts in a part's classes, modules and parameters the first
+        # copy already put there (kept at its first place); only its layer and names are new.
+        kinds = template_kinds.get((stack, template))
+        if kinds is None:
+            kinds = template_kinds[(stack, template)] = {found[0] for _, found in effects}
+        for kind in kinds:
+            parts[kind].layers.add(index)
+        for offset, (kind, _, _, _, parameters) in effects:
+            full = modules[start + offset].name
+            kind_of[full] = kind
+            for p, _ in parameters:
+                kind_of[f"{full}.{p}"] = "experts"
     ordered = {k: parts[k] for k in KINDS if k in parts}
     return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
 
@@ -347,10 +348,24 @@ def coverage(
     shared = block_parts(table)
     if shared is None:
         return None
-    parts = replace(shared, parts={k: replace(p, adapted=set()) for k, p in shared.parts.items()})
-    for name in [*modules, *parameters]:
-        kind = parts.kind_of.get(name)
-        block = split_block(name)
-        if kind is not None and block:
-            parts.parts[kind].adapted.add(block[1])
-    return parts
+    # each part with an ``adapted`` of its own (``dataclasses.replace``, without its cost)
+    fresh = {
+        k: Part(
+            p.kind,
+            classes=p.classes,
+            layers=p.layers,
+            adapted=set(),
+            modules=p.modules,
+            parameters=p.parameters,
+        )
+        for k, p in shared.parts.items()
+    }
+    kind_of = shared.kind_of
+    for names in (modules, parameters):
+        for name in names:
+            kind = kind_of.get(name)
+            if kind is not None:
+                block = split_block(name)
+                if block:
+                    fresh[kind].adapted.add(block[1])
+    return BlockParts(shared.stack, shared.layers, parts=fresh, kind_of=kind_of)

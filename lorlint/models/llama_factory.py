@@ -23,6 +23,9 @@ Read from hiyouga/LLaMA-Factory (ff6d4d1, August 2026):
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
+
 from lorlint.models.table import LayerTable
 from lorlint.site import Site
 
@@ -165,8 +168,9 @@ def all_linear_leaves(table: LayerTable, freeze_vision_tower: bool = True) -> li
         if freeze_vision_tower:
             forbidden.update(composite[1].split())
     leaves: dict[str, None] = {}
+    left_out = _contains_any(forbidden)
     for m in table.modules:
-        if any(key in m.name for key in forbidden):
+        if left_out(m.name):
             continue
         if "Linear" in m.cls and "Embedding" not in m.cls:
             leaves.setdefault(m.name.split(".")[-1], None)
@@ -188,11 +192,18 @@ def patch_target_modules(table: LayerTable, targets: list[str], freeze: dict[str
     ):
         if freeze[flag]:
             forbidden.update(keys)
-    return [
-        m.name
-        for m in table.modules
-        if any(t in m.name for t in targets) and not any(f in m.name for f in forbidden)
-    ]
+    targeted, left_out = _contains_any(targets), _contains_any(forbidden)
+    return [m.name for m in table.modules if targeted(m.name) and not left_out(m.name)]
+
+
+def _contains_any(keys: Iterable[str]) -> Callable[[str], object]:
+    """``any(key in name for key in keys)`` as a function of ``name``: one search of the keys'
+    alternation (a match where any key occurs, the empty key everywhere), not a generator per
+    module name."""
+    keys = list(keys)
+    if not keys:
+        return lambda name: False
+    return re.compile("|".join(re.escape(key) for key in keys)).search
 
 
 def vision_requested(site: Site) -> bool:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 
 from lorlint.models import bounded, methods
 from lorlint.models.methods import can_wrap
-from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module
+from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module, once_per_table
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEAD_NAMES = ("score", "classifier")
@@ -239,35 +239,91 @@ def _plain_list_hits(table: LayerTable, spec: TargetSpec) -> list[Module] | None
     by_leaf: dict[str, list[str]] = {}
     for target in targets:
         by_leaf.setdefault(target.rpartition(".")[2], []).append("." + target)
-    hits = []
+    modules = table.modules
+    hits: list[int] = []  # positions
     for leaf, suffixes in by_leaf.items():
+        candidates = table.positions_with_leaf(leaf)
+        if leaf and leaf in targets:  # the bare leaf is listed: each (named) candidate ends in it
+            hits.extend(candidates)
+            continue
         ends = tuple(suffixes)
-        for m in table.with_leaf(leaf):
-            if m.name and (m.name in targets or m.name.endswith(ends)):
-                hits.append(m)
-    return table.in_order(hits) if len(by_leaf) > 1 else hits
+        hits.extend(
+            [
+                i
+                for i in candidates
+                if (name := modules[i].name) and (name in targets or name.endswith(ends))
+            ]
+        )
+    if len(by_leaf) > 1:
+        hits.sort()  # table order
+    return [modules[i] for i in hits]
 
 
 _PLAIN_NAME = re.compile(r"\w+")  # a modules_to_save entry with no regex syntax in it
 
 
 def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
-    r"""``check_target_module_exists(spec, key)`` as a function of ``key``, sparing most keys the
+    r"""``check_target_module_exists(spec, key)`` as a function of ``key``, with what depends on
+    the spec alone prepared once: the ``.``-suffixes of the target and exclude lists (PEFT's
+    ``any(key.endswith(f".{t}"))``, one ``endswith`` of a tuple). Most keys are spared the
     ``modules_to_save`` regexes when every entry is a plain name: ``(^|.*\.)name($|\..*)``
     matches a key without a line break exactly when ``name`` is one of its ``.``-separated
-    components, and a key with none of them gets the same answer from the spec without them."""
-    saved = spec.modules_to_save
-    if not saved or not all(isinstance(m, str) and _PLAIN_NAME.fullmatch(m) for m in saved):
+    components; a key with one of them gets ``check_target_module_exists`` itself. Other specs
+    (no target list or regex, layer filters, entries that are not names) get it for every key."""
+    saved, targets, exclude = spec.modules_to_save, spec.target_modules, spec.exclude_modules
+    lt = spec.layers_to_transform
+    if (
+        (saved and not all(isinstance(m, str) and _PLAIN_NAME.fullmatch(m) for m in saved))
+        or targets is None
+        or (lt is not None and (len(lt) != 0 if isinstance(lt, list) else True))
+        or not (isinstance(targets, str) or all(type(t) is str for t in targets))
+        or not (not exclude or isinstance(exclude, str) or all(type(e) is str for e in exclude))
+    ):
         return partial(check_target_module_exists, spec)
-    names = frozenset(saved)
-    unsaved = replace(spec, modules_to_save=None)
+    if isinstance(targets, str):
+        hit = partial(bounded.fullmatch, targets)
+    else:
+        ends = _suffixes_by_leaf(targets)
+
+        def hit(key: str):
+            if key in targets:
+                return True
+            found = ends.get(key.rpartition(".")[2])
+            return found is not None and key.endswith(found)
+
+    if not exclude:
+        excluded = None
+    elif isinstance(exclude, str):
+        excluded = partial(bounded.fullmatch, exclude)
+    else:
+        exclude_ends = _suffixes_by_leaf(exclude)
+
+        def excluded(key: str) -> bool:
+            if key in exclude:
+                return True
+            found = exclude_ends.get(key.rpartition(".")[2])
+            return found is not None and key.endswith(found)
+
+    names = frozenset(saved) if saved else None
 
     def test(key: str):
-        if "\n" not in key and names.isdisjoint(key.split(".")):
-            return check_target_module_exists(unsaved, key)
-        return check_target_module_exists(spec, key)
+        if excluded is not None and excluded(key):
+            return EXCLUDED
+        if names is not None and ("\n" in key or not names.isdisjoint(key.split("."))):
+            return check_target_module_exists(spec, key)
+        return hit(key)
 
     return test
+
+
+def _suffixes_by_leaf(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``(".model.layers.0.q_proj", ...)`` by last component: a key ending in ``".name"`` has
+    ``name``'s last component as its own, so it is tried only against those (``"all-linear"``
+    lists every Linear by its full name)."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        out.setdefault(name.rpartition(".")[2], []).append(f".{name}")
+    return {leaf: tuple(ends) for leaf, ends in out.items()}
 
 
 def _dot_suffixes(targets: tuple) -> tuple[str, ...]:
@@ -378,10 +434,12 @@ def _listed_params(module: Module) -> tuple[tuple[str, tuple[int, ...]], ...]:
     return module.own_params if module.params or not module.own_params else ()
 
 
+@once_per_table
 def tied_with_embedding(table: LayerTable) -> list[str]:
     """PEFT's ``_get_module_names_tied_with_embedding``: modules whose weights are the input
     embedding's (``lm_head`` of a model with ``tie_word_embeddings``), read from the table: a
-    module whose every parameter was already counted under an earlier module."""
+    module whose every parameter was already counted under an earlier module. Once per table
+    (every match asks; callers must not change it)."""
     if not table.tied_embeddings:
         return []
     return sorted(m.name for m in table.modules if m.name and m.own_params and not m.params)
@@ -557,16 +615,17 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
             raise PeftError("config", problem)
     if _is_all_linear(spec.target_modules):
         spec.target_modules = all_linear_names(table, spec.task_type)
-    if spec.peft_type in methods.SHARED_PROJECTIONS and not any(
-        m.name and m.kind in ("linear", "conv1d_hf") and check_target_module_exists(spec, m.name)
-        for m in table.modules
-    ):
-        name = methods.SHARED_PROJECTIONS[spec.peft_type]
-        raise PeftError(
-            "config",
-            f"No layers types compatible with {name} were found. Please check "
-            "`peft_config.target_modules`.",
-        )
+    if spec.peft_type in methods.SHARED_PROJECTIONS:
+        hit_of = _exists_test(spec)
+        if not any(
+            m.name and m.kind in ("linear", "conv1d_hf") and hit_of(m.name) for m in table.modules
+        ):
+            name = methods.SHARED_PROJECTIONS[spec.peft_type]
+            raise PeftError(
+                "config",
+                f"No layers types compatible with {name} were found. Please check "
+                "`peft_config.target_modules`.",
+            )
     result.effective_targets = spec.target_modules
     result.rank_pattern = dict(spec.rank_pattern)
 
@@ -574,14 +633,16 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     plain = None if tie_keys else _plain_list_hits(table, spec)
     if plain is not None:
         passes = _passes_wrappable(table, spec)
-        for module in plain:
-            if not passes(module):
-                _check_wrappable(table, spec, module)
-            targeted.append(module.name)
+        if not all(map(passes, plain)):
+            for module in plain:
+                if not passes(module):
+                    _check_wrappable(table, spec, module)
+        targeted = [module.name for module in plain]
         unmatched = table.named_count() > len(plain)  # (only whether there is one is asked)
     else:
         unmatched = False
         hit_of = _exists_test(spec)
+        passes = _passes_wrappable(table, spec)
         for module in table.modules:
             if not module.name:
                 continue
@@ -593,7 +654,8 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
             elif not hit:
                 unmatched = True
             else:
-                _check_wrappable(table, spec, module)
+                if not passes(module):
+                    _check_wrappable(table, spec, module)
                 targeted.append(module.name)
     if spec.peft_type == "LN_TUNING":
         problem = methods.ln_tuning_problem(table.modules, targeted)
@@ -711,11 +773,17 @@ def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module],
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
     targets = sorted(set(spec.target_parameters or []))
+    ends = tuple(f".{t}" for t in targets)  # PEFT's any(key.endswith(f".{t}")), in one call
+    # A key equal to a target or ending in ".target" ends in the target's last component: other
+    # parameters are passed over without building their keys.
+    leaves = {f"{t}".rpartition(".")[2] for t in targets}
     found = []
     for module in table.modules:
         for pname, _ in module.own_params:
+            if pname.rpartition(".")[2] not in leaves:
+                continue
             key = f"{module.name}.{pname}"
-            if key in targets or any(key.endswith(f".{t}") for t in targets):
+            if key in targets or key.endswith(ends):
                 if module.name == "":
                     raise PeftError(
                         "parameter",
@@ -758,7 +826,22 @@ def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[st
 
 
 def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
-    """All modules a single list entry hits, ignoring exclusions and layer filters."""
-    candidates = table.with_leaf(entry.rpartition(".")[2])
-    suffix = "." + entry  # entry_matches, inline: the rules ask for every entry of every site
-    return [m for m in candidates if m.name and (m.name == entry or m.name.endswith(suffix))]
+    """All modules a single list entry hits, ignoring exclusions and layer filters; once per
+    table and entry (several rules ask for every entry of every site; callers only read it)."""
+    hits = _entry_hits(table)
+    found = hits.get(entry)
+    if found is None:
+        modules = table.modules
+        suffix = "." + entry  # entry_matches, inline
+        found = hits[entry] = [
+            m
+            for i in table.positions_with_leaf(entry.rpartition(".")[2])
+            if (m := modules[i]).name and (m.name == entry or m.name.endswith(suffix))
+        ]
+    return found
+
+
+@once_per_table
+def _entry_hits(table: LayerTable) -> dict[str, list[Module]]:
+    """``modules_matching_entry``'s answers for this table, by entry."""
+    return {}

@@ -6,16 +6,20 @@ transformers classes), cached on disk as JSON, and bundled in the catalog for to
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
 LORA_KINDS = ("embedding", "conv2d", "conv3d", "conv1d", "mha", "linear", "conv1d_hf")
 # What PEFT's ``"all-linear"`` takes: ``isinstance(m, (nn.Linear, transformers.Conv1D))``.
 ALL_LINEAR_KINDS = ("linear", "conv1d_hf")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,7 @@ class LayerTable:
 
     def __post_init__(self) -> None:
         self._by_name = {m.name: m for m in self.modules}
-        self._by_leaf: dict[str, list[Module]] | None = None
-        self._position: dict[str, int] | None = None
+        self._leaf_positions: dict[str, list[int]] | None = None
         self._named: int | None = None
         # Blocks decoded from one template (from_json): (stack, [(index, template, start, end)])
         # per run, positions in ``modules``; what is computed per block can be computed per
@@ -67,21 +70,16 @@ class LayerTable:
     def get(self, name: str) -> Module | None:
         return self._by_name.get(name)
 
-    def with_leaf(self, leaf: str) -> list[Module]:
-        """Modules whose last name component is ``leaf``, in table order (an index built on first
-        use: a target entry can only hit modules whose leaf is the entry's own last component)."""
-        if self._by_leaf is None:
-            index: dict[str, list[Module]] = {}
-            for m in self.modules:
-                index.setdefault(m.name.rpartition(".")[2], []).append(m)  # m.leaf, inline
-            self._by_leaf = index
-        return self._by_leaf.get(leaf, [])
-
-    def in_order(self, modules: Iterable[Module]) -> list[Module]:
-        """``modules`` (this table's) in table order (positions indexed on first use)."""
-        if self._position is None:
-            self._position = {m.name: i for i, m in enumerate(self.modules)}
-        return sorted(modules, key=lambda m: self._position[m.name])
+    def positions_with_leaf(self, leaf: str) -> list[int]:
+        """Positions in ``modules`` of the modules whose last name component is ``leaf``, in
+        table order (an index built on first use: a target entry can only hit modules whose leaf
+        is the entry's own last component; positions sort without a key)."""
+        if self._leaf_positions is None:
+            index: dict[str, list[int]] = {}
+            for i, m in enumerate(self.modules):
+                index.setdefault(m.name.rpartition(".")[2], []).append(i)  # m.leaf, inline
+            self._leaf_positions = index
+        return self._leaf_positions.get(leaf, [])
 
     def named_count(self) -> int:
         """How many modules have a name (all but the model itself, ``""``)."""
@@ -258,3 +256,20 @@ def _fields(row: list, classes: list[str]) -> dict:
         "own_params": tuple((p, tuple(s)) for p, s in row[5]) if len(row) > 5 else (),
         "groups": row[6] if len(row) > 6 else 1,
     }
+
+
+def once_per_table(compute: Callable[[LayerTable], T]) -> Callable[[LayerTable], T]:
+    """``compute(table)`` computed once per table object (the rules ask for every site of every
+    file that loads the model, and tables are shared); callers must not change the result."""
+    results: dict[int, tuple[weakref.ref, T]] = {}
+
+    def cached(table: LayerTable) -> T:
+        found = results.get(id(table))
+        if found is not None and found[0]() is table:
+            return found[1]
+        value = compute(table)
+        key = id(table)
+        results[key] = (weakref.ref(table, lambda _, key=key: results.pop(key, None)), value)
+        return value
+
+    return functools.wraps(compute)(cached)

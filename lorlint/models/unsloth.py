@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from lorlint.models.table import LayerTable
+from lorlint.models.table import LayerTable, once_per_table
 from lorlint.site import UNKNOWN, Site
 
 LLAMA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -103,14 +103,22 @@ def vision_overridden(site: Site) -> bool:
     )
 
 
+@once_per_table
 def _is_mamba(table: LayerTable) -> bool:
     return table.model_type in MAMBA_TYPES or any(
         m.name.rpartition(".")[2] in ("mixer", "mamba") for m in table.modules
     )
 
 
+@once_per_table
 def _is_moe(table: LayerTable) -> bool:
     return any(m.name.endswith(".experts") for m in table.modules)
+
+
+@once_per_table
+def _subclassed_linear(table: LayerTable) -> bool:
+    """An nn.Linear subclass whose forward may return a tuple: Unsloth skips such a model."""
+    return any(m.kind == "linear" and m.cls not in PLAIN_LINEARS for m in table.modules)
 
 
 def resolve(site: Site, table: LayerTable, targets, values: dict):
@@ -122,8 +130,8 @@ def resolve(site: Site, table: LayerTable, targets, values: dict):
         return None
     if table.model_type.startswith(UNMODELLED_FAMILIES) or _is_mamba(table):
         return None
-    if any(m.kind == "linear" and m.cls not in PLAIN_LINEARS for m in table.modules):
-        return None  # an nn.Linear subclass whose forward may return a tuple: Unsloth skips it
+    if _subclassed_linear(table):
+        return None
     values = {**values, "r": values.get("r", 16), "lora_alpha": values.get("lora_alpha", 16)}
     if fast_path(site, table):
         return _fast_path(targets, values)
