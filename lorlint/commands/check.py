@@ -153,8 +153,6 @@ def start_listing(paths: list[str]) -> dict[str, object]:
     """``git ls-files`` started for each directory among ``paths`` (to run while the rules load;
     ``discover`` reads the lists). None for a directory outside any work tree: git could only
     fail there, and not starting it saves a process."""
-    import subprocess
-
     started: dict[str, object] = {}
     for raw in paths:
         key = str(Path(raw))
@@ -163,6 +161,8 @@ def start_listing(paths: list[str]) -> dict[str, object]:
         started[key] = None
         if not _may_be_in_work_tree(key):
             continue
+        import subprocess
+
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             started[key] = subprocess.Popen(
                 [*SAFE_GIT, "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
@@ -194,14 +194,14 @@ def _may_be_in_work_tree(directory: str) -> bool:
 def _git_files(directory: Path, started: dict[str, object] | None = None) -> list[Path] | None:
     """The files git lists in ``directory`` (not ignored), or None outside a work tree or when
     git fails; from the listing ``start_listing`` started, if it did."""
-    import subprocess
-
     key = str(directory)
     if started is None or key not in started:
         started = start_listing([key])
     proc = started.pop(key)
     if proc is None:
         return None
+    import subprocess
+
     try:
         out, _ = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:

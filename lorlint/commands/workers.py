@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 RECORD = 4  # bytes per chunk number in a claim pipe
-MAX_CHUNKS = 8192  # records that fit in one claim pipe (64 KiB) with room to spare
+# Chunks per claim pipe: their records (4 KiB) fit in any pipe, written at once before anyone
+# reads (Linux gives a pipe as little as two pages when a user holds many).
+MAX_CHUNKS = 1024
 CHUNK_MAX = 4  # items per chunk while much is left: few claims, neighbouring files together
 
 
@@ -65,7 +67,7 @@ def forked(
     """
     pool = _Pool(function, items, processes, own_first, crashed)
     try:
-        pool.start(processes - 1)
+        pool.start(min(processes, len(pool.plan)) - 1)  # no process without a chunk
         emitted = 0
         for chunk in _claims(pool.claim_pipes):
             for index in pool.plan[chunk]:
