@@ -104,7 +104,7 @@ def add_parser(sub) -> None:
                       help="keep caches (sites, layer tables) in DIR; LORLINT_CACHE_DIR moves the "
                       "table cache alone")  # fmt: skip
     run_.add_argument(
-        "--jobs", type=int, help="worker processes (default: all cores for large trees)"
+        "--jobs", type=int, help="processes that lint (default: one per core, for 16 files or more)"
     )
     p.set_defaults(func=run)
 
