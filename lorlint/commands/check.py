@@ -835,10 +835,10 @@ def lint_files(
         return
     from lorlint.commands import workers
 
-    kinds = [file_kind(path.name) for path in files]
     if not workers.can_fork():
         yield from _spawned(work, options, processes)
         return
+    kinds = [file_kind(path.name) for path in files]
     own = {i for i, kind in enumerate(kinds) if kind in OWN_KINDS}
     # What linting imports and reads on first use is loaded here once: the forked processes
     # share it instead of each loading it again.
