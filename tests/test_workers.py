@@ -180,3 +180,13 @@ def test_ctrl_c_exits_130_without_a_traceback_and_leaves_no_process(tmp_path):
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # no child left behind
+
+
+@needs_fork
+def test_no_process_to_be_had_this_one_lints_everything(monkeypatch):
+    def refuse():
+        raise BlockingIOError("fork: Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    out = list(workers.forked(_square_slowly, list(range(20)), 2))
+    assert out == [(n, os.getpid()) for n in range(20)]

@@ -117,7 +117,12 @@ class _Pool:
     def start(self, count: int) -> None:
         for _ in range(count):
             read_end, write_end = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no process to be had (a limit): fewer lint, this one at least
+                os.close(read_end)
+                os.close(write_end)
+                return
             if pid == 0:  # the child: never returns
                 os.close(read_end)
                 for other in self.children.values():
@@ -175,7 +180,11 @@ class _Pool:
         for this process, but the one a signal ended it on)."""
         lost = [index for index in child.working if not self.done[index]]
         if lost and os.WIFSIGNALED(status) and self.crashed is not None:
-            why = signal.Signals(os.WTERMSIG(status)).name
+            number = os.WTERMSIG(status)
+            try:
+                why = signal.Signals(number).name
+            except ValueError:  # a real-time signal
+                why = f"signal {number}"
             self.results[lost[0]] = self.crashed(self.items[lost[0]], why)
             self.done[lost[0]] = True
 
