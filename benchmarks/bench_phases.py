@@ -59,7 +59,7 @@ def child(tree: str) -> None:
     stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     try:
-        lorlint.cli.main()
+        lorlint.cli.main(sys.argv[1:])  # with argv: a check called, not run as the program, returns
     except SystemExit:
         pass
     finally:

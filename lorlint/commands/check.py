@@ -104,7 +104,7 @@ def add_parser(sub) -> None:
                       help="keep caches (sites, layer tables) in DIR; LORLINT_CACHE_DIR moves the "
                       "table cache alone")  # fmt: skip
     run_.add_argument(
-        "--jobs", type=int, help="worker processes (default: all cores for large trees)"
+        "--jobs", type=int, help="processes that lint (default: one per core, for 16 files or more)"
     )
     p.set_defaults(func=run)
 
@@ -149,22 +149,68 @@ SAFE_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null
             "-c", "core.untrackedCache=false")  # fmt: skip
 
 
-def _git_files(directory: Path) -> list[Path] | None:
+def start_listing(paths: list[str]) -> dict[str, object]:
+    """``git ls-files`` started for each directory among ``paths`` (to run while the rules load;
+    ``discover`` reads the lists). None for a directory outside any work tree: git could only
+    fail there, and not starting it saves a process."""
+    started: dict[str, object] = {}
+    for raw in paths:
+        key = str(Path(raw))
+        if key in started or not os.path.isdir(key):
+            continue
+        started[key] = None
+        if not _may_be_in_work_tree(key):
+            continue
+        import subprocess
+
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            started[key] = subprocess.Popen(
+                [*SAFE_GIT, "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
+                cwd=key,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
+            )
+    return started
+
+
+def _may_be_in_work_tree(directory: str) -> bool:
+    """Whether git may find a work tree holding ``directory``: a ``.git`` entry (a directory, or
+    the file of a linked work tree or submodule) in it or an ancestor, as git looks, or an
+    environment that points git elsewhere (GIT_DIR, GIT_WORK_TREE)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return True
+    here = os.path.realpath(directory)
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
+def _git_files(directory: Path, started: dict[str, object] | None = None) -> list[Path] | None:
+    """The files git lists in ``directory`` (not ignored), or None outside a work tree or when
+    git fails; from the listing ``start_listing`` started, if it did."""
+    key = str(directory)
+    if started is None or key not in started:
+        started = start_listing([key])
+    proc = started.pop(key)
+    if proc is None:
+        return None
     import subprocess
 
     try:
-        proc = subprocess.run(
-            [*SAFE_GIT, "ls-files", "-co", "--exclude-standard", "-z", "--", "."],
-            cwd=directory,
-            capture_output=True,
-            timeout=60,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
-        )
-    except (OSError, subprocess.SubprocessError):
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
         return None
     if proc.returncode != 0:
         return None
-    return [directory / p for p in proc.stdout.decode().split("\0") if p]
+    return [directory / p for p in out.decode().split("\0") if p]
 
 
 class Preread(dict):
@@ -208,9 +254,11 @@ def discover(
     exclude: list[str],
     force_exclude: bool = False,
     preread: Preread | None = None,
+    listing: dict[str, object] | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Files to lint: explicit files and directory contents (git-ignored ones skipped), minus
-    those the pre-filter rules out (their bytes kept in ``preread``, if given)."""
+    those the pre-filter rules out (their bytes kept in ``preread``, if given). ``listing``: what
+    ``start_listing(paths)`` started."""
     files, missing = [], []
     for raw in paths:
         path = Path(raw)
@@ -221,7 +269,7 @@ def discover(
         if not path.is_dir():
             missing.append(raw)
             continue
-        listed = _git_files(path)
+        listed = _git_files(path, listing)
         if listed is None:
             listed = []
             for root, dirs, names in os.walk(path):
@@ -341,6 +389,8 @@ def check_once(args) -> int:
     else:
         first = Path(paths[0])
         start = first if first.exists() else Path.cwd()
+    # git lists the directories while the settings and the rules load
+    listing = {} if reading_stdin or args.show_settings else start_listing(paths)
     settings = load_settings(args, start)
     report = Reporter(args)
     for warning in settings.warnings:
@@ -363,7 +413,7 @@ def check_once(args) -> int:
         return 0
     if reading_stdin:
         return _check_stdin(args, settings, options, report)
-    return _check_paths(args, paths, settings, options, report)
+    return _check_paths(args, paths, settings, options, report, listing)
 
 
 def show_settings(start: Path, settings, options: Options, args) -> str:
@@ -384,9 +434,9 @@ def show_settings(start: Path, settings, options: Options, args) -> str:
     return "\n".join(lines)
 
 
-def _check_paths(args, paths, settings, options: Options, report: Reporter) -> int:
+def _check_paths(args, paths, settings, options: Options, report: Reporter, listing=None) -> int:
     preread = Preread()
-    files, missing = discover(paths, settings.exclude, args.force_exclude, preread)
+    files, missing = discover(paths, settings.exclude, args.force_exclude, preread, listing)
     for raw in missing:
         print(f"lorlint check: {raw}: no such file or directory", file=sys.stderr)
     if args.show_files:
@@ -755,36 +805,67 @@ def lint_isolated(path: Path, options: Options, views: ViewCache, data: bytes | 
     try:
         return lint_file(path, options, views, data)
     except Exception as err:  # a bug: say so for this file, lint the others
-        detail = f"{type(err).__name__}: {err}".splitlines()[0]
-        detail = detail if len(detail) <= 200 else detail[:197] + "..."
-        rule = RULES["LL900"]
-        message = f"internal error while linting this file: {detail}; please report it"
-        return [
-            Diagnostic("LL900", rule.name, rule.severity, message, str(path), Span(1, 1, 1, 1))
-        ], None
+        return _internal_error(path, f"{type(err).__name__}: {err}"), None
+
+
+def _internal_error(path: Path, detail: str) -> list[Diagnostic]:
+    detail = detail.splitlines()[0]
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    rule = RULES["LL900"]
+    message = f"internal error while linting this file: {detail}; please report it"
+    return [Diagnostic("LL900", rule.name, rule.severity, message, str(path), Span(1, 1, 1, 1))]
+
+
+# Kinds of file whose front end (YAML's: PyYAML) the main process loads for itself after the
+# fork, and lints first: the other processes seldom need it.
+OWN_KINDS = ("yaml", "adapter")
 
 
 def lint_files(
     files: list[Path], options: Options, jobs: int | None, preread: dict[Path, bytes] | None = None
 ):
-    """Lint every file (with the bytes discovery kept); large trees are split over worker
-    processes (one per core). Yields (path, diagnostics, text shown with them)."""
+    """Lint every file (with the bytes discovery kept); large trees are split over processes (one
+    per core, this one among them). Yields (path, diagnostics, text shown with them) in the
+    files' order."""
     preread = preread if preread is not None else {}
     work = [(path, preread.pop(path, None)) for path in files]
-    workers = jobs or (os.cpu_count() or 1)
-    if workers <= 1 or len(files) < PARALLEL_MIN_FILES:
+    processes = jobs or (os.cpu_count() or 1)
+    if processes <= 1 or len(files) < PARALLEL_MIN_FILES:
         yield from _lint_chunk(work, options)
         return
+    from lorlint.commands import workers
+
+    if not workers.can_fork():
+        yield from _spawned(work, options, processes)
+        return
+    kinds = [file_kind(path.name) for path in files]
+    own = {i for i, kind in enumerate(kinds) if kind in OWN_KINDS}
+    # What linting imports and reads on first use is loaded here once: the forked processes
+    # share it instead of each loading it again.
+    load_linters({kind for i, kind in enumerate(kinds) if i not in own})
+    views = ViewCache(options.online)  # each process fills its own copy
+
+    def lint(item: tuple[Path, bytes | None]):
+        path, data = item
+        found, text = lint_isolated(path, options, views, data)
+        return path, found, text if found else None
+
+    def crashed(item: tuple[Path, bytes | None], why: str):
+        return item[0], _internal_error(item[0], f"the process linting it was killed ({why})"), None
+
+    yield from workers.forked(lint, work, processes, own, crashed)
+
+
+def _spawned(work, options: Options, processes: int):
+    """Where processes do not fork (macOS, Windows): a pool of ``processes`` spawned workers,
+    each importing lorlint and loading the front ends itself."""
     from concurrent.futures import ProcessPoolExecutor
 
-    # What linting imports and reads on first use is loaded here once: forked workers share it
-    # instead of each loading it again.
-    load_linters({file_kind(path.name) for path in files})
-    # Small chunks keep both cores busy to the end (a file's cost varies tenfold); the model
+    # Small chunks keep every core busy to the end (a file's cost varies tenfold); the model
     # views a worker loads serve all its chunks.
-    size = max(1, min(4, len(work) // (workers * 4)))
+    size = max(1, min(4, len(work) // (processes * 4)))
     chunks = [work[i : i + size] for i in range(0, len(work), size)]
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(options,)) as pool:
+    with ProcessPoolExecutor(processes, initializer=_start_worker, initargs=(options,)) as pool:
         for result in pool.map(_lint_in_worker, chunks):
             yield from result
 
