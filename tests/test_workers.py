@@ -151,12 +151,16 @@ def _findings(concise: str) -> list[str]:
 
 
 SLOW = """
-import time, sys
+import os, signal, time, sys
+# A terminal's foreground job: Ctrl-C's SIGINT raises KeyboardInterrupt even where this test
+# runs with SIGINT ignored (a job started in the background by a non-interactive shell).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import lorlint.commands.check as check
 from lorlint.cli import main
 real = check.lint_file
 def lint_file(path, options, views, data=None):
-    time.sleep(0.2)
+    open(f"linting.{os.getpid()}", "w").close()  # this process is linting
+    time.sleep(0.5)
     return real(path, options, views, data)
 check.lint_file = lint_file
 sys.exit(main([*ARGS, "--jobs", "2"]))
@@ -172,7 +176,9 @@ def test_ctrl_c_exits_130_without_a_traceback_and_leaves_no_process(tmp_path):
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )  # fmt: skip
-    time.sleep(3)  # started, forked, linting
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("linting.*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until both processes lint (44 files at 0.5 s: 11 s of work left)
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to every process of the group
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
