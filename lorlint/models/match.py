@@ -280,30 +280,8 @@ def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
         or not (not exclude or isinstance(exclude, str) or all(type(e) is str for e in exclude))
     ):
         return partial(check_target_module_exists, spec)
-    if isinstance(targets, str):
-        hit = partial(bounded.fullmatch, targets)
-    else:
-        ends = _suffixes_by_leaf(targets)
-
-        def hit(key: str):
-            if key in targets:
-                return True
-            found = ends.get(key.rpartition(".")[2])
-            return found is not None and key.endswith(found)
-
-    if not exclude:
-        excluded = None
-    elif isinstance(exclude, str):
-        excluded = partial(bounded.fullmatch, exclude)
-    else:
-        exclude_ends = _suffixes_by_leaf(exclude)
-
-        def excluded(key: str) -> bool:
-            if key in exclude:
-                return True
-            found = exclude_ends.get(key.rpartition(".")[2])
-            return found is not None and key.endswith(found)
-
+    hit = _entries_test(targets)
+    excluded = _entries_test(exclude) if exclude else None
     names = frozenset(saved) if saved else None
 
     def test(key: str):
@@ -312,6 +290,23 @@ def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
         if names is not None and ("\n" in key or not names.isdisjoint(key.split("."))):
             return check_target_module_exists(spec, key)
         return hit(key)
+
+    return test
+
+
+def _entries_test(entries: str | Sequence[str]) -> Callable[[str], object]:
+    """PEFT's test of a key against ``target_modules`` or ``exclude_modules`` as a function of the
+    key: a string is a regex over the full name; a list hits a name it holds or a ``.``-suffix of
+    one, the suffixes tried only against those of the key's last component."""
+    if isinstance(entries, str):
+        return partial(bounded.fullmatch, entries)
+    ends = _suffixes_by_leaf(entries)
+
+    def test(key: str) -> bool:
+        if key in entries:
+            return True
+        found = ends.get(key.rpartition(".")[2])
+        return found is not None and key.endswith(found)
 
     return test
 
@@ -633,10 +628,9 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     plain = None if tie_keys else _plain_list_hits(table, spec)
     if plain is not None:
         passes = _passes_wrappable(table, spec)
-        if not all(map(passes, plain)):
-            for module in plain:
-                if not passes(module):
-                    _check_wrappable(table, spec, module)
+        for module in plain:
+            if not passes(module):
+                _check_wrappable(table, spec, module)
         targeted = [module.name for module in plain]
         unmatched = table.named_count() > len(plain)  # (only whether there is one is asked)
     else:
@@ -773,7 +767,7 @@ def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module],
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
     targets = sorted(set(spec.target_parameters or []))
-    ends = tuple(f".{t}" for t in targets)  # PEFT's any(key.endswith(f".{t}")), in one call
+    ends = _dot_suffixes(tuple(targets))
     # A key equal to a target or ending in ".target" ends in the target's last component: other
     # parameters are passed over without building their keys.
     leaves = {f"{t}".rpartition(".")[2] for t in targets}
