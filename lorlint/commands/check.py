@@ -777,11 +777,14 @@ def _lint_chunk(
     chunk: list[tuple[Path, bytes | None]], options: Options, views: ViewCache | None = None
 ):
     views = views if views is not None else ViewCache(options.online)
-    out = []
-    for path, data in chunk:
-        found, text = lint_isolated(path, options, views, data)
-        out.append((path, found, text if found else None))
-    return out
+    return [_lint_item(item, options, views) for item in chunk]
+
+
+def _lint_item(item: tuple[Path, bytes | None], options: Options, views: ViewCache):
+    """(path, diagnostics, text shown with them) of one file of a run."""
+    path, data = item
+    found, text = lint_isolated(path, options, views, data)
+    return path, found, text if found else None
 
 
 # A worker process's options and model views, shared by every chunk it lints (as one process
@@ -846,9 +849,7 @@ def lint_files(
     views = ViewCache(options.online)  # each process fills its own copy
 
     def lint(item: tuple[Path, bytes | None]):
-        path, data = item
-        found, text = lint_isolated(path, options, views, data)
-        return path, found, text if found else None
+        return _lint_item(item, options, views)
 
     def crashed(item: tuple[Path, bytes | None], why: str):
         return item[0], _internal_error(item[0], f"the process linting it was killed ({why})"), None
@@ -861,10 +862,11 @@ def _spawned(work, options: Options, processes: int):
     each importing lorlint and loading the front ends itself."""
     from concurrent.futures import ProcessPoolExecutor
 
-    # Small chunks keep every core busy to the end (a file's cost varies tenfold); the model
-    # views a worker loads serve all its chunks.
-    size = max(1, min(4, len(work) // (processes * 4)))
-    chunks = [work[i : i + size] for i in range(0, len(work), size)]
+    from lorlint.commands import workers
+
+    # The forked processes' chunks (small towards the end, so every core is busy to the end);
+    # the model views a worker loads serve all its chunks.
+    chunks = [[work[i] for i in chunk] for chunk in workers.chunks(range(len(work)), processes)]
     with ProcessPoolExecutor(processes, initializer=_start_worker, initargs=(options,)) as pool:
         for result in pool.map(_lint_in_worker, chunks):
             yield from result
