@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 SEVERITIES = ("info", "warning", "error")  # lorlint.checks.SEVERITIES, kept light to import
@@ -29,19 +28,26 @@ class ConfigError(ValueError):
     pass
 
 
-@dataclass
 class Settings:
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-    extend_select: list[str] = field(default_factory=list)
-    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    exclude: list[str] = field(default_factory=list)
-    fail_level: str | None = None
-    model: str | None = None
-    online: bool = False
-    root: Path | None = None  # the project file's directory: paths in settings are relative to it
-    path: Path | None = None  # the file the settings came from (None: defaults)
-    warnings: list[str] = field(default_factory=list)  # e.g. a project's online = true, ignored
+    """A project's ``[tool.lorlint]`` settings, the command line's overrides applied. (A plain
+    class: ``@dataclass`` compiles its methods at every start, 1.3 ms for this one.)"""
+
+    # in ``as_toml``'s order
+    FIELDS = ("select", "ignore", "extend_select", "per_file_ignores", "exclude", "fail_level",
+              "model", "online", "root", "path", "warnings")  # fmt: skip
+
+    def __init__(self):
+        self.select: list[str] = []
+        self.ignore: list[str] = []
+        self.extend_select: list[str] = []
+        self.per_file_ignores: dict[str, list[str]] = {}
+        self.exclude: list[str] = []
+        self.fail_level: str | None = None
+        self.model: str | None = None
+        self.online = False
+        self.root: Path | None = None  # the project file's directory: settings' paths start there
+        self.path: Path | None = None  # the file the settings came from (None: defaults)
+        self.warnings: list[str] = []  # e.g. a project's online = true, ignored
 
 
 LISTS = {"select", "ignore", "extend-select", "exclude"}
@@ -255,13 +261,13 @@ def load(
 def as_toml(settings: Settings) -> str:
     """The settings in ``[tool.lorlint]`` form (for ``--show-settings``)."""
     lines = []
-    for f in fields(settings):
-        if f.name in ("root", "path", "warnings"):
+    for name in Settings.FIELDS:
+        if name in ("root", "path", "warnings"):
             continue
-        value = getattr(settings, f.name)
+        value = getattr(settings, name)
         if value is None:
             continue
-        key = f.name.replace("_", "-")
+        key = name.replace("_", "-")
         if isinstance(value, dict):
             body = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items())
             lines.append(f"{key} = {{ {body} }}" if body else f"{key} = {{}}")

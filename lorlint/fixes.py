@@ -17,16 +17,30 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
 
 from lorlint.site import Span, Value
 from lorlint.textpos import advance, line_starts, offset, split_lines
 
 
-@dataclass(frozen=True)
 class Edit:
-    span: Span
-    content: str
+    """Replace the text of ``span`` with ``content``. Edits compare and hash by value.
+
+    This module's classes are plain, not ``@dataclass``: that compiles each class's methods at
+    every start (~0.5 ms a class, before the first file is linted); none of them is compared,
+    hashed or printed but ``Edit``."""
+
+    __slots__ = ("content", "span")
+
+    def __init__(self, span: Span, content: str):
+        self.span, self.content = span, content
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return (self.span, self.content) == (other.span, other.content)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.span, self.content))
 
     def to_json(self) -> dict:
         return {
@@ -36,18 +50,25 @@ class Edit:
         }
 
 
-@dataclass(frozen=True)
 class ListPlan:
     """A structural edit of one list/tuple/set display, materialised by ``listedit``.
 
     ``entries`` has one item per element of the display: None removes it, "" keeps it, other text
-    replaces it (a string literal). ``appended`` are string literals added at the end."""
+    replaces it (a string literal). ``appended`` are string literals added at the end.
+    ``keep_comments``: a removed entry's trailing comment stays as a line of its own."""
 
-    span: Span
-    text: str
-    entries: tuple[str | None, ...]
-    appended: tuple[str, ...]
-    keep_comments: bool  # a removed entry's trailing comment stays as a line of its own
+    __slots__ = ("appended", "entries", "keep_comments", "span", "text")
+
+    def __init__(
+        self,
+        span: Span,
+        text: str,
+        entries: tuple[str | None, ...],
+        appended: tuple[str, ...],
+        keep_comments: bool,
+    ):
+        self.span, self.text, self.entries = span, text, entries
+        self.appended, self.keep_comments = appended, keep_comments
 
     def edits(self) -> tuple[Edit, ...]:
         from lorlint.listedit import edit_display
@@ -68,14 +89,20 @@ class ListPlan:
         )
 
 
-@dataclass
 class Fix:
     """A bound fix. Structural edits (``plan``) are computed on first use of ``edits``."""
 
-    applicability: str  # "safe" | "unsafe"
-    message: str
-    plan: ListPlan | None = None
-    known_edits: tuple[Edit, ...] | None = field(default=None, repr=False)
+    __slots__ = ("applicability", "known_edits", "message", "plan")
+
+    def __init__(
+        self,
+        applicability: str,  # "safe" | "unsafe"
+        message: str,
+        plan: ListPlan | None = None,
+        known_edits: tuple[Edit, ...] | None = None,
+    ):
+        self.applicability, self.message = applicability, message
+        self.plan, self.known_edits = plan, known_edits
 
     @property
     def edits(self) -> tuple[Edit, ...]:
@@ -104,20 +131,26 @@ class Fix:
         return Fix(self.applicability, self.message, known_edits=edits)
 
 
-@dataclass(frozen=True)
 class Proposal:
     """What a rule wants changed, before it is checked against the source (see ``bind``)."""
 
-    applicability: str
-    message: str
-    kind: str  # "string": rename a string; "to-list": a string becomes a list; "list": structural
-    target: Value  # the string, or the list display
-    names: tuple[str, ...] = ()  # "string": (new,), "to-list": the list, "list": appended
-    entries: tuple[str | None, ...] = ()  # "list": per element, None (remove) or its new name
-    keep_comments: bool = True
+    __slots__ = ("applicability", "entries", "keep_comments", "kind", "message", "names", "target")
+
+    def __init__(
+        self,
+        applicability: str,
+        message: str,
+        kind: str,  # "string": rename a string; "to-list": a string becomes a list; "list"
+        target: Value,  # the string, or the list display
+        names: tuple[str, ...] = (),  # "string": (new,), "to-list": the list, "list": appended
+        entries: tuple[str | None, ...] = (),  # "list": per element, None (remove) or new name
+        keep_comments: bool = True,
+    ):
+        self.applicability, self.message = applicability, message
+        self.kind, self.target = kind, target
+        self.names, self.entries, self.keep_comments = names, entries, keep_comments
 
 
-@dataclass(frozen=True)
 class Move:
     """Move whole lines (``cut``) to the start of row ``row``, above them (LL401's fix).
 
@@ -127,11 +160,11 @@ class Move:
     so no statement it did not see is jumped over. The moved text is taken from the source; the
     file's last line, without a line break of its own, gets row ``row``'s."""
 
-    applicability: str
-    message: str
-    row: int
-    cut: Span
-    seen: str
+    __slots__ = ("applicability", "cut", "message", "row", "seen")
+
+    def __init__(self, applicability: str, message: str, row: int, cut: Span, seen: str):
+        self.applicability, self.message, self.row, self.cut = applicability, message, row, cut
+        self.seen = seen
 
     def bind(self, source: str, starts: list[int]) -> Fix | None:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -74,7 +73,6 @@ DISPLAY = {"trl": "TRL", "peft": "PEFT", "transformers": "transformers",
 _SPEC = re.compile(r"(===|==|~=|!=|>=|<=|>|<|=)\s*([0-9][0-9A-Za-z.*+!-]*)")
 
 
-@dataclass(frozen=True)
 class InForce:
     """What is known of one package's version for a linted file.
 
@@ -82,12 +80,21 @@ class InForce:
     (``low`` inclusive, ``high`` exclusive, as release tuples); ``source`` is "installed" or the
     pin file's name."""
 
-    package: str
-    source: str
-    version: str | None = None
-    spec: str = ""
-    low: tuple[int, ...] | None = None
-    high: tuple[int, ...] | None = None
+    def __init__(
+        self,
+        package: str,
+        source: str,
+        version: str | None = None,
+        spec: str = "",
+        low: tuple[int, ...] | None = None,
+        high: tuple[int, ...] | None = None,
+    ):
+        self.package = package
+        self.source = source
+        self.version = version
+        self.spec = spec
+        self.low = low
+        self.high = high
 
     @property
     def name(self) -> str:

@@ -19,7 +19,6 @@ Every step is bounded (depth, and the evaluator's per-file budget); a cycle is n
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lorlint.frontends.names import UNSLOTH_CLASSES
@@ -50,18 +49,27 @@ PASS_THROUGH = frozenset({"prepare"})
 Frames = tuple[tuple[ast.AST, ast.Call, "Frames"], ...]
 
 
-@dataclass
 class Load:
     """A ``from_pretrained`` / ``from_config`` call that produces a model (or what several
     that may produce it agree on: a field they disagree on is unknown, ``None``)."""
 
-    ref: Value
-    loader: str | None
-    task: str | None
-    quantized: str | None
-    skip_modules: list[str] | None = None
-    call: ast.Call | None = None  # the loading call (None when several disagree)
-    file: object = None  # the PythonFile the call is in
+    def __init__(
+        self,
+        ref: Value,
+        loader: str | None,
+        task: str | None,
+        quantized: str | None,
+        skip_modules: list[str] | None = None,
+        call: ast.Call | None = None,
+        file: object = None,
+    ):
+        self.ref = ref
+        self.loader = loader
+        self.task = task
+        self.quantized = quantized
+        self.skip_modules = skip_modules
+        self.call = call  # the loading call (None when several disagree)
+        self.file = file  # the PythonFile the call is in
 
 
 class _Cycle:

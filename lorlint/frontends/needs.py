@@ -5,10 +5,7 @@ it reduces."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
-
-@dataclass
 class Needs:
     """What an analysis consulted, so what a reduction must have kept for it: every use of
     ``values``, every possible binding of ``bindings``, the argparse options and dataclass
@@ -17,14 +14,25 @@ class Needs:
     held by ``flows``, the code of the physical ``rows`` (LL401's move reads every statement
     between two calls)."""
 
-    values: set[str] = field(default_factory=set)
-    bindings: set[str] = field(default_factory=set)
-    attributes: set[str] = field(default_factory=set)
-    functions: set[str] = field(default_factory=set)
-    returns: set[str] = field(default_factory=set)
-    members: set[str] = field(default_factory=set)
-    flows: set[str] = field(default_factory=set)
-    rows: set[int] = field(default_factory=set)
+    def __init__(
+        self,
+        values: set[str] | None = None,
+        bindings: set[str] | None = None,
+        attributes: set[str] | None = None,
+        functions: set[str] | None = None,
+        returns: set[str] | None = None,
+        members: set[str] | None = None,
+        flows: set[str] | None = None,
+        rows: set[int] | None = None,
+    ):
+        self.values = set() if values is None else values
+        self.bindings = set() if bindings is None else bindings
+        self.attributes = set() if attributes is None else attributes
+        self.functions = set() if functions is None else functions
+        self.returns = set() if returns is None else returns
+        self.members = set() if members is None else members
+        self.flows = set() if flows is None else flows
+        self.rows = set() if rows is None else rows
 
     def __le__(self, covered: Needs) -> bool:
         return (

@@ -21,7 +21,6 @@ import ast
 import bisect
 import json
 import re
-from dataclasses import dataclass, field
 from itertools import repeat
 
 from lorlint.frontends import handoff, jsontext
@@ -39,14 +38,23 @@ class NotebookError(ValueError):
     """The file is not a notebook lorlint can read (the reason is user-facing)."""
 
 
-@dataclass
 class Notebook:
-    data: dict
-    source: str  # the code cells joined, magics blanked
-    line_map: list[tuple[int, int]] = field(default_factory=list)  # module row-1 → (cell, row)
-    cell_lines: dict[int, list[str]] = field(default_factory=dict)  # cell → its source lines
-    blanked: set[int] = field(default_factory=set)  # module rows (1-based) IPython rewrote
-    broken: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # cell → (row, col, why)
+    def __init__(
+        self,
+        data: dict,
+        source: str,
+        line_map: list[tuple[int, int]] | None = None,
+        cell_lines: dict[int, list[str]] | None = None,
+        blanked: set[int] | None = None,
+        broken: dict[int, tuple[int, int, str]] | None = None,
+    ):
+        self.data = data
+        self.source = source  # the code cells joined, magics blanked
+        self.line_map = [] if line_map is None else line_map  # module row-1 → (cell, row)
+        self.cell_lines = {} if cell_lines is None else cell_lines  # cell → its source lines
+        # module rows (1-based) IPython rewrote
+        self.blanked = set() if blanked is None else blanked
+        self.broken = {} if broken is None else broken  # cell → (row, col, why)
 
     def leave_out(self, cell: int, row: int, col: int, why: str) -> None:
         """Blank a cell that does not parse, so the others are still linted."""
@@ -287,15 +295,15 @@ def _whole_tree(notebook: Notebook, cells: dict[int, list[str]]) -> ast.Module |
 
 
 # --- writing fixes back into the JSON text ----------------------------------------------------
-@dataclass
 class _Token:
     """One JSON string token of a cell's source: its raw span and, per decoded character, the
     raw offset where it starts (plus one entry for the closing quote)."""
 
-    start: int
-    end: int
-    text: str  # decoded
-    raw_at: list[int]
+    def __init__(self, start: int, end: int, text: str, raw_at: list[int]):
+        self.start = start
+        self.end = end
+        self.text = text  # decoded
+        self.raw_at = raw_at
 
 
 def _string_end(text: str, i: int) -> int:

@@ -14,35 +14,56 @@ import ast
 import builtins
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 _BUILTINS = frozenset(dir(builtins))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
-@dataclass(eq=False, slots=True)
 class Binding:
     """One binding of a name: ``kind`` is "assign", "import", "def", "param" or "other"."""
 
-    kind: str
-    node: ast.AST  # the statement or target that binds
-    value: ast.expr | None = None  # assign: the assigned value
-    index: int | None = None  # assign: position in a tuple target
-    qualified: str = ""  # import: the dotted name it binds to
-    end: tuple[int, int] = (0, 0)  # where it takes effect: the end of its statement (row, col)
-    statement: ast.stmt | None = None  # assign: the assignment statement
-    function: ast.AST | None = None  # param: the function (or lambda) it is a parameter of
+    __slots__ = ("end", "function", "index", "kind", "node", "qualified", "statement", "value")
+
+    def __init__(
+        self,
+        kind: str,
+        node: ast.AST,
+        value: ast.expr | None = None,
+        index: int | None = None,
+        qualified: str = "",
+        end: tuple[int, int] = (0, 0),
+        statement: ast.stmt | None = None,
+        function: ast.AST | None = None,
+    ):
+        self.kind = kind
+        self.node = node  # the statement or target that binds
+        self.value = value  # assign: the assigned value
+        self.index = index  # assign: position in a tuple target
+        self.qualified = qualified  # import: the dotted name it binds to
+        self.end = end  # where it takes effect: the end of its statement (row, col)
+        self.statement = statement  # assign: the assignment statement
+        self.function = function  # param: the function (or lambda) it is a parameter of
 
 
-@dataclass(eq=False, slots=True)
 class Scope:
-    kind: str  # "module", "class", "function", "comprehension"
-    parent: Scope | None
-    node: ast.AST | None = None  # the Module, ClassDef, FunctionDef, Lambda or comprehension
-    bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    globals: set[str] = field(default_factory=set)
-    nonlocals: set[str] = field(default_factory=set)
+    __slots__ = ("bindings", "globals", "kind", "node", "nonlocals", "parent")
+
+    def __init__(
+        self,
+        kind: str,
+        parent: Scope | None,
+        node: ast.AST | None = None,
+        bindings: dict[str, list[Binding]] | None = None,
+        globals: set[str] | None = None,
+        nonlocals: set[str] | None = None,
+    ):
+        self.kind = kind  # "module", "class", "function", "comprehension"
+        self.parent = parent
+        self.node = node  # the Module, ClassDef, FunctionDef, Lambda or comprehension
+        self.bindings = {} if bindings is None else bindings
+        self.globals = set() if globals is None else globals
+        self.nonlocals = set() if nonlocals is None else nonlocals
 
     def bind(self, name: str, binding: Binding) -> None:
         if binding.end == (0, 0) and hasattr(binding.node, "end_lineno"):

@@ -29,7 +29,6 @@ finding points where the fix goes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from lorlint.frontends.names import word_search
 from lorlint.site import UNKNOWN, Site, Span, Value
@@ -42,13 +41,23 @@ ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=(.*)", re.S)
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 
 
-@dataclass
 class Word:
-    text: str
-    row: int
-    col: int  # 1-based, where the word starts
-    end_row: int
-    end_col: int  # exclusive
+    def __init__(self, text: str, row: int, col: int, end_row: int, end_col: int):
+        self.text = text
+        self.row = row
+        self.col = col  # 1-based, where the word starts
+        self.end_row = end_row
+        self.end_col = end_col  # exclusive
+
+    def _key(self) -> tuple:
+        return (self.text, self.row, self.col, self.end_row, self.end_col)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # mutable, as the dataclass it was
 
     @property
     def span(self) -> Span:

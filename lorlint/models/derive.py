@@ -20,7 +20,6 @@ Whatever is not placed this way is unknown: LL901 names what was tried and how t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 from lorlint.models import catalog
@@ -129,12 +128,12 @@ ALIASES: list[tuple[str | None, str, str | None, str]] = [
 _ALIASES = [(org, re.compile(pattern), t, note) for org, pattern, t, note in ALIASES]
 
 
-@dataclass(frozen=True)
 class Derivation:
     """What the id says about the architecture: a model type, or why it says nothing certain."""
 
-    model_type: str | None
-    how: str  # the alias or the vocabulary match that placed it; or why it could not
+    def __init__(self, model_type: str | None, how: str):
+        self.model_type = model_type
+        self.how = how  # the alias or the vocabulary match that placed it; or why it could not
 
 
 def strip_quantization(name: str) -> str:

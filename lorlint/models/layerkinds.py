@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 
 from lorlint.models.summary import split_block
 from lorlint.models.table import LayerTable, Module, once_per_table
@@ -44,30 +43,38 @@ def hybrid_kind(cls: str) -> str:
     return "linear-attn"
 
 
-@dataclass
 class Part:
     """One kind of block part across the layers of the main block stack."""
 
-    kind: str  # one of KINDS
-    classes: list[str] = field(default_factory=list)  # class names of its containers
-    layers: set[int] = field(default_factory=set)  # layers that have it
-    adapted: set[int] = field(default_factory=set)  # layers where something of it is adapted
-    modules: dict[str, str] = field(default_factory=dict)  # wrappable: relative name → LoRA kind
-    parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # experts: rel → shape
+    def __init__(
+        self,
+        kind: str,
+        classes: list[str] | None = None,
+        layers: set[int] | None = None,
+        adapted: set[int] | None = None,
+        modules: dict[str, str] | None = None,
+        parameters: dict[str, tuple[int, ...]] | None = None,
+    ):
+        self.kind = kind  # one of KINDS
+        self.classes = [] if classes is None else classes  # class names of its containers
+        self.layers = set() if layers is None else layers  # layers that have it
+        self.adapted = set() if adapted is None else adapted  # layers where something is adapted
+        self.modules = {} if modules is None else modules  # wrappable: relative name → LoRA kind
+        self.parameters = {} if parameters is None else parameters  # experts: rel → shape
 
     def linears(self) -> list[str]:
         """Relative names of its Linear / Conv1D modules (what ``"all-linear"`` takes)."""
         return [rel for rel, kind in self.modules.items() if kind in ("linear", "conv1d_hf")]
 
 
-@dataclass
 class BlockParts:
     """The parts of one model's main block stack (``model.layers``)."""
 
-    stack: str
-    layers: int
-    parts: dict[str, Part]
-    kind_of: dict[str, str]  # full module or ``module.param`` name → kind
+    def __init__(self, stack: str, layers: int, parts: dict[str, Part], kind_of: dict[str, str]):
+        self.stack = stack
+        self.layers = layers
+        self.parts = parts
+        self.kind_of = kind_of  # full module or ``module.param`` name → kind
 
     def get(self, kind: str) -> Part | None:
         return self.parts.get(kind)

@@ -90,20 +90,30 @@ class PeftError(Exception):
         self.modules = tuple(modules)
 
 
-@dataclass
 class MatchResult:
-    modules: list[str]  # full names PEFT wraps with adapters, in named_modules() order
-    parameters: list[str]  # full ``module.param`` names adapted through target_parameters
-    error: PeftError | None = None
-    warnings: list[str] = field(default_factory=list)
-    effective_targets: str | set[str] | None = (
-        None  # target_modules after defaults / MoE conversion
-    )
-    excluded: list[str] = field(default_factory=list)
-    rank_pattern: dict[str, int] = field(default_factory=dict)  # after MoE conversion
-    converted: dict[str, str] = field(default_factory=dict)  # v4 MoE name → target parameter
-    defaulted: bool = False  # target_modules came from PEFT's per-model default
-    tied_warning: str | None = None  # PEFT's warning about an adapter on tied embedding weights
+    def __init__(
+        self,
+        modules: list[str],
+        parameters: list[str],
+        error: PeftError | None = None,
+        warnings: list[str] | None = None,
+        effective_targets: str | set[str] | None = None,
+        excluded: list[str] | None = None,
+        rank_pattern: dict[str, int] | None = None,
+        converted: dict[str, str] | None = None,
+        defaulted: bool = False,
+        tied_warning: str | None = None,
+    ):
+        self.modules = modules  # full names PEFT wraps with adapters, in named_modules() order
+        self.parameters = parameters  # full ``module.param`` names adapted by target_parameters
+        self.error = error
+        self.warnings = [] if warnings is None else warnings
+        self.effective_targets = effective_targets  # target_modules after defaults / MoE conversion
+        self.excluded = [] if excluded is None else excluded
+        self.rank_pattern = {} if rank_pattern is None else rank_pattern  # after MoE conversion
+        self.converted = {} if converted is None else converted  # v4 MoE name → target parameter
+        self.defaulted = defaulted  # target_modules came from PEFT's per-model default
+        self.tied_warning = tied_warning  # PEFT's warning about an adapter on tied embeddings
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,15 +51,26 @@ class ModelNotFound(Exception):
         super().__init__(f"cannot resolve model {reference!r}: {detail}")
 
 
-@dataclass
 class ResolvedModel:
-    reference: str
-    config: dict  # config.json as a dict (model_type always present); a default: {"model_type"}
-    source: str  # a key of SOURCE_LABELS
-    location: str = ""  # path, cache file, index key, class name or the rule that placed it
-    index_key: str | None = None  # bundled index entry, when that answered
-    remote_code: bool = False
-    tried: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        reference: str,
+        config: dict,
+        source: str,
+        location: str = "",
+        index_key: str | None = None,
+        remote_code: bool = False,
+        tried: list[str] | None = None,
+    ):
+        self.reference = reference
+        # config.json as a dict (model_type always present); a default: {"model_type"}
+        self.config = config
+        self.source = source  # a key of SOURCE_LABELS
+        # path, cache file, index key, class name or the rule that placed it
+        self.location = location
+        self.index_key = index_key  # bundled index entry, when that answered
+        self.remote_code = remote_code
+        self.tried = [] if tried is None else tried
 
     @property
     def model_type(self) -> str:

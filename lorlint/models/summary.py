@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from lorlint.models.match import rank_for
@@ -16,18 +15,28 @@ from lorlint.models.table import LayerTable, Module
 _BLOCK = re.compile(r"^(?P<prefix>.*?)\.(?P<idx>\d+)(?:\.(?P<rest>.*))?$")
 
 
-@dataclass
 class Row:
     """One module kind: the same relative name in every block of one stack (or one module outside)."""
 
-    group: str  # "model.layers" for blocks, "" outside any block
-    name: str  # relative to the block, or the full name outside
-    cls: str
-    kind: str | None
-    shape: tuple[int, ...]
-    count: int = 0
-    targeted: int = 0
-    layers: list[int] = field(default_factory=list)
+    def __init__(
+        self,
+        group: str,
+        name: str,
+        cls: str,
+        kind: str | None,
+        shape: tuple[int, ...],
+        count: int = 0,
+        targeted: int = 0,
+        layers: list[int] | None = None,
+    ):
+        self.group = group  # "model.layers" for blocks, "" outside any block
+        self.name = name  # relative to the block, or the full name outside
+        self.cls = cls
+        self.kind = kind
+        self.shape = shape
+        self.count = count
+        self.targeted = targeted
+        self.layers = [] if layers is None else layers
 
 
 @lru_cache(maxsize=1 << 16)

@@ -12,7 +12,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
@@ -39,26 +39,32 @@ class Module:
         return self.name.rpartition(".")[2]
 
 
-@dataclass
 class LayerTable:
     """Every module of one model class built from one config, plus what PEFT asks of the model."""
 
-    model_type: str
-    architecture: str  # the class that was built, e.g. "LlamaForCausalLM"
-    modules: list[Module]
-    output_embedding: str | None = (
-        None  # name of ``get_output_embeddings()``, excluded by all-linear
-    )
-    children: tuple[
-        str, ...
-    ] = ()  # top-level child names (PEFT's SEQ_CLS head lookup uses getattr)
-    num_hidden_layers: int | None = None
-    tied_embeddings: bool = False
-    transformers_version: str = ""
-    is_pretrained_model: bool = True
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        model_type: str,
+        architecture: str,
+        modules: list[Module],
+        output_embedding: str | None = None,
+        children: tuple[str, ...] = (),
+        num_hidden_layers: int | None = None,
+        tied_embeddings: bool = False,
+        transformers_version: str = "",
+        is_pretrained_model: bool = True,
+        meta: dict | None = None,
+    ):
+        self.model_type = model_type
+        self.architecture = architecture  # the class that was built, e.g. "LlamaForCausalLM"
+        self.modules = modules
+        self.output_embedding = output_embedding  # ``get_output_embeddings()``: not all-linear's
+        self.children = children  # top-level child names (PEFT's SEQ_CLS head lookup uses getattr)
+        self.num_hidden_layers = num_hidden_layers
+        self.tied_embeddings = tied_embeddings
+        self.transformers_version = transformers_version
+        self.is_pretrained_model = is_pretrained_model
+        self.meta = {} if meta is None else meta
         self._by_name = {m.name: m for m in self.modules}
         self._leaf_positions: dict[str, list[int]] | None = None
         self._named: int | None = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,16 +38,27 @@ from lorlint.models.tasks import (
 _INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 
 
-@dataclass
 class ModelView:
-    resolved: ResolvedModel
-    table: LayerTable | None
-    task: str  # a task name (causal-lm, ...), or the concrete class the script loads
-    table_source: str = ""  # catalog | cache | introspected
-    note: str = ""  # why the table is approximate or missing
-    certainty: str = EXACT
-    unstable: frozenset[str] = field(default_factory=frozenset)  # names some layouts lack
-    optional: frozenset[str] = field(default_factory=frozenset)  # names only other layouts have
+    def __init__(
+        self,
+        resolved: ResolvedModel,
+        table: LayerTable | None,
+        task: str,
+        table_source: str = "",
+        note: str = "",
+        certainty: str = EXACT,
+        unstable: frozenset[str] | None = None,
+        optional: frozenset[str] | None = None,
+    ):
+        self.resolved = resolved
+        self.table = table
+        self.task = task  # a task name (causal-lm, ...), or the concrete class the script loads
+        self.table_source = table_source  # catalog | cache | introspected
+        self.note = note  # why the table is approximate or missing
+        self.certainty = certainty
+        self.unstable = frozenset() if unstable is None else unstable  # names some layouts lack
+        # names only other layouts have
+        self.optional = frozenset() if optional is None else optional
 
     @property
     def reference(self) -> str:
