@@ -70,7 +70,11 @@ MAX_LEVELS = 8  # directories walked up from the linted file
 DISPLAY = {"trl": "TRL", "peft": "PEFT", "transformers": "transformers",
            "bitsandbytes": "bitsandbytes"}  # fmt: skip
 
-_SPEC = re.compile(r"(===|==|~=|!=|>=|<=|>|<|=)\s*([0-9][0-9A-Za-z.*+!-]*)")
+
+# Patterns compiled on first use (a file with no pins never needs them): @cache'd getters.
+@cache
+def _spec() -> re.Pattern:
+    return re.compile(r"(===|==|~=|!=|>=|<=|>|<|=)\s*([0-9][0-9A-Za-z.*+!-]*)")
 
 
 class InForce:
@@ -171,7 +175,7 @@ def _combine(package: str, specs: list[tuple[str, str]]) -> InForce:
     low: tuple[int, ...] | None = None
     high: tuple[int, ...] | None = None
     exact: str | None = None
-    for op, version in _SPEC.findall(text):
+    for op, version in _spec().findall(text):
         number = release(version.rstrip(".*"))
         if not number:
             continue
@@ -238,7 +242,9 @@ def _read(file: Path) -> str | None:
         return None
 
 
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$")
+@cache
+def _requirement_line() -> re.Pattern:
+    return re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$")
 
 
 def _requirement(line: str) -> tuple[str, str] | None:
@@ -247,7 +253,7 @@ def _requirement(line: str) -> tuple[str, str] | None:
     line = line.split("#", 1)[0].split(";", 1)[0].strip()
     if not line or line.startswith(("-", "git+", "http", ".", "/")):
         return None
-    m = _REQUIREMENT.match(line)
+    m = _requirement_line().match(line)
     if m is None:
         return None
     rest = m.group(2).strip()

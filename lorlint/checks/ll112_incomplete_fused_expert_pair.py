@@ -6,14 +6,18 @@ transformers 5 fuses the experts' ``w1``/``w3`` (``gate_proj``/``up_proj``) into
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from lorlint.checks import Context, rule
 from lorlint.checks.coverage import extend_list_fix
 from lorlint.checks.targets import entries
 from lorlint.models.match import MOE_FUSED_TARGETS
 
-PATTERN = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+) without also targeting "
-                     r"(?P<missing>.+) because they are fused into (?P<fused>\w+)\.")  # fmt: skip
+
+@cache  # compiled on first use: few configs target one half of a fused pair
+def _message() -> re.Pattern:
+    return re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+) without also targeting "
+                      r"(?P<missing>.+) because they are fused into (?P<fused>\w+)\.")  # fmt: skip
 
 
 @rule(
@@ -27,7 +31,7 @@ def check(ctx: Context):
     error = ctx.result.error if ctx.result is not None else None
     if error is None or error.kind != "moe-fused":
         return
-    parsed = PATTERN.match(error.message)
+    parsed = _message().match(error.message)
     present = parsed.group("present").split(", ")
     missing = parsed.group("missing").split(", ")
     spans = [e.span for e in entries(ctx) if e.value.rpartition(".")[2] in present]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 
 MAX_DEPTH = 200  # far beyond any notebook or adapter_config.json
 
@@ -16,15 +17,18 @@ class JSONTextError(ValueError):
     """The text is not JSON lorlint reads (the reason is user-facing)."""
 
 
-_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')  # or unterminated
-_BRACKET = re.compile(r"[\[\]{}]")
+@cache  # compiled on first use: only a text json.loads refuses is measured
+def _strings_and_brackets() -> tuple[re.Pattern, re.Pattern]:
+    string = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')  # or unterminated
+    return string, re.compile(r"[\[\]{}]")
 
 
 def depth(text: str) -> int:
     """Deepest bracket nesting outside strings. Strings are cut out by a compiled regex first: a
     notebook is mostly strings, and a loop over every character cost seconds on a tree of them."""
     level = peak = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+    string, bracket_pattern = _strings_and_brackets()
+    for bracket in bracket_pattern.findall(string.sub("", text)):
         if bracket in "[{":
             level += 1
             peak = max(peak, level)
