@@ -46,3 +46,31 @@ def test_git_is_asked_only_where_it_may_find_a_work_tree(tmp_path, monkeypatch):
     assert [f.name for f in files] == ["t.py"]  # git's listing: the ignored file left out
     monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
     assert _may_be_in_work_tree(str(plain))
+
+
+def test_help_is_as_wide_as_shutil_says(monkeypatch):
+    """The formatter reads the terminal's width as shutil does, without importing it."""
+    import argparse
+    import shutil
+
+    from lorlint import cli
+
+    for columns in (None, "0", "-3", "wide", "50", "132"):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
+        assert cli._columns() == shutil.get_terminal_size().columns, columns
+        check = cli._subparser(build_parser("check"), "check")
+        ours = check.format_help()
+        check.formatter_class = argparse.HelpFormatter
+        assert ours == check.format_help(), columns
+
+
+def test_rule_modules_are_those_pkgutil_lists():
+    import pkgutil
+
+    import lorlint.checks as package
+
+    listed = [i.name for i in pkgutil.iter_modules(package.__path__) if i.name.startswith("ll")]
+    assert package._rule_modules() == listed
