@@ -74,3 +74,26 @@ def test_rule_modules_are_those_pkgutil_lists():
 
     listed = [i.name for i in pkgutil.iter_modules(package.__path__) if i.name.startswith("ll")]
     assert package._rule_modules() == listed
+
+
+def test_findings_still_compare_and_pickle_by_value():
+    """Diagnostic, Fix, ListPlan and Edit are plain classes (no @dataclass at start-up) that keep
+    a dataclass's equality: findings equal field by field, fixes included, across a pickle."""
+    import pickle
+
+    from lorlint.checks import Diagnostic
+    from lorlint.fixes import Edit, Fix, ListPlan
+    from lorlint.site import Span
+
+    def finding(message: str = "m") -> Diagnostic:
+        plan = ListPlan(Span(1, 1, 1, 9), '["q"]', ("",), ('"v"',), True)
+        fix = Fix("safe", "add v", plan=plan)
+        return Diagnostic("LL201", "attention-only", "warning", message, "t.py", Span(1, 1, 1, 9),
+                          fix=fix)  # fmt: skip
+
+    assert finding() == finding() != finding("other")
+    assert pickle.loads(pickle.dumps(finding(), pickle.HIGHEST_PROTOCOL)) == finding()
+    assert Fix("safe", "x", known_edits=(Edit(Span(1, 1, 1, 2), "a"),)) == Fix(
+        "safe", "x", known_edits=(Edit(Span(1, 1, 1, 2), "a"),)
+    )
+    assert len({Edit(Span(1, 1, 1, 2), "a"), Edit(Span(1, 1, 1, 2), "a")}) == 1

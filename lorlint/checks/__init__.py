@@ -21,8 +21,9 @@ class Diagnostic:
     """One finding. ``cell``: in a notebook, the 1-based cell (``span``'s rows are then within
     it); ``source_line``: the reported line, where it is not the file's own line.
 
-    Diagnostics compare by value. The classes here are plain, not ``@dataclass``: that compiles
-    each class's methods at every start (~0.5 ms a class, before the first file is linted)."""
+    Findings compare by value. This module's classes are plain, not ``@dataclass`` (which
+    compiles each class's methods at every start, ~0.5 ms a class before the first file is
+    linted); nothing compares or prints a ``Context`` or a ``Rule``."""
 
     __slots__ = ("cell", "code", "fix", "message", "model", "name", "path", "severity",
                  "source_line", "span")  # fmt: skip
@@ -57,10 +58,7 @@ class Diagnostic:
 
 
 class Context:
-    """What a rule sees: the site, the model view (or None) and PEFT's match of the whole spec.
-
-    A plain class, as the other holders no code compares or prints (``@dataclass`` compiles its
-    methods at every start: ~0.5 ms a class)."""
+    """What a rule sees: the site, the model view (or None) and PEFT's match of the whole spec."""
 
     __slots__ = ("result", "shared", "site", "spec", "view")
 
