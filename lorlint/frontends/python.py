@@ -8,9 +8,10 @@ Speed: ``pyscan`` finds the logical lines at C speed, ``reduce`` keeps the state
 involve, and only that reduced text is parsed (rows and columns are the file's). The analysis
 records every name it resolved; if the reduction did not keep all the statements such a name
 depends on, it is widened and the analysis runs again, so the result is the one a parse of the
-whole file gives. A small module (``handoff.WHOLE_BELOW``) is parsed and analysed whole: there
-that costs less than the reduction's searches (a notebook's tree may come from its cells'
-check). libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
+whole file gives. A small module, or a big one dense in what the reduction starts from
+(``handoff.analysed_whole``), is parsed and analysed whole: there that costs less than the
+reduction's searches (a notebook's tree may come from its cells' check). libcst is not imported
+here: it stays the fixer's tool (``lorlint.fixes``).
 """
 
 from __future__ import annotations
@@ -574,16 +575,18 @@ def analyse(
     """Parse (the statements that matter of) one module and answer ``query(PythonFile)``.
     ``tree``: ``ast.parse(text)``, when a caller has it already.
 
-    ``reduce`` None: a module below ``handoff.WHOLE_BELOW`` characters that parses is analysed
-    whole (the sites a reduction gives, by construction, at less cost there); one that does not
-    parse, or a bigger one, is reduced first. True: reduced first whatever its size; False:
-    whole. Raises PythonSyntaxError / TooComplex when Python cannot parse what matters."""
+    ``reduce`` None: a module that parses is analysed whole when it is below ``handoff.
+    WHOLE_BELOW`` characters or dense in what the reduction starts from (``handoff.
+    analysed_whole``: the sites a reduction gives, by construction, at less cost there); one
+    that does not parse, or a big one of mostly other code, is reduced first. True: reduced
+    first whatever its size; False: whole. Raises PythonSyntaxError / TooComplex when Python
+    cannot parse what matters."""
     siblings = siblings if siblings is not None else Siblings(path)
 
     def make(parsed_text: str, tree: ast.Module, extra_reads: dict) -> PythonFile:
         return PythonFile(path, parsed_text, tree, bom, extra_reads, siblings)
 
-    if reduce is None and len(text) <= handoff.WHOLE_BELOW:
+    if reduce is None and handoff.analysed_whole(text):
         if tree is None:
             try:
                 tree = ast.parse(text)
