@@ -622,9 +622,13 @@ def analyse(
     return parsed, query(parsed)
 
 
-def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Site]:
+def extract_sites(
+    path: str, source: str, reduce: bool | None = None, offer_tree: bool = False
+) -> list[Site]:
     """All PEFT sites of one Python file (``reduce``: as ``analyse`` takes it; False: parse and
-    analyse all of it, True: reduce it first whatever its size).
+    analyse all of it, True: reduce it first whatever its size). ``offer_tree``: a tree of the
+    whole ``source``, when that is what was analysed, is offered (``handoff``) to the next
+    front end that parses it (mmengine's).
 
     Raises PythonSyntaxError where Python would not compile the statements that matter (or the
     file, when it cannot be reduced), TooComplex where Python's parser gives up."""
@@ -636,6 +640,8 @@ def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Si
         tree = handoff.take(source) if not bom else None  # a notebook's, parsed as its cells
         found, sites = analyse(path, text, bom, PythonFile.sites, reduce, tree=tree)
         found.release()
+        if offer_tree and found.text is source:  # the whole text, parsed as it is
+            handoff.offer(source, found.scopes.module.node)
     finally:
         if enabled:
             gc.enable()
