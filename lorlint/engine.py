@@ -302,12 +302,14 @@ def _override_model(site: Site, options: Options) -> None:
 
 def _parse(path: str, source: str) -> list[Site] | Diagnostic:
     """Sites of a Python source, or the LL900 that says why there are none."""
+    from lorlint.frontends import mmengine
     from lorlint.frontends.python import PythonSyntaxError, TooComplex, extract_sites
 
+    config = mmengine.mentions_config(source)  # then mmengine's front end takes the tree
     try:
         return (
-            extract_sites(path, source)
-            + _mmengine_sites(path, source)
+            extract_sites(path, source, offer_tree=config)
+            + (_mmengine_sites(path, source) if config else [])
             + _command_sites(path, source)
         )
     except PythonSyntaxError as err:
@@ -319,11 +321,9 @@ def _parse(path: str, source: str) -> list[Site] | Diagnostic:
 
 
 def _mmengine_sites(path: str, source: str) -> list[Site]:
-    """xtuner / mmengine configs' ``dict(type=LoraConfig, ...)`` (lorlint/frontends/mmengine.py)."""
+    """xtuner / mmengine configs' ``dict(type=LoraConfig, ...)`` (lorlint/frontends/mmengine.py),
+    of a source that ``mmengine.mentions_config``."""
     from lorlint.frontends import mmengine
-
-    if not mmengine.mentions_config(source):
-        return []
     from lorlint.frontends.python import MODEL_COMMENT
 
     try:

@@ -132,7 +132,7 @@ def test_reduced_text_gives_the_sites_of_the_whole_file(path, text):
 
 @pytest.mark.parametrize(("path", "text"), CORPUS, ids=[p for p, _ in CORPUS])
 def test_small_modules_analysed_whole_give_the_reduced_sites(path, text):
-    """By default a module below ``handoff.WHOLE_BELOW`` characters that parses is analysed
+    """By default a module that parses and ``handoff.analysed_whole`` takes is analysed
     whole, a notebook's with the tree its cells' check parsed: the sites of the reduction."""
     if path.endswith(".ipynb"):
         text = load((REPO / path).read_text(encoding="utf-8")).source  # its tree is offered
@@ -304,3 +304,22 @@ def test_names_read_inside_a_neutralized_fstring_still_count_as_uses():
 
 def test_corpus_files_exist():
     assert Path(REPO / "fixtures").is_dir()
+
+
+def test_which_modules_are_analysed_whole():
+    """Small modules, and big ones as dense in what the reduction starts from as training scripts
+    are, are analysed whole; a big module of mostly other code (benchmarks/bench_scaling.py's
+    files) is reduced."""
+    from lorlint.frontends import handoff
+
+    config = "from peft import LoraConfig\ncfg = LoraConfig()\n"
+    unrelated = "def f(x):\n    return [x * 2, str(x)]\n" * 1_000  # 36,000 characters
+    assert handoff.analysed_whole(config + unrelated[: handoff.WHOLE_BELOW - len(config)])
+    assert not handoff.analysed_whole(config + unrelated)
+    assert not handoff.analysed_whole("x = 1\n" * handoff.WHOLE_BELOW)
+    dense = config + "model = AutoModel.from_pretrained(name)\n" * 800  # 1 per 41 characters
+    assert len(dense) > handoff.WHOLE_BELOW and handoff.analysed_whole(dense)
+    words = "m.parameters()\n" * 10  # ten words of handoff.FLOW_WORDS
+    sparse = words + "x = 1\n" * ((10 * handoff.CHARS_PER_WORD - len(words)) // 6)
+    assert len(sparse) == 10 * handoff.CHARS_PER_WORD and handoff.analysed_whole(sparse)
+    assert not handoff.analysed_whole(sparse + "x = 1\n" * (handoff.CHARS_PER_WORD // 6))

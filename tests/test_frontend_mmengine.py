@@ -64,3 +64,21 @@ def test_calls_in_ast_walks_order():
     for path in sorted((REPO / "tests" / "realworld").rglob("*.py"))[:30]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         assert _calls(tree) == [n for n in ast.walk(tree) if isinstance(n, ast.Call)], path
+
+
+def test_the_python_front_end_s_tree_is_parsed_once(monkeypatch):
+    """The Python front end analyses the config whole and hands its tree to mmengine's, which
+    then reads the same sites as from a parse of its own."""
+    import ast
+
+    from lorlint.engine import _parse
+
+    expected = sites("cfg.py", CONFIG)
+    parsed = []
+    real_parse = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda text, *a, **k: parsed.append(1) or real_parse(text))
+    found = [s for s in _parse("cfg.py", CONFIG) if s.kind == "xtuner"]
+    assert len(parsed) == 1
+    assert [(s.callee, s.span, s.keywords) for s in found] == [
+        (s.callee, s.span, s.keywords) for s in expected
+    ]

@@ -32,7 +32,7 @@ def _notebook(cells: list[str]) -> str:
 
 def _by_cell(text: str, monkeypatch) -> notebook.Notebook:
     with monkeypatch.context() as patched:
-        patched.setattr(handoff, "WHOLE_BELOW", -1)
+        patched.setattr(handoff, "analysed_whole", lambda text: False)
         return notebook.load(text)
 
 

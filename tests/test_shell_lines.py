@@ -6,6 +6,7 @@ tool's name that quotes take apart."""
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from helpers import REPO
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lorlint.frontends import shell
+from lorlint.frontends.names import word_search
 from lorlint.frontends.notebook import load
 
 ROOTS = [REPO / "fixtures", REPO / "tests" / "realworld"]
@@ -159,3 +161,15 @@ def test_same_sites_on_generated_lines(rows, name):
 @given(st.text(alphabet=" \t\x0c\u2028ab=;|&#\\$-/.", max_size=30), st.integers(1, 9))
 def test_a_row_without_quotes_splits_as_character_by_character(text, offset):
     assert shell._unquoted_words(3, offset, text) == shell._any_words([(3, offset, text)])
+
+
+# What ``shell.might_have_sites`` finds with ``str.find``: this regex's matches at a word start
+MENTION = re.compile(r"(?:trl|llamafactory-cli|llamafactory|train_bash\.py)\b")
+MENTION_PARTS = ["trl", "llamafactory", "-cli", "train_bash.py", "train_bash", ".py", "ctrl",
+                 "trl_", " ", "_", "a", "é", "1", "٣", "ª", ".", "-", "/", "\n", "'"]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(MENTION_PARTS), max_size=8).map("".join))
+def test_mentions_found_as_the_regex_finds_them(text):
+    assert shell.might_have_sites(text) == (word_search(MENTION, text) is not None)

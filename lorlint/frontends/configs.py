@@ -21,6 +21,7 @@ from lorlint.site import UNKNOWN, Site, Span, Value
 NODE_BUDGET = 20_000
 YAML_TAG = "tag:yaml.org,2002:"
 MERGE_TAG = YAML_TAG + "merge"
+STR_TAG = YAML_TAG + "str"
 COLLECTION_TAGS = {YAML_TAG + t for t in ("seq", "map", "set", "omap", "pairs")}
 TASK_TYPES = {
     "CAUSAL_LM": "causal-lm",
@@ -49,7 +50,11 @@ class _Budget:
             raise ConfigError(f"more than {NODE_BUDGET} YAML nodes after alias expansion")
 
     def scalar(self, node: yaml.ScalarNode):
-        """A scalar as the safe loader types it (bool, int, float, null, str, date)."""
+        """A scalar as the safe loader types it (bool, int, float, null, str, date). A string is
+        its node's value (what ``construct_yaml_str`` returns, never failing): most scalars of a
+        config are, and the loader's generic dispatch costs more than the rest of reading them."""
+        if node.tag == STR_TAG:
+            return node.value
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as err:

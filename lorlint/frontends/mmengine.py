@@ -15,6 +15,7 @@ import ast
 import re
 from collections import deque
 
+from lorlint.frontends import handoff
 from lorlint.frontends.names import PEFT_CONFIGS, word_search
 from lorlint.site import UNKNOWN, Site, Span, Value
 from lorlint.textpos import split_lines
@@ -127,8 +128,9 @@ def _model(reader: _Reader, calls: list[ast.Call]) -> tuple[Value | None, str | 
 
 
 def sites(path: str, source: str) -> list[Site]:
-    """Sites of an mmengine-style config; raises SyntaxError like ``ast.parse``."""
-    tree = ast.parse(source)
+    """Sites of an mmengine-style config; raises SyntaxError like ``ast.parse``. The tree the
+    Python front end parsed of this very text is taken (``handoff``), when it offered it."""
+    tree = handoff.take(source) or ast.parse(source)
     reader = _Reader(source, tree)
     if not reader.peft_names and "peft." not in source:
         return []

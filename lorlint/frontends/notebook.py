@@ -212,9 +212,10 @@ def parse_json(text: str):
 
 
 def load(text: str) -> Notebook:
-    """The notebook's code cells as one module. A small one is parsed whole, which checks every
-    cell at once when no statement runs across cells (``_whole_tree``) and hands the tree to the
-    Python front end; otherwise, or when it does not parse, each cell is parsed on its own."""
+    """The notebook's code cells as one module. One the Python front end analyses whole
+    (``handoff.analysed_whole``) is parsed whole, which checks every cell at once when no
+    statement runs across cells (``_whole_tree``) and hands the tree to the Python front end;
+    otherwise, or when it does not parse, each cell is parsed on its own."""
     data = parse_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a notebook: no `cells` list")
@@ -229,7 +230,7 @@ def load(text: str) -> Notebook:
         notebook.cell_lines[number] = lines
         cells[number] = transform_cell(lines)
     _assemble(notebook, cells)
-    tree = _whole_tree(notebook, cells) if len(notebook.source) <= handoff.WHOLE_BELOW else None
+    tree = _whole_tree(notebook, cells) if handoff.analysed_whole(notebook.source) else None
     if tree is not None:
         handoff.offer(notebook.source, tree)
         return notebook

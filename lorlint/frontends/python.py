@@ -8,9 +8,10 @@ Speed: ``pyscan`` finds the logical lines at C speed, ``reduce`` keeps the state
 involve, and only that reduced text is parsed (rows and columns are the file's). The analysis
 records every name it resolved; if the reduction did not keep all the statements such a name
 depends on, it is widened and the analysis runs again, so the result is the one a parse of the
-whole file gives. A small module (``handoff.WHOLE_BELOW``) is parsed and analysed whole: there
-that costs less than the reduction's searches (a notebook's tree may come from its cells'
-check). libcst is not imported here: it stays the fixer's tool (``lorlint.fixes``).
+whole file gives. A small module, or a big one dense in what the reduction starts from
+(``handoff.analysed_whole``), is parsed and analysed whole: there that costs less than the
+reduction's searches (a notebook's tree may come from its cells' check). libcst is not imported
+here: it stays the fixer's tool (``lorlint.fixes``).
 """
 
 from __future__ import annotations
@@ -574,16 +575,18 @@ def analyse(
     """Parse (the statements that matter of) one module and answer ``query(PythonFile)``.
     ``tree``: ``ast.parse(text)``, when a caller has it already.
 
-    ``reduce`` None: a module below ``handoff.WHOLE_BELOW`` characters that parses is analysed
-    whole (the sites a reduction gives, by construction, at less cost there); one that does not
-    parse, or a bigger one, is reduced first. True: reduced first whatever its size; False:
-    whole. Raises PythonSyntaxError / TooComplex when Python cannot parse what matters."""
+    ``reduce`` None: a module that parses is analysed whole when it is below ``handoff.
+    WHOLE_BELOW`` characters or dense in what the reduction starts from (``handoff.
+    analysed_whole``: the sites a reduction gives, by construction, at less cost there); one
+    that does not parse, or a big one of mostly other code, is reduced first. True: reduced
+    first whatever its size; False: whole. Raises PythonSyntaxError / TooComplex when Python
+    cannot parse what matters."""
     siblings = siblings if siblings is not None else Siblings(path)
 
     def make(parsed_text: str, tree: ast.Module, extra_reads: dict) -> PythonFile:
         return PythonFile(path, parsed_text, tree, bom, extra_reads, siblings)
 
-    if reduce is None and len(text) <= handoff.WHOLE_BELOW:
+    if reduce is None and handoff.analysed_whole(text):
         if tree is None:
             try:
                 tree = ast.parse(text)
@@ -619,9 +622,13 @@ def analyse(
     return parsed, query(parsed)
 
 
-def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Site]:
+def extract_sites(
+    path: str, source: str, reduce: bool | None = None, offer_tree: bool = False
+) -> list[Site]:
     """All PEFT sites of one Python file (``reduce``: as ``analyse`` takes it; False: parse and
-    analyse all of it, True: reduce it first whatever its size).
+    analyse all of it, True: reduce it first whatever its size). ``offer_tree``: a tree of the
+    whole ``source``, when that is what was analysed, is offered (``handoff``) to the next
+    front end that parses it (mmengine's).
 
     Raises PythonSyntaxError where Python would not compile the statements that matter (or the
     file, when it cannot be reduced), TooComplex where Python's parser gives up."""
@@ -633,6 +640,8 @@ def extract_sites(path: str, source: str, reduce: bool | None = None) -> list[Si
         tree = handoff.take(source) if not bom else None  # a notebook's, parsed as its cells
         found, sites = analyse(path, text, bom, PythonFile.sites, reduce, tree=tree)
         found.release()
+        if offer_tree and found.text is source:  # the whole text, parsed as it is
+            handoff.offer(source, found.scopes.module.node)
     finally:
         if enabled:
             gc.enable()

@@ -28,6 +28,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from lorlint.frontends.handoff import FLOW_WORDS, ROOT_ANCHORS
 from lorlint.frontends.lineshape import FIRST_WORD, KEYWORDS, WORD, Shape, reads
 from lorlint.frontends.names import PEFT_CONFIGS, TRAINERS
 from lorlint.frontends.needs import ALL, Needs
@@ -45,20 +46,8 @@ ROOT_NAMES = frozenset(
 _CLAUSES = ("elif", "else", "except", "finally")
 _IMPORTS = ("import", "from")
 _USE = re.compile(r"[ \t]*[.(\[]")
-# The calls a model's flow is made of (``flow.py``): lines with one are kept from the start.
-FLOW_WORDS = (
-    "gradient_checkpointing_enable", "enable_input_require_grads", "merge_and_unload",
-    "prepare_model_for_kbit_training", "prepare_model_for_int8_training", "from_pretrained",
-    "from_config", "Trainer", "parameters", "load_adapter", "set_adapter", "enable_adapters",
-)  # fmt: skip
 _FLOW_LINE = re.compile("|".join(FLOW_WORDS))
-# Substrings one of which every name of ROOT_NAMES holds: a few ``str.find`` passes find them all
-# (a name without one is searched for on its own).
-_ROOT_ANCHORS = (
-    "Config", "Trainer", "PeftModel", "TrainingArguments", "get_peft_model",
-    "inject_adapter_in_model", "load_in_",
-)  # fmt: skip
-_ANCHORED_ROOTS = frozenset(n for n in ROOT_NAMES if any(a in n for a in _ROOT_ANCHORS))
+_ANCHORED_ROOTS = frozenset(n for n in ROOT_NAMES if any(a in n for a in ROOT_ANCHORS))
 _ATTRIBUTE = re.compile(r"\.\s*([^\W\d]\w*)")
 _STAR = re.compile(r"\bimport\s*\*")
 _NOT_NAMES = KEYWORDS | {""}  # what the regexes below find that is no name (or no group)
@@ -170,7 +159,7 @@ class Reducer:
         anchor found is looked up."""
         text = self.text
         n = len(text)
-        for anchor in _ROOT_ANCHORS:
+        for anchor in ROOT_ANCHORS:
             i = text.find(anchor)
             while i >= 0:
                 start, end = i, i + len(anchor)

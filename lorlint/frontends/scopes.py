@@ -203,7 +203,8 @@ class _Walker:
         scope_of, reads = s.scope_of, s.reads
         handlers = _HANDLERS
         scope = s.module
-        name_type, store_type = ast.Name, ast.Store
+        name_type, store_type, load_type = ast.Name, ast.Store, ast.Load
+        attribute_type, push = ast.Attribute, stack.append
         while stack:
             node = pop()
             kind = type(node)
@@ -215,6 +216,12 @@ class _Walker:
                         reads[node.id] = [node]
                     else:
                         named.append(node)
+            elif kind is attribute_type:  # ``visit_Attribute``, inlined: the next most frequent
+                value = node.value
+                if type(node.ctx) is not load_type and type(value) is name_type:
+                    s.stored_attributes.add((value.id, node.attr))
+                if type(value) is not _CONSTANT:
+                    push(value)
             elif kind is Scope:
                 scope = node
             else:
@@ -258,11 +265,6 @@ class _Walker:
             if type(arg) is not _CONSTANT:
                 stack.append(arg)
         stack.append(node.func)
-
-    def visit_Attribute(self, node: ast.Attribute, scope: Scope) -> None:
-        self._stored_attribute(node)
-        if type(node.value) is not _CONSTANT:
-            self.stack.append(node.value)
 
     def _stored_attribute(self, node: ast.Attribute) -> None:
         """``name.attribute = ...`` / ``del name.attribute`` is recorded."""
