@@ -97,6 +97,14 @@ def hybrid_mixers(table: LayerTable) -> dict[str, str]:
 
 
 @once_per_table
+def tower_modules(table: LayerTable) -> frozenset[str]:
+    """Names of the modules inside a vision tower or projector (``tower_of``); once per table
+    (callers must not change it). A templated block's copies answer as its first does: they differ
+    only in the block index, and a number is never a tower marker."""
+    return frozenset(_names_where(table, lambda m: tower_of(m.name) is not None))
+
+
+@once_per_table
 def expert_stacks(table: LayerTable) -> list[Module]:
     """Modules of the blocks holding routed experts as 3-D parameters (``mlp.experts``); once per
     table (callers must not change it)."""

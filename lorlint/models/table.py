@@ -241,6 +241,7 @@ class LayerTable:
             for rows in data.get("templates", ())
         ]
         runs: list[tuple[str, list[tuple[int, int, int, int]]]] = []
+        unnamed = 0  # (a block's modules all have a name: ``stack.N`` and below)
         for item in data["modules"]:
             if type(item) is not dict:
                 # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x
@@ -248,6 +249,7 @@ class LayerTable:
                 module = new(Module)
                 module.__dict__.update(_fields(item, classes))
                 add(module)
+                unnamed += not item[0]
                 continue
             prefix, first = item["stack"], item["first"]
             run = []
@@ -275,6 +277,7 @@ class LayerTable:
             meta=data.get("meta", {}),
         )
         table.block_runs = tuple(runs)
+        table._named = len(modules) - unnamed
         return table
 
 
