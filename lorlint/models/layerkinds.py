@@ -80,6 +80,18 @@ class BlockParts:
 def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     """Full name → kind of every hybrid block container (the owner of a depthwise conv); once per
     table (callers must not change it)."""
+    out: dict[str, str] = {}
+    for name in _special_names(table)[0]:
+        owner = table.get(name.rpartition(".")[0])
+        out[owner.name] = hybrid_kind(owner.cls)
+    return out
+
+
+@once_per_table
+def _special_names(table: LayerTable) -> tuple[list[str], ...]:
+    """(depthwise convs owned by a block submodule — ``hybrid_mixers``; routers; modules of an
+    attention class; modules in a vision tower) as ``_names_where`` finds them, in one walk over
+    the table; once per table (callers must not change them)."""
 
     def owned(m: Module) -> bool:  # a depthwise conv whose owner is a block submodule
         if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
@@ -89,19 +101,30 @@ def hybrid_mixers(table: LayerTable) -> dict[str, str]:
 
     # (the owner is the conv's parent: inside its block, or the block's own module, which never
     # is a block submodule: what _names_where may read)
-    out: dict[str, str] = {}
-    for name in _names_where(table, owned):
-        owner = table.get(name.rpartition(".")[0])
-        out[owner.name] = hybrid_kind(owner.cls)
-    return out
+    def routes(m: Module) -> bool:
+        parent, _, leaf = m.name.rpartition(".")
+        return "router" in m.cls.lower() or (
+            leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
+        )
+
+    # (a tower's name: a templated block's copies differ only in the block index, and a number
+    # is never a tower marker)
+    return _names_where(
+        table,
+        (
+            owned,
+            routes,
+            lambda m: _attention_class(m.cls),
+            lambda m: tower_of(m.name) is not None,
+        ),
+    )
 
 
 @once_per_table
 def tower_modules(table: LayerTable) -> frozenset[str]:
     """Names of the modules inside a vision tower or projector (``tower_of``); once per table
-    (callers must not change it). A templated block's copies answer as its first does: they differ
-    only in the block index, and a number is never a tower marker."""
-    return frozenset(_names_where(table, lambda m: tower_of(m.name) is not None))
+    (callers must not change it)."""
+    return frozenset(_special_names(table)[3])
 
 
 @once_per_table
@@ -159,43 +182,49 @@ def _attention_class(cls: str) -> bool:
 @once_per_table
 def routers(table: LayerTable) -> frozenset[str]:
     """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
-
-    def routes(m: Module) -> bool:
-        parent, _, leaf = m.name.rpartition(".")
-        return "router" in m.cls.lower() or (
-            leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
-        )
-
-    return frozenset(_names_where(table, routes))
+    return frozenset(_special_names(table)[1])
 
 
 @once_per_table
 def _attention_owners(table: LayerTable) -> frozenset[str]:
     """Names of the modules whose class is an attention class (``is_attention``'s containers)."""
-    return frozenset(_names_where(table, lambda m: _attention_class(m.cls)))
+    return frozenset(_special_names(table)[2])
 
 
-def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
-    """Names of the modules ``hit`` accepts, in table order. ``hit`` may read only the module and
-    (but for a block's own module) the modules inside its block: a templated block
-    (``_template_blocks``) is tested once per template, its copies take the same answers."""
+def _names_where(
+    table: LayerTable, hits: tuple[Callable[[Module], bool], ...]
+) -> tuple[list[str], ...]:
+    """Per test of ``hits``, the names of the modules it accepts, in table order. A test may read
+    only the module and (but for a block's own module) the modules inside its block: a templated
+    block (``_template_blocks``) is tested once per template, its copies take the same answers."""
     modules = table.modules
-    per_template: dict[tuple[str, int], list[int]] = {}
-    out = []
-    for i, found in _walk(modules, _template_blocks(table)):
+    per_template: dict[tuple[str, int], list[tuple[list[str], list[int]]]] = {}
+    outs: tuple[list[str], ...] = tuple([] for _ in hits)
+    tests = list(zip(hits, outs, strict=True))
+    for i, found in _items(table):
         if found is None:
-            if hit(modules[i]):
-                out.append(modules[i].name)
+            for hit, out in tests:
+                if hit(modules[i]):
+                    out.append(modules[i].name)
             continue
         stack, _, template, end = found
         offsets = per_template.get((stack, template))
         if offsets is None:
             offsets = per_template[(stack, template)] = [
-                j - i for j in range(i, end) if hit(modules[j])
+                (out, where)
+                for hit, out in tests
+                if (where := [j - i for j in range(i, end) if hit(modules[j])])
             ]
-        if offsets:  # (most templates have none: no generator per block for nothing)
-            out.extend([modules[i + offset].name for offset in offsets])
-    return out
+        for out, where in offsets:  # (most templates have none: nothing per block for nothing)
+            out.extend([modules[i + offset].name for offset in where])
+    return outs
+
+
+@once_per_table
+def _items(table: LayerTable) -> list[tuple[int, tuple[str, int, int, int] | None]]:
+    """``_walk`` over the table's templated blocks, as a list kept per table (every reading of
+    the table per template walks it; callers must not change it)."""
+    return list(_walk(table.modules, _template_blocks(table)))
 
 
 def _walk(
@@ -230,7 +259,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     # (stack, index, template, start, end))
     in_blocks: list[tuple[Module | None, tuple]] = []
     outside_towers: dict[tuple[str, int], bool] = {}  # (stack, template) → has such a module
-    for i, found in _walk(modules, _template_blocks(table)):
+    for i, found in _items(table):
         if found is None:
             m = modules[i]
             block = split_block(m.name)
