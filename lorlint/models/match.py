@@ -839,3 +839,21 @@ def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
 def _entry_hits(table: LayerTable) -> dict[str, list[Module]]:
     """``modules_matching_entry``'s answers for this table, by entry."""
     return {}
+
+
+def unwrappable_matching_entry(table: LayerTable, entry: str, peft_type: str) -> list[Module]:
+    """The modules a single list entry hits that ``peft_type`` cannot wrap (``can_wrap``), in
+    table order; once per table, entry and method (LL104 asks for every entry of every site;
+    callers only read it)."""
+    known = _unwrappable_hits(table)
+    found = known.get((entry, peft_type))
+    if found is None:
+        hits = modules_matching_entry(table, entry)
+        found = known[(entry, peft_type)] = [m for m in hits if not can_wrap(m, peft_type)]
+    return found
+
+
+@once_per_table
+def _unwrappable_hits(table: LayerTable) -> dict[tuple[str, str], list[Module]]:
+    """``unwrappable_matching_entry``'s answers for this table, by entry and method."""
+    return {}
