@@ -81,17 +81,19 @@ def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     """Full name → kind of every hybrid block container (the owner of a depthwise conv); once per
     table (callers must not change it)."""
     out: dict[str, str] = {}
-    for name in _special_names(table)[0]:
-        owner = table.get(name.rpartition(".")[0])
+    modules = table.modules
+    for i in _special_modules(table)[0]:
+        owner = table.get(modules[i].name.rpartition(".")[0])
         out[owner.name] = hybrid_kind(owner.cls)
     return out
 
 
 @once_per_table
-def _special_names(table: LayerTable) -> tuple[list[str], ...]:
-    """(depthwise convs owned by a block submodule — ``hybrid_mixers``; routers; modules of an
-    attention class; modules in a vision tower) as ``_names_where`` finds them, in one walk over
-    the table; once per table (callers must not change them)."""
+def _special_modules(table: LayerTable) -> tuple[list[int], ...]:
+    """Positions of (depthwise convs owned by a block submodule — ``hybrid_mixers``; routers;
+    modules of an attention class; modules in a vision tower; routed expert stacks) as
+    ``_positions_where`` finds them, in one walk over the table; once per table (callers must not
+    change them)."""
 
     def owned(m: Module) -> bool:  # a depthwise conv whose owner is a block submodule
         if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
@@ -100,46 +102,54 @@ def _special_names(table: LayerTable) -> tuple[list[str], ...]:
         return False
 
     # (the owner is the conv's parent: inside its block, or the block's own module, which never
-    # is a block submodule: what _names_where may read)
+    # is a block submodule: what _positions_where may read)
     def routes(m: Module) -> bool:
         parent, _, leaf = m.name.rpartition(".")
         return "router" in m.cls.lower() or (
             leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
         )
 
-    # (a tower's name: a templated block's copies differ only in the block index, and a number
-    # is never a tower marker)
-    return _names_where(
+    def experts(m: Module) -> bool:
+        return (
+            m.kind is None
+            and bool(m.own_params)
+            and bool(split_block(m.name))
+            and not tower_of(m.name)
+            and any(len(shape) == 3 for _, shape in m.own_params)
+        )
+
+    # (a name's tower or block: a templated block's copies differ only in the block index, which
+    # is never a tower marker, and the stack's name has none: _template_blocks)
+    return _positions_where(
         table,
         (
             owned,
             routes,
             lambda m: _attention_class(m.cls),
             lambda m: tower_of(m.name) is not None,
+            experts,
         ),
     )
+
+
+def _special_names(table: LayerTable, which: int) -> list[str]:
+    modules = table.modules
+    return [modules[i].name for i in _special_modules(table)[which]]
 
 
 @once_per_table
 def tower_modules(table: LayerTable) -> frozenset[str]:
     """Names of the modules inside a vision tower or projector (``tower_of``); once per table
     (callers must not change it)."""
-    return frozenset(_special_names(table)[3])
+    return frozenset(_special_names(table, 3))
 
 
 @once_per_table
 def expert_stacks(table: LayerTable) -> list[Module]:
     """Modules of the blocks holding routed experts as 3-D parameters (``mlp.experts``); once per
     table (callers must not change it)."""
-    return [
-        m
-        for m in table.modules
-        if m.kind is None
-        and m.own_params
-        and split_block(m.name)
-        and not tower_of(m.name)
-        and any(len(shape) == 3 for _, shape in m.own_params)
-    ]
+    modules = table.modules
+    return [modules[i] for i in _special_modules(table)[4]]
 
 
 def expert_parameters(module: Module) -> list[tuple[str, tuple[int, ...]]]:
@@ -182,30 +192,31 @@ def _attention_class(cls: str) -> bool:
 @once_per_table
 def routers(table: LayerTable) -> frozenset[str]:
     """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
-    return frozenset(_special_names(table)[1])
+    return frozenset(_special_names(table, 1))
 
 
 @once_per_table
 def _attention_owners(table: LayerTable) -> frozenset[str]:
     """Names of the modules whose class is an attention class (``is_attention``'s containers)."""
-    return frozenset(_special_names(table)[2])
+    return frozenset(_special_names(table, 2))
 
 
-def _names_where(
+def _positions_where(
     table: LayerTable, hits: tuple[Callable[[Module], bool], ...]
-) -> tuple[list[str], ...]:
-    """Per test of ``hits``, the names of the modules it accepts, in table order. A test may read
-    only the module and (but for a block's own module) the modules inside its block: a templated
-    block (``_template_blocks``) is tested once per template, its copies take the same answers."""
+) -> tuple[list[int], ...]:
+    """Per test of ``hits``, the positions of the modules it accepts, in table order. A test may
+    read only the module and (but for a block's own module) the modules inside its block: a
+    templated block (``_template_blocks``) is tested once per template, its copies take the same
+    answers."""
     modules = table.modules
-    per_template: dict[tuple[str, int], list[tuple[list[str], list[int]]]] = {}
-    outs: tuple[list[str], ...] = tuple([] for _ in hits)
+    per_template: dict[tuple[str, int], list[tuple[list[int], list[int]]]] = {}
+    outs: tuple[list[int], ...] = tuple([] for _ in hits)
     tests = list(zip(hits, outs, strict=True))
     for i, found in _items(table):
         if found is None:
             for hit, out in tests:
                 if hit(modules[i]):
-                    out.append(modules[i].name)
+                    out.append(i)
             continue
         stack, _, template, end = found
         offsets = per_template.get((stack, template))
@@ -216,7 +227,7 @@ def _names_where(
                 if (where := [j - i for j in range(i, end) if hit(modules[j])])
             ]
         for out, where in offsets:  # (most templates have none: nothing per block for nothing)
-            out.extend([modules[i + offset].name for offset in where])
+            out.extend([i + offset for offset in where])
     return outs
 
 
