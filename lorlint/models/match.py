@@ -627,10 +627,8 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     excluded, targeted, to_tie = [], [], []
     plain = None if tie_keys else _plain_list_hits(table, spec)
     if plain is not None:
-        passes = _passes_wrappable(table, spec)
-        for module in plain:
-            if not passes(module):
-                _check_wrappable(table, spec, module)
+        for module in _unsure_wrappable(table, spec, plain):
+            _check_wrappable(table, spec, module)
         targeted = [module.name for module in plain]
         unmatched = table.named_count() > len(plain)  # (only whether there is one is asked)
     else:
@@ -763,6 +761,19 @@ def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module],
     if kinds is methods.ANY_MODULE:
         return lambda module: module.groups == 1
     return lambda module: module.groups == 1 and module.kind in kinds
+
+
+def _unsure_wrappable(table: LayerTable, spec: TargetSpec, modules: list[Module]) -> list[Module]:
+    """The modules of ``modules`` that ``_passes_wrappable`` does not pass for sure, in order,
+    tested in one pass (no call per module)."""
+    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
+        return modules
+    kinds = methods.SUPPORTED_KINDS.get(spec.peft_type)
+    if kinds is None:
+        return modules
+    if kinds is methods.ANY_MODULE:
+        return [m for m in modules if m.groups != 1]
+    return [m for m in modules if m.groups != 1 or m.kind not in kinds]
 
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
