@@ -224,6 +224,26 @@ def test_routers_attention_owners_and_mixers_per_template_equal_module_by_module
         assert list(hybrid_mixers(table).items()) == list(mixers.items()), where
 
 
+def test_coverage_reads_each_names_kind_and_layer_as_split_block_does():
+    """``BlockParts.placed`` (what ``coverage`` reads) is ``kind_of`` with each name's
+    ``split_block`` index, and the layers ``coverage`` marks adapted are those."""
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        found = layerkinds.block_parts(table)
+        if found is None:
+            continue
+        expected = {name: (kind, split_block(name)[1]) for name, kind in found.kind_of.items()}
+        assert found.placed == expected, where
+        names = [m.name for m in table.modules[::3]]
+        params = [name for name in found.kind_of if found.kind_of[name] == "experts"][::2]
+        adapted: dict[str, set[int]] = {}
+        for name in [*names, *params]:
+            if name in found.kind_of:
+                adapted.setdefault(found.kind_of[name], set()).add(split_block(name)[1])
+        covered = layerkinds.coverage(table, names, params)
+        assert {k: p.adapted for k, p in covered.parts.items() if p.adapted} == adapted, where
+
+
 def test_leaf_positions_names_and_towers_per_template_equal_module_by_module():
     """``positions_with_leaf`` (found per template), ``named_count`` (counted while decoding),
     ``get`` (its index built on first use) and ``tower_modules`` (per template)."""

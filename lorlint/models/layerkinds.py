@@ -68,6 +68,9 @@ class BlockParts:
     layers: int
     parts: dict[str, Part]
     kind_of: dict[str, str]  # full module or ``module.param`` name → kind
+    # the same names → (kind, block index): what ``coverage`` reads (a name's index is its
+    # ``split_block`` index), kept once per table
+    placed: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, kind: str) -> Part | None:
         return self.parts.get(kind)
@@ -295,6 +298,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     attention_owners = _attention_owners(table)
     parts: dict[str, Part] = {}
     kind_of: dict[str, str] = {}
+    placed: dict[str, tuple[str, int]] = {}
 
     def effect(m: Module, block: tuple[str, int, str]) -> _Effect | None:
         if m.name in router_names:
@@ -319,11 +323,13 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         if cls and cls not in part.classes:
             part.classes.append(cls)
         kind_of[full] = kind
+        placed[full] = (kind, index)
         if lora_kind:
             part.modules.setdefault(rel, lora_kind)
         for p, shape in parameters:
             part.parameters.setdefault(f"{rel}.{p}", shape)
             kind_of[f"{full}.{p}"] = "experts"
+            placed[f"{full}.{p}"] = ("experts", index)
 
     per_template: dict[tuple[str, int], list[tuple[int, _Effect]]] = {}
     template_kinds: dict[tuple[str, int], set[str]] = {}
@@ -351,15 +357,19 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         kinds = template_kinds.get((stack, template))
         if kinds is None:
             kinds = template_kinds[(stack, template)] = {found[0] for _, found in effects}
+        at = {}  # kind → (kind, this index)
         for kind in kinds:
             parts[kind].layers.add(index)
+            at[kind] = (kind, index)
         for offset, (kind, _, _, _, parameters) in effects:
             full = modules[start + offset].name
             kind_of[full] = kind
-            for p, _ in parameters:
+            placed[full] = at[kind]
+            for p, _ in parameters:  # (only routed experts have parameters)
                 kind_of[f"{full}.{p}"] = "experts"
+                placed[f"{full}.{p}"] = at["experts"]
     ordered = {k: parts[k] for k in KINDS if k in parts}
-    return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
+    return BlockParts(stack, len(stacks[stack]), ordered, kind_of, placed)
 
 
 @once_per_table
@@ -408,12 +418,8 @@ def coverage(
         )
         for k, p in shared.parts.items()
     }
-    kind_of = shared.kind_of
-    for names in (modules, parameters):
-        for name in names:
-            kind = kind_of.get(name)
-            if kind is not None:
-                block = split_block(name)
-                if block:
-                    fresh[kind].adapted.add(block[1])
-    return BlockParts(shared.stack, shared.layers, parts=fresh, kind_of=kind_of)
+    placed = shared.placed
+    for names in (modules, parameters):  # (each kind and layer once)
+        for kind, index in set(filter(None, map(placed.get, names))):
+            fresh[kind].adapted.add(index)
+    return BlockParts(shared.stack, shared.layers, fresh, shared.kind_of, placed)
