@@ -750,12 +750,8 @@ def _check_wrappable(table: LayerTable, spec: TargetSpec, module: Module) -> Non
 
 def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module], bool]:
     """A test that a module passes ``_check_wrappable`` for sure, with nothing it would evaluate
-    skipped (False: ask ``_check_wrappable``): no Mamba restriction on this model, no
-    ``rank_pattern`` key to try (its regexes run under the matching's deadline), and a layer type
-    the method wraps with ``groups`` 1."""
-    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
-        return lambda module: False
-    kinds = methods.SUPPORTED_KINDS.get(spec.peft_type)
+    skipped (False: ask ``_check_wrappable``): see ``_sure_kinds``."""
+    kinds = _sure_kinds(table, spec)
     if kinds is None:
         return lambda module: False
     if kinds is methods.ANY_MODULE:
@@ -765,15 +761,23 @@ def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module],
 
 def _unsure_wrappable(table: LayerTable, spec: TargetSpec, modules: list[Module]) -> list[Module]:
     """The modules of ``modules`` that ``_passes_wrappable`` does not pass for sure, in order,
-    tested in one pass (no call per module)."""
-    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
-        return modules
-    kinds = methods.SUPPORTED_KINDS.get(spec.peft_type)
+    chosen in one pass (no call per module)."""
+    kinds = _sure_kinds(table, spec)
     if kinds is None:
         return modules
     if kinds is methods.ANY_MODULE:
         return [m for m in modules if m.groups != 1]
     return [m for m in modules if m.groups != 1 or m.kind not in kinds]
+
+
+def _sure_kinds(table: LayerTable, spec: TargetSpec):
+    """The layer kinds whose modules with ``groups`` 1 pass ``_check_wrappable`` for sure
+    (``methods.ANY_MODULE``: every kind), or None for none: a module passes for sure where this
+    model has no Mamba restriction, no ``rank_pattern`` key is to be tried (its regexes run under
+    the matching's deadline) and the method wraps its layer type."""
+    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
+        return None
+    return methods.SUPPORTED_KINDS.get(spec.peft_type)
 
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
