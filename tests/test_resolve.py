@@ -39,6 +39,23 @@ def test_adapter_directory_follows_base_model(tmp_path):
     assert resolved.source == "bundled" and resolved.model_type == "gpt2"
 
 
+def test_relative_adapter_directory_and_a_config_json_that_is_no_file(tmp_path, monkeypatch):
+    """The relative references ``_from_local`` rules out without path objects (most hub ids)
+    are found as before when a directory has them; a ``config.json`` directory is no config."""
+    adapter = tmp_path / "runs" / "adapter"
+    (adapter / "config.json").mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": "gpt2", "target_modules": ["c_attn"]})
+    )
+    for reference in ("runs/adapter", "runs//adapter/", "./runs/adapter"):
+        resolved = resolve(reference, base_dir=tmp_path)
+        assert resolved.source == "bundled" and resolved.model_type == "gpt2", reference
+    monkeypatch.chdir(tmp_path / "runs")
+    assert resolve("adapter").model_type == "gpt2"
+    with pytest.raises(ModelNotFound, match="tried local directory"):
+        resolve("adapter/config.json")
+
+
 def test_hugging_face_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
     put_in_hf_cache(tmp_path, "acme/tiny-llama", TINY_LLAMA)

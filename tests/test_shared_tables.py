@@ -45,3 +45,20 @@ def test_findings_do_not_depend_on_what_was_linted_before():
     shared = ViewCache(online=False)  # and one view cache for all, as a worker's chunk has
     for path in FILES[::-1]:
         assert _findings(path, shared) == alone[path], path.name
+
+
+def test_a_files_directory_is_its_resolved_parent(tmp_path, monkeypatch):
+    """``ViewCache.directory_of`` resolves each directory once; the answer is ``resolve``'s,
+    through symbolic links to files and directories, ``..`` after a link, and missing paths."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "sub" / "f.py").write_text("")
+    (tmp_path / "lnk").symlink_to("real")
+    (tmp_path / "flink.py").symlink_to("real/sub/f.py")
+    (tmp_path / "real" / "up").symlink_to("../real")
+    views = ViewCache(online=False)
+    written = ["lnk/sub/f.py", "flink.py", "flink.py/", "real/sub/../sub/f.py",
+               "lnk/../real/sub/f.py", "./real//sub/f.py", "real/up/up/sub/f.py", "nope/x.py",
+               "x.py", ".", "..", "real/sub/..", str(tmp_path / "lnk" / "sub" / "f.py")]  # fmt: skip
+    for path in written + written[::-1]:
+        assert views.directory_of(path) == Path(path).resolve().parent, path

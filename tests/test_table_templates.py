@@ -224,6 +224,43 @@ def test_routers_attention_owners_and_mixers_per_template_equal_module_by_module
         assert list(hybrid_mixers(table).items()) == list(mixers.items()), where
 
 
+def test_coverage_reads_each_names_kind_and_layer_as_split_block_does():
+    """``BlockParts.placed`` (what ``coverage`` reads) is ``kind_of`` with each name's
+    ``split_block`` index, and the layers ``coverage`` marks adapted are those."""
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        found = layerkinds.block_parts(table)
+        if found is None:
+            continue
+        expected = {name: (kind, split_block(name)[1]) for name, kind in found.kind_of.items()}
+        assert found.placed == expected, where
+        names = [m.name for m in table.modules[::3]]
+        params = [name for name in found.kind_of if found.kind_of[name] == "experts"][::2]
+        adapted: dict[str, set[int]] = {}
+        for name in [*names, *params]:
+            if name in found.kind_of:
+                adapted.setdefault(found.kind_of[name], set()).add(split_block(name)[1])
+        covered = layerkinds.coverage(table, names, params)
+        assert {k: p.adapted for k, p in covered.parts.items() if p.adapted} == adapted, where
+
+
+def test_leaf_positions_names_and_towers_per_template_equal_module_by_module():
+    """``positions_with_leaf`` (found per template), ``named_count`` (counted while decoding),
+    ``get`` (its index built on first use) and ``tower_modules`` (per template)."""
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        by_leaf: dict[str, list[int]] = {}
+        for i, m in enumerate(table.modules):
+            by_leaf.setdefault(m.leaf, []).append(i)
+        for leaf in [*sorted(by_leaf, reverse=True), "0", "1", "", "no_such_leaf"]:
+            assert table.positions_with_leaf(leaf) == by_leaf.get(leaf, []), (where, leaf)
+        assert table.named_count() == sum(1 for m in table.modules if m.name), where
+        by_name = {m.name: m for m in table.modules}
+        assert all(table.get(name) is m for name, m in by_name.items()), where
+        towers = {m.name for m in table.modules if tower_of(m.name)}
+        assert layerkinds.tower_modules(table) == towers, where
+
+
 def test_block_parts_read_module_by_module_where_a_block_is_not_proven():
     """A module outside the run whose name is inside one of its blocks: no template reading."""
     names = ["m", "m.layers", "m.layers.0", "m.layers.0.q", "m.layers.1", "m.layers.1.q"]

@@ -13,7 +13,7 @@ from lorlint.checks.targets import (
     looks_like_pattern,
     quoted,
 )
-from lorlint.models.match import can_wrap, entry_matches, modules_matching_entry
+from lorlint.models.match import can_wrap, entry_matches, unwrappable_matching_entry
 from lorlint.models.methods import method_name, modelled
 
 
@@ -31,9 +31,8 @@ def check(ctx: Context):
         if params:
             yield _parameter_message(ctx, element.value, params), element.span
             continue
-        hits = modules_matching_entry(ctx.table, element.value)
         peft_type = ctx.site.peft_type
-        bad = [m for m in hits if not can_wrap(m, peft_type)]
+        bad = unwrappable_matching_entry(ctx.table, element.value, peft_type)
         if not bad:
             continue
         first = bad[0]

@@ -19,6 +19,7 @@ from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
 from lorlint.frontends.source import SourceError, read_bytes
+from lorlint.models.table import keep_tables_out_of_collections
 from lorlint.report import formats
 from lorlint.report.progress import Progress
 from lorlint.site import Span
@@ -286,6 +287,8 @@ def discover(
 
 def run(args) -> int:
     _fewer_collections()
+    if not args.watch:  # one pass over the files: decoded tables live as long as the process
+        keep_tables_out_of_collections()
     try:
         if args.watch:
             return watch(args)

@@ -70,11 +70,21 @@ class Part:
 class BlockParts:
     """The parts of one model's main block stack (``model.layers``)."""
 
-    def __init__(self, stack: str, layers: int, parts: dict[str, Part], kind_of: dict[str, str]):
+    def __init__(
+        self,
+        stack: str,
+        layers: int,
+        parts: dict[str, Part],
+        kind_of: dict[str, str],
+        placed: dict[str, tuple[str, int]] | None = None,
+    ):
         self.stack = stack
         self.layers = layers
         self.parts = parts
         self.kind_of = kind_of  # full module or ``module.param`` name → kind
+        # the same names → (kind, block index): what ``coverage`` reads (a name's index is its
+        # ``split_block`` index), kept once per table
+        self.placed = {} if placed is None else placed
 
     def get(self, kind: str) -> Part | None:
         return self.parts.get(kind)
@@ -87,6 +97,20 @@ class BlockParts:
 def hybrid_mixers(table: LayerTable) -> dict[str, str]:
     """Full name → kind of every hybrid block container (the owner of a depthwise conv); once per
     table (callers must not change it)."""
+    out: dict[str, str] = {}
+    modules = table.modules
+    for i in _special_modules(table)[0]:
+        owner = table.get(modules[i].name.rpartition(".")[0])
+        out[owner.name] = hybrid_kind(owner.cls)
+    return out
+
+
+@once_per_table
+def _special_modules(table: LayerTable) -> tuple[list[int], ...]:
+    """Positions of (depthwise convs owned by a block submodule — ``hybrid_mixers``; routers;
+    modules of an attention class; modules in a vision tower; routed expert stacks) as
+    ``_positions_where`` finds them, in one walk over the table; once per table (callers must not
+    change them)."""
 
     def owned(m: Module) -> bool:  # a depthwise conv whose owner is a block submodule
         if m.kind == "conv1d" and m.groups > 1 and split_block(m.name):
@@ -95,27 +119,54 @@ def hybrid_mixers(table: LayerTable) -> dict[str, str]:
         return False
 
     # (the owner is the conv's parent: inside its block, or the block's own module, which never
-    # is a block submodule: what _names_where may read)
-    out: dict[str, str] = {}
-    for name in _names_where(table, owned):
-        owner = table.get(name.rpartition(".")[0])
-        out[owner.name] = hybrid_kind(owner.cls)
-    return out
+    # is a block submodule: what _positions_where may read)
+    def routes(m: Module) -> bool:
+        parent, _, leaf = m.name.rpartition(".")
+        return "router" in m.cls.lower() or (
+            leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
+        )
+
+    def experts(m: Module) -> bool:
+        return (
+            m.kind is None
+            and bool(m.own_params)
+            and bool(split_block(m.name))
+            and not tower_of(m.name)
+            and any(len(shape) == 3 for _, shape in m.own_params)
+        )
+
+    # (a name's tower or block: a templated block's copies differ only in the block index, which
+    # is never a tower marker, and the stack's name has none: _template_blocks)
+    return _positions_where(
+        table,
+        (
+            owned,
+            routes,
+            lambda m: _attention_class(m.cls),
+            lambda m: tower_of(m.name) is not None,
+            experts,
+        ),
+    )
+
+
+def _special_names(table: LayerTable, which: int) -> list[str]:
+    modules = table.modules
+    return [modules[i].name for i in _special_modules(table)[which]]
+
+
+@once_per_table
+def tower_modules(table: LayerTable) -> frozenset[str]:
+    """Names of the modules inside a vision tower or projector (``tower_of``); once per table
+    (callers must not change it)."""
+    return frozenset(_special_names(table, 3))
 
 
 @once_per_table
 def expert_stacks(table: LayerTable) -> list[Module]:
     """Modules of the blocks holding routed experts as 3-D parameters (``mlp.experts``); once per
     table (callers must not change it)."""
-    return [
-        m
-        for m in table.modules
-        if m.kind is None
-        and m.own_params
-        and split_block(m.name)
-        and not tower_of(m.name)
-        and any(len(shape) == 3 for _, shape in m.own_params)
-    ]
+    modules = table.modules
+    return [modules[i] for i in _special_modules(table)[4]]
 
 
 def expert_parameters(module: Module) -> list[tuple[str, tuple[int, ...]]]:
@@ -158,43 +209,50 @@ def _attention_class(cls: str) -> bool:
 @once_per_table
 def routers(table: LayerTable) -> frozenset[str]:
     """Modules that route tokens to experts: a ``gate``/``router`` beside an ``experts`` module."""
-
-    def routes(m: Module) -> bool:
-        parent, _, leaf = m.name.rpartition(".")
-        return "router" in m.cls.lower() or (
-            leaf in ("gate", "router") and table.get(f"{parent}.experts") is not None
-        )
-
-    return frozenset(_names_where(table, routes))
+    return frozenset(_special_names(table, 1))
 
 
 @once_per_table
 def _attention_owners(table: LayerTable) -> frozenset[str]:
     """Names of the modules whose class is an attention class (``is_attention``'s containers)."""
-    return frozenset(_names_where(table, lambda m: _attention_class(m.cls)))
+    return frozenset(_special_names(table, 2))
 
 
-def _names_where(table: LayerTable, hit: Callable[[Module], bool]) -> list[str]:
-    """Names of the modules ``hit`` accepts, in table order. ``hit`` may read only the module and
-    (but for a block's own module) the modules inside its block: a templated block
-    (``_template_blocks``) is tested once per template, its copies take the same answers."""
+def _positions_where(
+    table: LayerTable, hits: tuple[Callable[[Module], bool], ...]
+) -> tuple[list[int], ...]:
+    """Per test of ``hits``, the positions of the modules it accepts, in table order. A test may
+    read only the module and (but for a block's own module) the modules inside its block: a
+    templated block (``_template_blocks``) is tested once per template, its copies take the same
+    answers."""
     modules = table.modules
-    per_template: dict[tuple[str, int], list[int]] = {}
-    out = []
-    for i, found in _walk(modules, _template_blocks(table)):
+    per_template: dict[tuple[str, int], list[tuple[list[int], list[int]]]] = {}
+    outs: tuple[list[int], ...] = tuple([] for _ in hits)
+    tests = list(zip(hits, outs, strict=True))
+    for i, found in _items(table):
         if found is None:
-            if hit(modules[i]):
-                out.append(modules[i].name)
+            for hit, out in tests:
+                if hit(modules[i]):
+                    out.append(i)
             continue
         stack, _, template, end = found
         offsets = per_template.get((stack, template))
         if offsets is None:
             offsets = per_template[(stack, template)] = [
-                j - i for j in range(i, end) if hit(modules[j])
+                (out, where)
+                for hit, out in tests
+                if (where := [j - i for j in range(i, end) if hit(modules[j])])
             ]
-        if offsets:  # (most templates have none: no generator per block for nothing)
-            out.extend([modules[i + offset].name for offset in offsets])
-    return out
+        for out, where in offsets:  # (most templates have none: nothing per block for nothing)
+            out.extend([i + offset for offset in where])
+    return outs
+
+
+@once_per_table
+def _items(table: LayerTable) -> list[tuple[int, tuple[str, int, int, int] | None]]:
+    """``_walk`` over the table's templated blocks, as a list kept per table (every reading of
+    the table per template walks it; callers must not change it)."""
+    return list(_walk(table.modules, _template_blocks(table)))
 
 
 def _walk(
@@ -229,7 +287,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     # (stack, index, template, start, end))
     in_blocks: list[tuple[Module | None, tuple]] = []
     outside_towers: dict[tuple[str, int], bool] = {}  # (stack, template) → has such a module
-    for i, found in _walk(modules, _template_blocks(table)):
+    for i, found in _items(table):
         if found is None:
             m = modules[i]
             block = split_block(m.name)
@@ -254,6 +312,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     attention_owners = _attention_owners(table)
     parts: dict[str, Part] = {}
     kind_of: dict[str, str] = {}
+    placed: dict[str, tuple[str, int]] = {}
 
     def effect(m: Module, block: tuple[str, int, str]) -> _Effect | None:
         if m.name in router_names:
@@ -278,11 +337,13 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         if cls and cls not in part.classes:
             part.classes.append(cls)
         kind_of[full] = kind
+        placed[full] = (kind, index)
         if lora_kind:
             part.modules.setdefault(rel, lora_kind)
         for p, shape in parameters:
             part.parameters.setdefault(f"{rel}.{p}", shape)
             kind_of[f"{full}.{p}"] = "experts"
+            placed[f"{full}.{p}"] = ("experts", index)
 
     per_template: dict[tuple[str, int], list[tuple[int, _Effect]]] = {}
     template_kinds: dict[tuple[str, int], set[str]] = {}
@@ -310,15 +371,19 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         kinds = template_kinds.get((stack, template))
         if kinds is None:
             kinds = template_kinds[(stack, template)] = {found[0] for _, found in effects}
+        at = {}  # kind → (kind, this index)
         for kind in kinds:
             parts[kind].layers.add(index)
+            at[kind] = (kind, index)
         for offset, (kind, _, _, _, parameters) in effects:
             full = modules[start + offset].name
             kind_of[full] = kind
-            for p, _ in parameters:
+            placed[full] = at[kind]
+            for p, _ in parameters:  # (only routed experts have parameters)
                 kind_of[f"{full}.{p}"] = "experts"
+                placed[f"{full}.{p}"] = at["experts"]
     ordered = {k: parts[k] for k in KINDS if k in parts}
-    return BlockParts(stack, len(stacks[stack]), ordered, kind_of)
+    return BlockParts(stack, len(stacks[stack]), ordered, kind_of, placed)
 
 
 @once_per_table
@@ -367,12 +432,8 @@ def coverage(
         )
         for k, p in shared.parts.items()
     }
-    kind_of = shared.kind_of
-    for names in (modules, parameters):
-        for name in names:
-            kind = kind_of.get(name)
-            if kind is not None:
-                block = split_block(name)
-                if block:
-                    fresh[kind].adapted.add(block[1])
-    return BlockParts(shared.stack, shared.layers, parts=fresh, kind_of=kind_of)
+    placed = shared.placed
+    for names in (modules, parameters):  # (each kind and layer once)
+        for kind, index in set(filter(None, map(placed.get, names))):
+            fresh[kind].adapted.add(index)
+    return BlockParts(shared.stack, shared.layers, fresh, shared.kind_of, placed)

@@ -637,10 +637,8 @@ def _match_into(table: LayerTable, spec: TargetSpec, result: MatchResult) -> Non
     excluded, targeted, to_tie = [], [], []
     plain = None if tie_keys else _plain_list_hits(table, spec)
     if plain is not None:
-        passes = _passes_wrappable(table, spec)
-        for module in plain:
-            if not passes(module):
-                _check_wrappable(table, spec, module)
+        for module in _unsure_wrappable(table, spec, plain):
+            _check_wrappable(table, spec, module)
         targeted = [module.name for module in plain]
         unmatched = table.named_count() > len(plain)  # (only whether there is one is asked)
     else:
@@ -762,17 +760,34 @@ def _check_wrappable(table: LayerTable, spec: TargetSpec, module: Module) -> Non
 
 def _passes_wrappable(table: LayerTable, spec: TargetSpec) -> Callable[[Module], bool]:
     """A test that a module passes ``_check_wrappable`` for sure, with nothing it would evaluate
-    skipped (False: ask ``_check_wrappable``): no Mamba restriction on this model, no
-    ``rank_pattern`` key to try (its regexes run under the matching's deadline), and a layer type
-    the method wraps with ``groups`` 1."""
-    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
-        return lambda module: False
-    kinds = methods.SUPPORTED_KINDS.get(spec.peft_type)
+    skipped (False: ask ``_check_wrappable``): see ``_sure_kinds``."""
+    kinds = _sure_kinds(table, spec)
     if kinds is None:
         return lambda module: False
     if kinds is methods.ANY_MODULE:
         return lambda module: module.groups == 1
     return lambda module: module.groups == 1 and module.kind in kinds
+
+
+def _unsure_wrappable(table: LayerTable, spec: TargetSpec, modules: list[Module]) -> list[Module]:
+    """The modules of ``modules`` that ``_passes_wrappable`` does not pass for sure, in order,
+    chosen in one pass (no call per module)."""
+    kinds = _sure_kinds(table, spec)
+    if kinds is None:
+        return modules
+    if kinds is methods.ANY_MODULE:
+        return [m for m in modules if m.groups != 1]
+    return [m for m in modules if m.groups != 1 or m.kind not in kinds]
+
+
+def _sure_kinds(table: LayerTable, spec: TargetSpec):
+    """The layer kinds whose modules with ``groups`` 1 pass ``_check_wrappable`` for sure
+    (``methods.ANY_MODULE``: every kind), or None for none: a module passes for sure where this
+    model has no Mamba restriction, no ``rank_pattern`` key is to be tried (its regexes run under
+    the matching's deadline) and the method wraps its layer type."""
+    if spec.rank_pattern or mamba_error(spec, table.model_type, MAMBA_INCOMPATIBLE[0]):
+        return None
+    return methods.SUPPORTED_KINDS.get(spec.peft_type)
 
 
 def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) -> list[str]:
@@ -848,4 +863,22 @@ def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
 @once_per_table
 def _entry_hits(table: LayerTable) -> dict[str, list[Module]]:
     """``modules_matching_entry``'s answers for this table, by entry."""
+    return {}
+
+
+def unwrappable_matching_entry(table: LayerTable, entry: str, peft_type: str) -> list[Module]:
+    """The modules a single list entry hits that ``peft_type`` cannot wrap (``can_wrap``), in
+    table order; once per table, entry and method (LL104 asks for every entry of every site;
+    callers only read it)."""
+    known = _unwrappable_hits(table)
+    found = known.get((entry, peft_type))
+    if found is None:
+        hits = modules_matching_entry(table, entry)
+        found = known[(entry, peft_type)] = [m for m in hits if not can_wrap(m, peft_type)]
+    return found
+
+
+@once_per_table
+def _unwrappable_hits(table: LayerTable) -> dict[tuple[str, str], list[Module]]:
+    """``unwrappable_matching_entry``'s answers for this table, by entry and method."""
     return {}

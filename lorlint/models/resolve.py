@@ -10,9 +10,11 @@ none of these place is unknown: ``ModelNotFound`` names every source tried.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -118,6 +120,12 @@ def read_config(path: Path) -> dict:
 
 
 def _from_local(reference: str, base_dirs: list[Path]) -> tuple[Path, dict] | None:
+    if (
+        not reference.startswith("~")
+        and not os.path.isabs(reference)
+        and _surely_absent(reference, base_dirs)
+    ):
+        return None
     candidates = [Path(reference).expanduser()]
     if not candidates[0].is_absolute():
         candidates = [d / reference for d in base_dirs] + [Path.cwd() / reference]
@@ -129,6 +137,25 @@ def _from_local(reference: str, base_dirs: list[Path]) -> tuple[Path, dict] | No
         if adapter.is_file():  # a saved adapter directory: follow it to its base model
             return adapter, {"__adapter__": read_json(adapter)}
     return None
+
+
+def _surely_absent(reference: str, base_dirs: list[Path]) -> bool:
+    """Whether no directory ``_from_local`` tries for a relative ``reference`` has a
+    ``config.json`` or ``adapter_config.json`` file, asked without path objects (most references
+    are hub ids, in no directory, and every model view asks). The same ``stat`` calls, so the
+    same answers; False on any other error (no permission): the path objects raise it as before."""
+    for base in [*base_dirs, None]:  # None: the working directory, as Path.cwd()
+        here = os.path.join(os.getcwd() if base is None else base, reference)
+        for name in ("config.json", "adapter_config.json"):
+            try:
+                if stat.S_ISREG(os.stat(os.path.join(here, name)).st_mode):
+                    return False
+            except OSError as err:  # Path.is_file: these mean "no such file"
+                if err.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+                    return False
+            except ValueError:  # a name the file system cannot take: no file either
+                pass
+    return True
 
 
 def _from_hf_cache(reference: str) -> tuple[str, dict] | None:

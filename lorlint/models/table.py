@@ -65,8 +65,12 @@ class LayerTable:
         self.transformers_version = transformers_version
         self.is_pretrained_model = is_pretrained_model
         self.meta = {} if meta is None else meta
-        self._by_name = {m.name: m for m in self.modules}
+        # Built on first use: most tables are never asked for a module by name (5 of the 41 the
+        # real-world set loads), and a leaf's positions are found per template (_leaf_index).
+        self._by_name: dict[str, Module] | None = None
         self._leaf_positions: dict[str, list[int]] | None = None
+        self._leaf_plan: tuple[dict[str, list[int]], dict[str, list[tuple[list[int], list[int]]]]]
+        self._leaf_plan = ({}, {})
         self._named: int | None = None
         # Blocks decoded from one template (from_json): (stack, [(index, template, start, end)])
         # per run, positions in ``modules``; what is computed per block can be computed per
@@ -74,18 +78,67 @@ class LayerTable:
         self.block_runs: tuple[tuple[str, list[tuple[int, int, int, int]]], ...] = ()
 
     def get(self, name: str) -> Module | None:
+        if self._by_name is None:
+            self._by_name = {m.name: m for m in self.modules}
         return self._by_name.get(name)
 
     def positions_with_leaf(self, leaf: str) -> list[int]:
         """Positions in ``modules`` of the modules whose last name component is ``leaf``, in
-        table order (an index built on first use: a target entry can only hit modules whose leaf
-        is the entry's own last component; positions sort without a key)."""
+        table order (a target entry can only hit modules whose leaf is the entry's own last
+        component; positions sort without a key). Found on first use of each leaf; callers must
+        not change the list."""
         if self._leaf_positions is None:
+            self._leaf_positions = self._leaf_index()
+        found = self._leaf_positions.get(leaf)
+        if found is None:
+            outside, inside = self._leaf_plan
+            found = list(outside.get(leaf, ()))
+            per_template = inside.get(leaf, ())
+            for starts, offsets in per_template:
+                found.extend([start + offset for start in starts for offset in offsets])
+            if len(per_template) > 1 or (per_template and leaf in outside):
+                found.sort()  # interleaved: several templates, or modules outside the blocks
+            self._leaf_positions[leaf] = found
+        return found
+
+    def _leaf_index(self) -> dict[str, list[int]]:
+        """The leaf index of a table built module by module: every leaf's positions at once.
+        For blocks decoded from a template (``block_runs``) the index starts empty and
+        ``_leaf_plan`` holds what answers a leaf in a few steps: the positions, by leaf, of the
+        modules outside those blocks and of the blocks' own modules (``stack.7``: leaf ``7``),
+        and per leaf, (the start of each block of a template, the template's offsets of the
+        modules with that leaf). A copy's module at an offset has the first copy's leaf there:
+        its name is the block's name and the template's same relative name (``from_json``)."""
+        modules = self.modules
+        if not self.block_runs:
             index: dict[str, list[int]] = {}
-            for i, m in enumerate(self.modules):
+            for i, m in enumerate(modules):
                 index.setdefault(m.name.rpartition(".")[2], []).append(i)  # m.leaf, inline
-            self._leaf_positions = index
-        return self._leaf_positions.get(leaf, [])
+            self._leaf_plan = ({}, {})
+            return index
+        blocks: dict[int, int] = {}  # start → end
+        starts: dict[int, list[int]] = {}  # template → its blocks' starts
+        template_leaves: dict[int, dict[str, list[int]]] = {}
+        for _, run in self.block_runs:
+            for _, template, start, end in run:
+                blocks[start] = end
+                starts.setdefault(template, []).append(start)
+                if template not in template_leaves:
+                    offsets: dict[str, list[int]] = {}
+                    for j in range(start + 1, end):
+                        offsets.setdefault(modules[j].name.rpartition(".")[2], []).append(j - start)
+                    template_leaves[template] = offsets
+        outside: dict[str, list[int]] = {}
+        i = 0
+        while i < len(modules):
+            outside.setdefault(modules[i].name.rpartition(".")[2], []).append(i)
+            i = blocks.get(i, i + 1)
+        inside: dict[str, list[tuple[list[int], list[int]]]] = {}
+        for template, offsets in template_leaves.items():
+            for leaf, where in offsets.items():
+                inside.setdefault(leaf, []).append((starts[template], where))
+        self._leaf_plan = (outside, inside)
+        return {}
 
     def named_count(self) -> int:
         """How many modules have a name (all but the model itself, ``""``)."""
@@ -169,7 +222,9 @@ class LayerTable:
 
         With the cyclic garbage collector paused, as the Python front end does: a table is
         thousands of new objects at once, none in a cycle, and a collection started on the way
-        would walk them all for nothing."""
+        would walk them all for nothing. Pausing only delays that walk to the next allocation
+        after it, though: where the process keeps its long-lived objects out of collections
+        (``keep_tables_out_of_collections``), the new table joins them."""
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -177,6 +232,8 @@ class LayerTable:
         finally:
             if enabled:
                 gc.enable()
+            if _FREEZE_DECODED[0]:
+                gc.freeze()
 
     @classmethod
     def _decode(cls, data: dict) -> LayerTable:
@@ -190,6 +247,7 @@ class LayerTable:
             for rows in data.get("templates", ())
         ]
         runs: list[tuple[str, list[tuple[int, int, int, int]]]] = []
+        unnamed = 0  # (a block's modules all have a name: ``stack.N`` and below)
         for item in data["modules"]:
             if type(item) is not dict:
                 # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x
@@ -197,6 +255,7 @@ class LayerTable:
                 module = new(Module)
                 module.__dict__.update(_fields(item, classes))
                 add(module)
+                unnamed += not item[0]
                 continue
             prefix, first = item["stack"], item["first"]
             run = []
@@ -224,7 +283,23 @@ class LayerTable:
             meta=data.get("meta", {}),
         )
         table.block_runs = tuple(runs)
+        table._named = len(modules) - unnamed
         return table
+
+
+_FREEZE_DECODED = [False]  # set by keep_tables_out_of_collections
+
+
+def keep_tables_out_of_collections() -> None:
+    """From now on, each decoded table is moved, with every object alive at that moment, out of
+    the cyclic garbage collector's reach (``gc.freeze``), as ``lorlint check`` does with what
+    start-up loads (commands/check.py). A table lives as long as the process and holds no
+    cycle; left young, its ~500 modules (18,253 for the real-world set's 39 tables, two objects
+    each) are walked by the next collections for nothing (7 ms of that run's 0.12 s of checking
+    sites). The cost: garbage that only the collector could free (a reference cycle) and exists
+    at that moment is never freed, which one pass over the files can afford and a long-lived
+    process (the server, ``--watch``) cannot, so it is asked for, never the default."""
+    _FREEZE_DECODED[0] = True
 
 
 _CONTAINER = re.compile(r"(.+)\.(\d+)")  # a block's own module: ``model.layers.3``
