@@ -173,3 +173,18 @@ MENTION_PARTS = ["trl", "llamafactory", "-cli", "train_bash.py", "train_bash", "
 @given(st.lists(st.sampled_from(MENTION_PARTS), max_size=8).map("".join))
 def test_mentions_found_as_the_regex_finds_them(text):
     assert shell.might_have_sites(text) == (word_search(MENTION, text) is not None)
+
+
+# What ``shell._naming_rows`` finds by dropping quotes and backslashes from the whole text: the rows
+# where this regex (the tool's names with them anywhere between their letters) has a match
+TOOL_NAME = re.compile(
+    "|".join("['\"\\\\]*".join(map(re.escape, name)) for name in shell._TOOL_NAMES)
+)
+NAME_PARTS = ["t", "r", "l", "trl", "llama", "factory", "train_", "bash", ".py", "'", '"', "\\",
+              "\n", "\r", "\r\n", " ", "x", "é"]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(NAME_PARTS), max_size=14).map("".join))
+def test_naming_rows_as_the_regex_finds_them(text):
+    assert shell._naming_rows(text) == shell._rows_matching(text, TOOL_NAME)
