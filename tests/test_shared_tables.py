@@ -3,10 +3,12 @@ must never depend on which files were linted before in the same process."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from lorlint.engine import Options, ViewCache, lint_file
 from lorlint.models import catalog, view
+from lorlint.models.table import LayerTable, Module, tables_out_of_collections
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FILES = sorted(
@@ -62,3 +64,18 @@ def test_a_files_directory_is_its_resolved_parent(tmp_path, monkeypatch):
                "x.py", ".", "..", "real/sub/..", str(tmp_path / "lnk" / "sub" / "f.py")]  # fmt: skip
     for path in written + written[::-1]:
         assert views.directory_of(path) == Path(path).resolve().parent, path
+
+
+def test_decoded_tables_leave_the_collector_only_within_a_check():
+    """``lorlint check`` moves a decoded table out of the collector's reach (``gc.freeze``);
+    outside ``tables_out_of_collections`` (the server, ``--watch``) a table stays collectable."""
+    data = LayerTable("x", "X", [Module("m", "M"), Module("m.a", "Linear", "linear")]).to_json()
+    before = gc.get_freeze_count()
+    LayerTable.from_json(data)
+    assert gc.get_freeze_count() == before
+    with tables_out_of_collections():
+        kept = LayerTable.from_json(data)
+    assert gc.get_freeze_count() > before + len(kept.modules)
+    frozen = gc.get_freeze_count()
+    LayerTable.from_json(data)
+    assert gc.get_freeze_count() == frozen

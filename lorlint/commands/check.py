@@ -19,7 +19,7 @@ from lorlint.fixes import choose as choose_fixes
 from lorlint.fixes import splice as splice_fixes
 from lorlint.frontends.names import file_kind, worth_reading
 from lorlint.frontends.source import SourceError, read_bytes
-from lorlint.models.table import keep_tables_out_of_collections
+from lorlint.models.table import tables_out_of_collections
 from lorlint.report import formats
 from lorlint.report.progress import Progress
 from lorlint.site import Span
@@ -287,12 +287,11 @@ def discover(
 
 def run(args) -> int:
     _fewer_collections()
-    if not args.watch:  # one pass over the files: decoded tables live as long as the process
-        keep_tables_out_of_collections()
     try:
         if args.watch:
             return watch(args)
-        return check_once(args)
+        with tables_out_of_collections():  # one pass: decoded tables live as long as the process
+            return check_once(args)
     except (UsageError, config_mod.ConfigError) as err:
         print(f"lorlint check: {err}", file=sys.stderr)
         return 2

@@ -11,7 +11,8 @@ import gc
 import json
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -224,7 +225,7 @@ class LayerTable:
         thousands of new objects at once, none in a cycle, and a collection started on the way
         would walk them all for nothing. Pausing only delays that walk to the next allocation
         after it, though: where the process keeps its long-lived objects out of collections
-        (``keep_tables_out_of_collections``), the new table joins them."""
+        (``tables_out_of_collections``), the new table joins them."""
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -287,19 +288,25 @@ class LayerTable:
         return table
 
 
-_FREEZE_DECODED = [False]  # set by keep_tables_out_of_collections
+_FREEZE_DECODED = [False]  # set within tables_out_of_collections
 
 
-def keep_tables_out_of_collections() -> None:
-    """From now on, each decoded table is moved, with every object alive at that moment, out of
-    the cyclic garbage collector's reach (``gc.freeze``), as ``lorlint check`` does with what
-    start-up loads (commands/check.py). A table lives as long as the process and holds no
-    cycle; left young, its ~500 modules (18,253 for the real-world set's 39 tables, two objects
-    each) are walked by the next collections for nothing (7 ms of that run's 0.12 s of checking
-    sites). The cost: garbage that only the collector could free (a reference cycle) and exists
-    at that moment is never freed, which one pass over the files can afford and a long-lived
-    process (the server, ``--watch``) cannot, so it is asked for, never the default."""
+@contextmanager
+def tables_out_of_collections() -> Iterator[None]:
+    """Within it, each decoded table is moved, with every object alive at that moment, out of the
+    cyclic garbage collector's reach (``gc.freeze``), as ``lorlint check`` does with what start-up
+    loads (commands/check.py). A table lives as long as the process and holds no cycle; left
+    young, its ~500 modules (18,253 for the real-world set's 39 tables, two objects each) are
+    walked by the next collections for nothing (7 ms of that run's 0.12 s of checking sites).
+    The cost: garbage that only the collector could free (a reference cycle) and exists at that
+    moment is never freed, which one pass over the files can afford and a long-lived process
+    (the server, ``--watch``) cannot, so it is asked for, never the default."""
+    before = _FREEZE_DECODED[0]
     _FREEZE_DECODED[0] = True
+    try:
+        yield
+    finally:
+        _FREEZE_DECODED[0] = before
 
 
 _CONTAINER = re.compile(r"(.+)\.(\d+)")  # a block's own module: ``model.layers.3``
