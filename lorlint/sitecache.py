@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 from lorlint import __version__
@@ -49,7 +48,7 @@ def _decode(obj):
 def _value_to_json(value: Value) -> dict:
     return {
         "value": _encode(value.value),
-        "span": asdict(value.span) if value.span else None,
+        "span": value.span.to_json() if value.span else None,
         "elements": [_value_to_json(e) for e in value.elements]
         if value.elements is not None
         else None,
@@ -75,7 +74,9 @@ def _value_from_json(data: dict) -> Value:
 
 
 def site_to_json(site: Site) -> dict:
-    data = asdict(site)
+    data = (
+        site.to_json()
+    )  # byte for byte what ``dataclasses.asdict`` gave (tests/test_sitecache.py)
     data["keywords"] = {k: _value_to_json(v) for k, v in site.keywords.items()}
     return data
 

@@ -94,11 +94,9 @@ class Context:
         if self.result.error is None or self.result.error.kind != "param-dropout":
             return None
         if "once_dropout_is_zero" not in self.shared:
-            from dataclasses import replace
-
             from lorlint.models.match import match
 
-            fixed = match(self.table, replace(self.spec, lora_dropout=0.0))
+            fixed = match(self.table, self.spec.replaced(lora_dropout=0.0))
             self.shared["once_dropout_is_zero"] = fixed if fixed.ok else None
         return self.shared["once_dropout_is_zero"]
 

@@ -11,8 +11,6 @@ not a hang or a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import yaml
 
 from lorlint.frontends import jsontext, yamltree
@@ -37,12 +35,16 @@ class ConfigError(ValueError):
     """A config file that cannot be read (the reason is user-facing)."""
 
 
-@dataclass
 class _Budget:
-    """Nodes left to visit (aliases and merges expanded), and one safe loader for scalars."""
+    """Nodes left to visit (aliases and merges expanded), and one safe loader for scalars.
+    (A plain class: ``@dataclass`` compiles its methods at every start and imports
+    ``dataclasses``; nothing compares or prints one.)"""
 
-    left: int = NODE_BUDGET
-    loader: yaml.SafeLoader = field(default_factory=lambda: yaml.SafeLoader(""))
+    __slots__ = ("left", "loader")
+
+    def __init__(self, left: int = NODE_BUDGET, loader: yaml.SafeLoader | None = None):
+        self.left = left
+        self.loader = yaml.SafeLoader("") if loader is None else loader
 
     def spend(self) -> None:
         self.left -= 1

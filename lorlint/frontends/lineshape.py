@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass, field
 
 KEYWORDS = frozenset(keyword.kwlist) | {"match", "case", "type", "_"}
 _BINDING_KEYWORDS = frozenset(
@@ -112,18 +111,27 @@ def _flatten_innermost(flat: str) -> str:
     return flat
 
 
-@dataclass
 class Shape:
     """A logical line with strings and comments blanked and every bracketed group turned into
-    ``\\x00`` marks: the same length, so offsets stay those of the text (``start`` + index)."""
+    ``\\x00`` marks: the same length, so offsets stay those of the text (``start`` + index).
+    (A plain class: ``@dataclass`` compiles its methods at every start and imports
+    ``dataclasses``; nothing compares or prints one.)"""
 
-    start: int
-    flat: str
-    binds_by_keyword: bool
-    last_assign: int  # index in ``flat`` of the last ``=`` at depth 0, or -1
-    annotated: bool
-    _targets: set[str] | None = field(default=None, repr=False, compare=False)
-    _literal: bool | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("_literal", "_targets", "annotated", "binds_by_keyword", "flat", "last_assign",
+                 "start")  # fmt: skip
+
+    def __init__(
+        self,
+        start: int,
+        flat: str,
+        binds_by_keyword: bool,
+        last_assign: int,  # index in ``flat`` of the last ``=`` at depth 0, or -1
+        annotated: bool,
+    ):
+        self.start, self.flat, self.binds_by_keyword = start, flat, binds_by_keyword
+        self.last_assign, self.annotated = last_assign, annotated
+        self._targets: set[str] | None = None
+        self._literal: bool | None = None
 
     @classmethod
     def of(cls, text: str, start: int, end: int) -> Shape:

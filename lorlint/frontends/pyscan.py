@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from itertools import count
 
 _FAST_DEPTH = 4  # bracket nesting the one-regex path handles; deeper lines take the slow path
@@ -228,17 +227,25 @@ def _slow_line(text: str, pos: int, scan: _Scan) -> int:
             raise ScanError("stray backslash")
 
 
-@dataclass
 class Lines:
     """The logical lines of a text: ``starts[i]`` its first offset, ``ends[i]`` one past its
     line break; ``code[i]`` the offset of its first character after indentation (a blank or
-    comment-only line has a line break, ``#`` or the end of the text there)."""
+    comment-only line has a line break, ``#`` or the end of the text there). (A plain class:
+    ``@dataclass`` compiles its methods at every start and imports ``dataclasses``; nothing
+    compares or prints one.)"""
 
-    text: str
-    starts: list[int]
-    ends: list[int]
-    code: list[int]
-    newer_fstrings: list[tuple[int, int]]  # offsets of f-strings only Python 3.12+ parses
+    __slots__ = ("code", "ends", "newer_fstrings", "starts", "text")
+
+    def __init__(
+        self,
+        text: str,
+        starts: list[int],
+        ends: list[int],
+        code: list[int],
+        newer_fstrings: list[tuple[int, int]],  # offsets of f-strings only Python 3.12+ parses
+    ):
+        self.text, self.starts, self.ends, self.code = text, starts, ends, code
+        self.newer_fstrings = newer_fstrings
 
     def is_code(self, i: int) -> bool:
         c = self.code[i]

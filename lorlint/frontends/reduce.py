@@ -26,7 +26,6 @@ import re
 import sys
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from lorlint.frontends.handoff import FLOW_WORDS, ROOT_ANCHORS
 from lorlint.frontends.lineshape import FIRST_WORD, KEYWORDS, WORD, Shape, reads
@@ -75,13 +74,16 @@ _ALIAS = re.compile(r"(?<!\w)([^\W\d]\w*)\s+as\s+([^\W\d]\w*)")
 _NOT_BREAK = re.compile(r"[^\r\n]+")
 
 
-@dataclass
 class Reduction:
-    """A reduced text and what it covers (``full``: the whole text, it covers everything)."""
+    """A reduced text and what it covers (``full``: the whole text, it covers everything).
+    (A plain class: ``@dataclass`` compiles its methods at every start and imports
+    ``dataclasses``; nothing compares or prints one.)"""
 
-    text: str
-    covered: Needs
-    extra_reads: dict[str, int] = field(default_factory=dict)  # reads in neutralized f-strings
+    __slots__ = ("covered", "extra_reads", "text")
+
+    def __init__(self, text: str, covered: Needs, extra_reads: dict[str, int] | None = None):
+        self.text, self.covered = text, covered
+        self.extra_reads = {} if extra_reads is None else extra_reads  # in neutralized f-strings
 
 
 class Reducer:

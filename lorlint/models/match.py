@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache, partial
 
 from lorlint.models import bounded, methods
@@ -56,28 +55,66 @@ LORA_LIKE_TYPES = ("LORA", "ADALORA", "XLORA", "RANDLORA")
 EMBEDDING_LAYER_NAMES = ("embed_tokens", "lm_head")
 
 
-@dataclass
 class TargetSpec:
-    """The matching-relevant part of a PEFT config, as PEFT holds it after ``__post_init__``."""
+    """The matching-relevant part of a PEFT config, as PEFT holds it after ``__post_init__``.
 
-    target_modules: str | Sequence[str] | None = None
-    exclude_modules: str | Sequence[str] | None = None
-    layers_to_transform: int | Sequence[int] | None = None
-    layers_pattern: str | Sequence[str] | None = None
-    modules_to_save: Sequence[str] | None = None
-    target_parameters: Sequence[str] | None = None
-    rank_pattern: dict[str, int] = field(default_factory=dict)
-    alpha_pattern: dict[str, int] = field(default_factory=dict)
-    task_type: str | None = None
-    peft_type: str = "LORA"  # other methods: lorlint/models/methods.py
-    feedforward_modules: str | Sequence[str] | None = None  # IA3 only
-    r: int = 8  # LoraConfig's defaults; MoE conversion derives fused ranks from them
-    lora_alpha: int = 8
-    lora_dropout: float | None = 0.0  # None: not known statically (PEFT's dropout raise is skipped)
-    ensure_weight_tying: bool = False
-    # get_peft_model wraps the model in PeftModelFor<Task>, which adds the task head to modules_to_save;
-    # inject_adapter_in_model does not.
-    via_get_peft_model: bool = True
+    A plain class, not ``@dataclass`` (whose methods are compiled at every start, and whose
+    ``import dataclasses`` costs 5-9 ms before the first file is linted); it compares by value
+    and ``replaced`` is ``dataclasses.replace``."""
+
+    FIELDS = ("target_modules", "exclude_modules", "layers_to_transform", "layers_pattern",
+              "modules_to_save", "target_parameters", "rank_pattern", "alpha_pattern",
+              "task_type", "peft_type", "feedforward_modules", "r", "lora_alpha", "lora_dropout",
+              "ensure_weight_tying", "via_get_peft_model")  # fmt: skip
+
+    def __init__(
+        self,
+        target_modules: str | Sequence[str] | None = None,
+        exclude_modules: str | Sequence[str] | None = None,
+        layers_to_transform: int | Sequence[int] | None = None,
+        layers_pattern: str | Sequence[str] | None = None,
+        modules_to_save: Sequence[str] | None = None,
+        target_parameters: Sequence[str] | None = None,
+        rank_pattern: dict[str, int] | None = None,
+        alpha_pattern: dict[str, int] | None = None,
+        task_type: str | None = None,
+        peft_type: str = "LORA",  # other methods: lorlint/models/methods.py
+        feedforward_modules: str | Sequence[str] | None = None,  # IA3 only
+        r: int = 8,  # LoraConfig's defaults; MoE conversion derives fused ranks from them
+        lora_alpha: int = 8,
+        lora_dropout: float | None = 0.0,  # None: not known (PEFT's dropout raise is skipped)
+        ensure_weight_tying: bool = False,
+        # get_peft_model wraps the model in PeftModelFor<Task>, which adds the task head to
+        # modules_to_save; inject_adapter_in_model does not.
+        via_get_peft_model: bool = True,
+    ):
+        self.target_modules, self.exclude_modules = target_modules, exclude_modules
+        self.layers_to_transform, self.layers_pattern = layers_to_transform, layers_pattern
+        self.modules_to_save, self.target_parameters = modules_to_save, target_parameters
+        self.rank_pattern = {} if rank_pattern is None else rank_pattern
+        self.alpha_pattern = {} if alpha_pattern is None else alpha_pattern
+        self.task_type, self.peft_type = task_type, peft_type
+        self.feedforward_modules, self.r, self.lora_alpha = feedforward_modules, r, lora_alpha
+        self.lora_dropout, self.ensure_weight_tying = lora_dropout, ensure_weight_tying
+        self.via_get_peft_model = via_get_peft_model
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"TargetSpec({fields})"
+
+    def replaced(self, **changes) -> TargetSpec:
+        """A copy with ``changes`` (what ``dataclasses.replace`` did)."""
+        return TargetSpec(**{name: getattr(self, name) for name in self.FIELDS} | changes)
 
 
 class PeftError(Exception):

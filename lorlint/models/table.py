@@ -13,7 +13,6 @@ import re
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
@@ -23,17 +22,44 @@ ALL_LINEAR_KINDS = ("linear", "conv1d_hf")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class Module:
-    """One entry of ``named_modules()``."""
+    """One entry of ``named_modules()``.
 
-    name: str
-    cls: str
-    kind: str | None = None  # one of LORA_KINDS, or None when LoRA cannot wrap it
-    shape: tuple[int, ...] = ()  # (in, out) for linears, (num, dim) for embeddings
-    params: int = 0  # parameters owned directly (recurse=False)
-    own_params: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (name, shape), for target_parameters
-    groups: int = 1  # a convolution's groups: LoRA needs the rank divisible by it
+    A plain class, not a frozen ``@dataclass`` (whose methods are compiled at every start, and
+    whose ``import dataclasses`` costs 5-9 ms before the first file is linted); immutable by
+    convention, it compares and hashes by value as the dataclass did. ``LayerTable._decode``
+    fills ``__dict__`` directly (no ``__slots__``)."""
+
+    FIELDS = ("name", "cls", "kind", "shape", "params", "own_params", "groups")
+
+    def __init__(
+        self,
+        name: str,
+        cls: str,
+        kind: str | None = None,  # one of LORA_KINDS, or None when LoRA cannot wrap it
+        shape: tuple[int, ...] = (),  # (in, out) for linears, (num, dim) for embeddings
+        params: int = 0,  # parameters owned directly (recurse=False)
+        own_params: tuple[tuple[str, tuple[int, ...]], ...] = (),  # (name, shape): parameters
+        groups: int = 1,  # a convolution's groups: LoRA needs the rank divisible by it
+    ):
+        self.name, self.cls, self.kind, self.shape = name, cls, kind, shape
+        self.params, self.own_params, self.groups = params, own_params, groups
+
+    def _key(self) -> tuple:
+        return (self.name, self.cls, self.kind, self.shape, self.params, self.own_params,
+                self.groups)  # fmt: skip
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"Module({fields})"
 
     @property
     def leaf(self) -> str:
@@ -251,8 +277,8 @@ class LayerTable:
         unnamed = 0  # (a block's modules all have a name: ``stack.N`` and below)
         for item in data["modules"]:
             if type(item) is not dict:
-                # Module(...) without its frozen __init__ (one object.__setattr__ per field, 2x
-                # the cost): tables hold thousands of modules, decoded on every run.
+                # Module(...) without its __init__ (a call and keyword parsing per module):
+                # tables hold thousands of modules, decoded on every run.
                 module = new(Module)
                 module.__dict__.update(_fields(item, classes))
                 add(module)

@@ -7,6 +7,7 @@ Imports torch, transformers, peft and bitsandbytes; only ``lorlint verify`` load
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -392,8 +393,8 @@ def saved_adapter(site: Site) -> tuple[Site, int | None]:
     if not isinstance(found, list) or len(found) != 1:
         raise Skip(f"{config} holds no PEFT config lorlint reads")
     saved = found[0]
-    replaced = dataclasses.replace(site, kind=saved.kind, callee=saved.callee,
-                                   keywords=saved.keywords)  # fmt: skip
+    replaced = copy.copy(site)  # ``Site`` is a plain class (no ``dataclasses.replace``)
+    replaced.kind, replaced.callee, replaced.keywords = saved.kind, saved.callee, saved.keywords
     return replaced, None if trainable else site.span.row
 
 
