@@ -97,3 +97,42 @@ def test_findings_still_compare_and_pickle_by_value():
         "safe", "x", known_edits=(Edit(Span(1, 1, 1, 2), "a"),)
     )
     assert len({Edit(Span(1, 1, 1, 2), "a"), Edit(Span(1, 1, 1, 2), "a")}) == 1
+
+
+def test_sites_and_modules_keep_what_their_dataclasses_gave():
+    """Site, Value, Span, Argument, Step, Module and TargetSpec are plain classes (no
+    ``dataclasses`` at start-up): same constructors, value equality, the frozen ones' hashes (the
+    dataclass's ``hash`` of the field tuple), the dataclass repr, pickling and deep copies."""
+    import copy
+    import pickle
+
+    from lorlint.models.match import TargetSpec
+    from lorlint.models.table import Module
+    from lorlint.site import UNKNOWN, Argument, Site, Span, Step, Value
+
+    span = Span(1, 2, 3, 4)
+    assert repr(span) == "Span(row=1, col=2, end_row=3, end_col=4)"
+    assert hash(span) == hash((1, 2, 3, 4)) and {span, Span(1, 2, 3, 4)} == {span}
+    assert hash(Argument("r", span)) == hash(("r", span, True))
+    value = Value([1], span, [Value(1, span)], "T", 1)
+    assert repr(Value(UNKNOWN)) == (
+        "Value(value=Unknown, span=None, elements=None, bound_to=None, bound_uses=0, "
+        "editable=True, quote='\"')"
+    )
+    site = Site("t.py", "peft-config", "peft.LoraConfig", span, {"r": value}, "m", span,
+                flow=[Step("load", 1, 1, 1, 5, {"loader": "Auto"})],
+                arguments=[Argument(None, span, False)], facts={"x": [1]})  # fmt: skip
+    assert repr(site).startswith("Site(path='t.py', kind='peft-config', callee='peft.LoraConfig'")
+    for obj in (span, value, site, site.flow[0], site.arguments[0]):
+        assert pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)) == obj
+        assert copy.deepcopy(obj) == obj and copy.copy(obj) == obj
+    other = copy.deepcopy(site)
+    other.keywords["r"].bound_uses = 2
+    assert other != site and Value(1) != Value(2) and Value(1) != 1
+    module = Module("a.q", "Linear", "linear", (4, 4), 16)
+    assert module == Module("a.q", "Linear", "linear", (4, 4), 16) != Module("a.k", "Linear")
+    assert hash(module) == hash(("a.q", "Linear", "linear", (4, 4), 16, (), 1))
+    assert repr(module).startswith("Module(name='a.q', cls='Linear', kind='linear'")
+    spec = TargetSpec(["q"], lora_dropout=0.1)
+    assert spec.replaced(lora_dropout=0.0) == TargetSpec(["q"]) != spec
+    assert spec.rank_pattern == {} and spec.rank_pattern is not TargetSpec().rank_pattern
