@@ -31,7 +31,8 @@ SETUP_KINDS = frozenset({"load", "quant-config", "adapter-load"})
 # This module's classes are plain, not ``@dataclass`` (which compiles each class's methods at every
 # start, ~0.5 ms a class, and imports ``dataclasses`` -> ``inspect``, 5-9 ms, before the first file
 # is linted). They keep what the dataclasses gave: the same constructor (field order included),
-# comparison by value, hashing for the frozen ``Span`` and ``Argument``, and the dataclass repr.
+# and through ``Record`` comparison by value, hashing for the frozen ``Span`` and ``Argument``,
+# and the dataclass repr (tests/test_startup.py).
 
 
 def _copied(value):
@@ -44,13 +45,31 @@ def _copied(value):
     return value
 
 
-def _repr(obj, names: tuple[str, ...]) -> str:
-    """The repr ``@dataclass`` writes: ``Span(row=1, col=2, end_row=1, end_col=5)``."""
-    fields = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names)
-    return f"{type(obj).__qualname__}({fields})"
+class Record:
+    """What ``@dataclass`` gave these classes and is used: equality field by field (``FIELDS``,
+    in the constructor's order) and the dataclass repr, ``Span(row=1, col=2, end_row=1,
+    end_col=5)``. Mutable records are unhashable, as dataclasses are; the frozen ones define
+    ``__hash__`` as the hash of ``_key()``, as a frozen dataclass does."""
+
+    __slots__ = ()
+    FIELDS: tuple[str, ...] = ()
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # mutable records are unhashable, as dataclasses (``eq=True``) are
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__qualname__}({fields})"
 
 
-class Span:
+class Span(Record):
     """1-based rows and columns, end exclusive (ruff's convention). Immutable by convention (a
     dict key and set member), as the frozen dataclass it was."""
 
@@ -63,23 +82,15 @@ class Span:
     def _key(self) -> tuple:
         return (self.row, self.col, self.end_row, self.end_col)
 
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
     def __hash__(self) -> int:
         return hash(self._key())
-
-    def __repr__(self) -> str:
-        return _repr(self, self.FIELDS)
 
     def to_json(self) -> dict:
         """What ``dataclasses.asdict`` gave (the site cache's format)."""
         return {"row": self.row, "col": self.col, "end_row": self.end_row, "end_col": self.end_col}
 
 
-class Value:
+class Value(Record):
     """A resolved keyword value; lists keep a Value per element so findings point at the element."""
 
     FIELDS = ("value", "span", "elements", "bound_to", "bound_uses", "editable", "quote")
@@ -97,26 +108,12 @@ class Value:
         self.value, self.span, self.elements, self.bound_to = value, span, elements, bound_to
         self.bound_uses, self.editable, self.quote = bound_uses, editable, quote
 
-    def _key(self) -> tuple:
-        return (self.value, self.span, self.elements, self.bound_to, self.bound_uses,
-                self.editable, self.quote)  # fmt: skip
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # mutable, as the dataclass it was
-
-    def __repr__(self) -> str:
-        return _repr(self, self.FIELDS)
-
     @property
     def known(self) -> bool:
         return self.value is not UNKNOWN
 
 
-class Argument:
+class Argument(Record):
     """One argument of a setup call as written: its keyword (None: positional) and the span of
     the whole ``name=value``. ``clean`` says the text from the previous argument's end (or the
     opening parenthesis) to this one holds no comment, so a fix may delete across it."""
@@ -130,19 +127,11 @@ class Argument:
     def _key(self) -> tuple:
         return (self.keyword, self.span, self.clean)
 
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
     def __hash__(self) -> int:
         return hash(self._key())
 
-    def __repr__(self) -> str:
-        return _repr(self, self.FIELDS)
 
-
-class Step:
+class Step(Record):
     """One call in the life of the model a site is applied to, in the order the code runs them
     (``Site.flow``). ``call`` is one of:
 
@@ -189,20 +178,6 @@ class Step:
         self.detail = {} if detail is None else detail
         self.conditional = conditional
 
-    def _key(self) -> tuple:
-        return (self.call, self.row, self.col, self.end_row, self.end_col, self.detail,
-                self.conditional)  # fmt: skip
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # mutable, as the dataclass it was
-
-    def __repr__(self) -> str:
-        return _repr(self, self.FIELDS)
-
     def to_json(self) -> dict:
         """What ``dataclasses.asdict`` gave (the site cache's format; ``detail`` holds JSON
         values, copied as ``asdict`` copied them)."""
@@ -211,7 +186,7 @@ class Step:
                 "conditional": self.conditional}  # fmt: skip
 
 
-class Site:
+class Site(Record):
     """One PEFT config: where it is, what it says, and which base model it is applied to."""
 
     FIELDS = ("path", "kind", "callee", "span", "keywords", "model", "model_span", "model_origin",
@@ -251,19 +226,6 @@ class Site:
         self.flow = [] if flow is None else flow
         self.arguments = [] if arguments is None else arguments
         self.facts = {} if facts is None else facts
-
-    def _key(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.FIELDS)
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # mutable, as the dataclass it was
-
-    def __repr__(self) -> str:
-        return _repr(self, self.FIELDS)
 
     def to_json(self) -> dict:
         """What ``dataclasses.asdict`` gave, field by field in its order (the site cache's

@@ -17,6 +17,7 @@ from functools import lru_cache, partial
 from lorlint.models import bounded, methods
 from lorlint.models.methods import can_wrap
 from lorlint.models.table import ALL_LINEAR_KINDS, LayerTable, Module, once_per_table
+from lorlint.site import Record
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEAD_NAMES = ("score", "classifier")
@@ -55,7 +56,7 @@ LORA_LIKE_TYPES = ("LORA", "ADALORA", "XLORA", "RANDLORA")
 EMBEDDING_LAYER_NAMES = ("embed_tokens", "lm_head")
 
 
-class TargetSpec:
+class TargetSpec(Record):
     """The matching-relevant part of a PEFT config, as PEFT holds it after ``__post_init__``.
 
     A plain class, not ``@dataclass`` (whose methods are compiled at every start, and whose
@@ -97,20 +98,6 @@ class TargetSpec:
         self.feedforward_modules, self.r, self.lora_alpha = feedforward_modules, r, lora_alpha
         self.lora_dropout, self.ensure_weight_tying = lora_dropout, ensure_weight_tying
         self.via_get_peft_model = via_get_peft_model
-
-    def _key(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.FIELDS)
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # mutable, as the dataclass it was
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
-        return f"TargetSpec({fields})"
 
     def replaced(self, **changes) -> TargetSpec:
         """A copy with ``changes`` (what ``dataclasses.replace`` did)."""

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from lorlint.site import Record
+
 # LoRA's own layer kinds, in PEFT's dispatch order (peft/tuners/lora/layer.py ``dispatch_default``).
 LORA_KINDS = ("embedding", "conv2d", "conv3d", "conv1d", "mha", "linear", "conv1d_hf")
 # What PEFT's ``"all-linear"`` takes: ``isinstance(m, (nn.Linear, transformers.Conv1D))``.
@@ -22,7 +24,7 @@ ALL_LINEAR_KINDS = ("linear", "conv1d_hf")
 T = TypeVar("T")
 
 
-class Module:
+class Module(Record):
     """One entry of ``named_modules()``.
 
     A plain class, not a frozen ``@dataclass`` (whose methods are compiled at every start, and
@@ -49,17 +51,8 @@ class Module:
         return (self.name, self.cls, self.kind, self.shape, self.params, self.own_params,
                 self.groups)  # fmt: skip
 
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
     def __hash__(self) -> int:
         return hash(self._key())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
-        return f"Module({fields})"
 
     @property
     def leaf(self) -> str:
