@@ -18,29 +18,25 @@ import io
 import re
 import tokenize
 
-from lorlint.site import Span, Value
+from lorlint.site import Record, Span, Value
 from lorlint.textpos import advance, line_starts, offset, split_lines
 
 
-class Edit:
+class Edit(Record):
     """Replace the text of ``span`` with ``content``.
 
     This module's classes are plain, not ``@dataclass`` (which compiles each class's methods at
     every start, ~0.5 ms a class before the first file is linted). ``Edit``, ``ListPlan`` and
-    ``Fix`` compare by value, as findings do; nothing compares proposals or moves."""
+    ``Fix`` compare by value (``Record``), as findings do; nothing compares proposals or moves."""
 
     __slots__ = ("content", "span")
+    FIELDS = ("span", "content")
 
     def __init__(self, span: Span, content: str):
         self.span, self.content = span, content
 
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return (self.span, self.content) == (other.span, other.content)
-        return NotImplemented
-
     def __hash__(self) -> int:
-        return hash((self.span, self.content))
+        return hash(self._key())
 
     def to_json(self) -> dict:
         return {
@@ -50,7 +46,7 @@ class Edit:
         }
 
 
-class ListPlan:
+class ListPlan(Record):
     """A structural edit of one list/tuple/set display, materialised by ``listedit``.
 
     ``entries`` has one item per element of the display: None removes it, "" keeps it, other text
@@ -58,6 +54,7 @@ class ListPlan:
     ``keep_comments``: a removed entry's trailing comment stays as a line of its own."""
 
     __slots__ = ("appended", "entries", "keep_comments", "span", "text")
+    FIELDS = ("span", "text", "entries", "appended", "keep_comments")
 
     def __init__(
         self,
@@ -69,14 +66,6 @@ class ListPlan:
     ):
         self.span, self.text, self.entries = span, text, entries
         self.appended, self.keep_comments = appended, keep_comments
-
-    def _key(self) -> tuple:
-        return (self.span, self.text, self.entries, self.appended, self.keep_comments)
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
 
     def __hash__(self) -> int:
         return hash(self._key())
@@ -100,10 +89,13 @@ class ListPlan:
         )
 
 
-class Fix:
+class Fix(Record):
     """A bound fix. Structural edits (``plan``) are computed on first use of ``edits``."""
 
     __slots__ = ("applicability", "known_edits", "message", "plan")
+    # compared as the dataclass compared: every field, the edits known so far; unhashable
+    # (``edits`` fills ``known_edits``)
+    FIELDS = ("applicability", "message", "plan", "known_edits")
 
     def __init__(
         self,
@@ -114,14 +106,6 @@ class Fix:
     ):
         self.applicability, self.message = applicability, message
         self.plan, self.known_edits = plan, known_edits
-
-    def __eq__(self, other):  # as a dataclass compares: every field, the edits known so far
-        if other.__class__ is self.__class__:
-            mine = (self.applicability, self.message, self.plan, self.known_edits)
-            return mine == (other.applicability, other.message, other.plan, other.known_edits)
-        return NotImplemented
-
-    __hash__ = None  # mutable (``edits`` fills ``known_edits``)
 
     @property
     def edits(self) -> tuple[Edit, ...]:

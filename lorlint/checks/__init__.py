@@ -12,21 +12,24 @@ from collections.abc import Callable, Iterator
 from lorlint.fixes import Fix
 from lorlint.models.match import MatchResult, TargetSpec
 from lorlint.models.view import ModelView
-from lorlint.site import Site, Span
+from lorlint.site import Record, Site, Span
 
 SEVERITIES = ("info", "warning", "error")
 
 
-class Diagnostic:
+class Diagnostic(Record):
     """One finding. ``cell``: in a notebook, the 1-based cell (``span``'s rows are then within
     it); ``source_line``: the reported line, where it is not the file's own line.
 
-    Findings compare by value. This module's classes are plain, not ``@dataclass`` (which
+    Findings compare by value (``Record``; unhashable: the engine places them in notebooks'
+    cells). This module's classes are plain, not ``@dataclass`` (which
     compiles each class's methods at every start, ~0.5 ms a class before the first file is
     linted); nothing compares or prints a ``Context`` or a ``Rule``."""
 
     __slots__ = ("cell", "code", "fix", "message", "model", "name", "path", "severity",
                  "source_line", "span")  # fmt: skip
+    FIELDS = ("code", "name", "severity", "message", "path", "span", "model", "fix", "cell",
+              "source_line")  # fmt: skip
 
     def __init__(
         self,
@@ -44,17 +47,6 @@ class Diagnostic:
         self.code, self.name, self.severity, self.message = code, name, severity, message
         self.path, self.span, self.model, self.fix = path, span, model, fix
         self.cell, self.source_line = cell, source_line
-
-    def _key(self) -> tuple:
-        return (self.code, self.name, self.severity, self.message, self.path, self.span,
-                self.model, self.fix, self.cell, self.source_line)  # fmt: skip
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # mutable (the engine places findings in notebooks' cells)
 
 
 class Context:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 
-from lorlint.site import UNKNOWN, Site, Span, Value
+from lorlint.site import UNKNOWN, Record, Site, Span, Value
 
 TRL_COMMANDS = frozenset({"sft", "dpo", "grpo", "kto", "reward", "rloo", "orpo", "ppo"})
 OLD_LLAMA_FACTORY = "train_bash.py"  # src/train_bash.py: LLaMA-Factory's entry point until v0.7
@@ -39,23 +39,15 @@ ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=(.*)", re.S)
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 
 
-class Word:
+class Word(Record):
+    FIELDS = ("text", "row", "col", "end_row", "end_col")  # compared by value (``Record``)
+
     def __init__(self, text: str, row: int, col: int, end_row: int, end_col: int):
         self.text = text
         self.row = row
         self.col = col  # 1-based, where the word starts
         self.end_row = end_row
         self.end_col = end_col  # exclusive
-
-    def _key(self) -> tuple:
-        return (self.text, self.row, self.col, self.end_row, self.end_col)
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # mutable, as the dataclass it was
 
     @property
     def span(self) -> Span:
