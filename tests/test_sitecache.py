@@ -13,6 +13,16 @@ from lorlint.sitecache import CACHE_DIRNAME, SiteCache
 FIXTURES = REPO / "fixtures"
 
 
+def _python(code: str, cwd) -> subprocess.CompletedProcess:
+    """``python -c code`` in ``cwd`` (a fresh interpreter: what it imports is its own), which
+    must succeed."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 def test_round_trip_of_every_fixture(tmp_path):
     cache = SiteCache(tmp_path)
     for script in sorted(FIXTURES.glob("*.py")):
@@ -40,14 +50,7 @@ def test_lint_never_imports_libcst_and_no_cache_writes_nothing(tmp_path):
         "assert rc == 1, rc; assert 'libcst' not in sys.modules; assert 'torch' not in sys.modules"
     )
     for extra in (", '--no-cache'", ""):
-        proc = subprocess.run(
-            [sys.executable, "-c", code.format(extra=extra)],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
+        proc = _python(code.format(extra=extra), tmp_path)
         assert "dwn_proj" in proc.stdout
         assert (tmp_path / CACHE_DIRNAME).is_dir() is (extra == "")
 
@@ -172,12 +175,5 @@ def test_check_never_imports_dataclasses_or_inspect(tmp_path):
         "print([m for m in ('dataclasses', 'inspect', 'dis') if m in sys.modules])"
     )
     for jobs in (1, 2):
-        proc = subprocess.run(
-            [sys.executable, "-c", code.format(jobs=jobs)],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
+        proc = _python(code.format(jobs=jobs), tmp_path)
         assert proc.stdout.splitlines()[-1] == "[]", proc.stdout
