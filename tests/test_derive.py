@@ -6,10 +6,14 @@ Every expected type below is what the model's real config.json says (issue #10's
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lorlint.models import catalog
-from lorlint.models.derive import ALIASES, derive, strip_quantization, tokens
+from lorlint.models.derive import ALIASES, derive, literal_prefix, strip_quantization, tokens
 
 PLACED = [
     # issue #10: each of these resolved to a neighbour before
@@ -152,3 +156,33 @@ def test_quantized_mirror_suffixes():
 def test_decimal_sizes_stay_whole():
     assert tokens("mamba-2.8b-hf") == ["mamba", "2.8b", "hf"]
     assert tokens("Qwen2.5-0.5B") == ["qwen2", "5", "0.5b"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [
+        ("^phi-3-(mini|medium)-", "phi-3-"),
+        ("^ab?c", "a"),
+        ("^ab*c", "a"),
+        ("^ab{0,2}c", "a"),
+        ("^ab+c", "ab"),
+        (r"^ab\dc", "ab"),
+        ("^a.c", "a"),
+        ("^(meta-)?llama", ""),
+        ("llama", ""),
+        ("^llama$", "llama"),
+    ],
+)
+def test_literal_prefix(pattern, prefix):
+    assert literal_prefix(pattern) == prefix
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_alias_prefix_is_necessary(data):
+    """A name an alias pattern finds always starts with that pattern's literal prefix, so the
+    patterns the prefix rules out need not be searched (nor compiled)."""
+    for _, pattern, _, _ in ALIASES:
+        name = data.draw(st.from_regex(re.compile(pattern)), label=pattern)
+        if re.search(pattern, name):
+            assert name.startswith(literal_prefix(pattern)), (pattern, name)

@@ -11,6 +11,10 @@ from pathlib import Path
 import libcst
 import pytest
 from helpers import REPO, run_cli, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lorlint import fixes
 
 FIXTURES = sorted(p for p in (REPO / "fixtures").glob("*.py") if p.stem != "syntax_error")
 
@@ -345,3 +349,65 @@ def test_notebook_fix_changes_only_the_edited_cells_source(tmp_path, layout):
     assert fixed[:head] == text[:head]
     tail = text.index('v_proj\\"])') + len('v_proj\\"])')
     assert fixed.endswith(text[tail:])
+
+
+# --- the tokenizer-free reading of plain strings and flat displays --------------------------
+_PIECES = st.sampled_from(['"', "'", "\\", "\n", "\r", "a", "q_proj", " ", "#", ",", "é", "{"])
+# Two in three entries and gaps are of the shapes the fast reading takes, one anything nearby.
+_CLEAN_ENTRY = st.builds(
+    lambda prefix, quote, body: f"{prefix}{quote}{body}{quote}",
+    st.sampled_from(["", "r", "u", "U"]),
+    st.sampled_from(['"', "'"]),
+    st.sampled_from(["q_proj", "", "a'b", 'a"b', "é", "#x", "a,b", "a\\nb", "a\\"]),
+)
+_ANY_ENTRY = st.builds(
+    lambda prefix, quote, body: f"{prefix}{quote}{body}{quote}",
+    st.sampled_from(["", "r", "R", "u", "U", "b", "f", "rb", "ur"]),
+    st.sampled_from(['"', "'", '"""']),
+    st.lists(_PIECES, max_size=4).map("".join),
+)
+_ENTRY = st.one_of(_CLEAN_ENTRY, _CLEAN_ENTRY, _ANY_ENTRY)
+_CLEAN_GAP = st.sampled_from(["", " ", "\n    ", "\t", "\r\n", "\f"])
+_ANY_GAP = st.lists(
+    st.sampled_from([" ", "\t", "\n", "\r", "\f", "\\\n", "# c\n", "\x0b", "\xa0"]), max_size=2
+).map("".join)
+_GAP = st.one_of(_CLEAN_GAP, _CLEAN_GAP, _ANY_GAP)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    opening=st.sampled_from("[({"),
+    closing=st.sampled_from(["matching", "matching", "]", ")", "}"]),
+    entries=st.lists(st.tuples(_GAP, _ENTRY, _GAP), max_size=4),
+    separators=st.lists(st.sampled_from([",", ", ", ",\n", " ,", ""]), min_size=4, max_size=4),
+    trailing=st.sampled_from(["", ","]),
+)
+def test_fast_display_reads_as_the_tokenizer(opening, closing, entries, separators, trailing):
+    """Where the tokenizer-free reading accepts a display, the tokenizer reads the same values
+    and quotes from it (and where it refuses one, the tokenizer decides as before)."""
+    parts = [before + entry + after for before, entry, after in entries]
+    text = opening + "".join(p + s for p, s in zip(parts, separators, strict=False))
+    closing = {"[": "]", "(": ")", "{": "}"}[opening] if closing == "matching" else closing
+    text = (text.rstrip(",") + trailing if parts else text) + closing
+    fast = fixes._fast_display(text)
+    if fast is not None:
+        values = [value for value, _ in fast]
+        assert fixes._tokenized_display(text, values) == [quote for _, quote in fast]
+        assert fixes._display(text, values[:-1]) == fixes._tokenized_display(text, values[:-1])
+    for _, entry, _ in entries:
+        plain = fixes._fast_string(entry)
+        if plain is not None:
+            assert fixes._tokenized_string(entry) == plain
+
+
+def test_fast_reading_takes_the_common_shapes():
+    assert fixes._fast_display("[\n    \"q_proj\",\n    'v_proj',\n]") == [
+        ("q_proj", '"'),
+        ("v_proj", "'"),
+    ]
+    assert fixes._fast_string('r"lm_head"') == ("lm_head", '"')
+    assert fixes._fast_display('["q_proj"  # attention\n]') is None  # a comment: tokenizer
+    assert fixes._fast_display('["q_" "proj"]') is None  # implicit concatenation: tokenizer
+    for escaped in ('"a\\nb"', "'a\\nb'", 'r"a\\"', "u'\\''"):  # escapes: tokenizer
+        assert fixes._fast_string(escaped) is None
+        assert fixes._fast_display(f"[{escaped}]") is None
