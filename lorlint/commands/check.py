@@ -192,8 +192,9 @@ def _may_be_in_work_tree(directory: str) -> bool:
 
 
 def _git_files(directory: Path, started: dict[str, object] | None = None) -> list[Path] | None:
-    """The files git lists in ``directory`` (not ignored), or None outside a work tree or when
-    git fails; from the listing ``start_listing`` started, if it did."""
+    """The files git lists in ``directory`` (not ignored) that some front end reads by name, or
+    None outside a work tree or when git fails; from the listing ``start_listing`` started, if it
+    did."""
     key = str(directory)
     if started is None or key not in started:
         started = start_listing([key])
@@ -210,7 +211,8 @@ def _git_files(directory: Path, started: dict[str, object] | None = None) -> lis
         return None
     if proc.returncode != 0:
         return None
-    return [directory / p for p in out.decode().split("\0") if p]
+    names = out.decode().split("\0")
+    return [directory / p for p in names if p and file_kind(p.rpartition("/")[2]) is not None]
 
 
 class Preread(dict):
@@ -274,7 +276,8 @@ def discover(
             listed = []
             for root, dirs, names in os.walk(path):
                 dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
-                listed.extend(Path(root) / n for n in names)
+                # a path object only for a file some front end reads (its name says so)
+                listed.extend(Path(root, n) for n in names if file_kind(n) is not None)
         for f in listed:
             if file_kind(f.name) is None or any(part in SKIP_DIRS for part in f.parts):
                 continue
