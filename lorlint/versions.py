@@ -8,6 +8,8 @@ the project's ``requirements*.txt`` / ``pyproject.toml`` / ``environment.yml`` n
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
 import sys
 from functools import cache
@@ -29,13 +31,21 @@ def _dist_infos() -> dict[str, str]:
     met winning: the path is listed once per process, not once per package asked about."""
     found: dict[str, str] = {}
     for entry in sys.path:
-        directory = Path(entry or ".")
-        if not directory.is_dir():
-            continue
-        for info in directory.glob("*.dist-info"):
-            project, _, version = info.name.removesuffix(".dist-info").rpartition("-")
-            found.setdefault(_normal(project), version)
+        for name in _names_in(entry or "."):  # a name each, not a path object (0.8 ms a run)
+            if name.endswith(".dist-info"):
+                project, _, version = name.removesuffix(".dist-info").rpartition("-")
+                found.setdefault(_normal(project), version)
     return found
+
+
+def _names_in(directory: str) -> list[str]:
+    """The entries of ``directory`` in the order ``Path.glob`` meets them (none when it is not a
+    directory one can list, as ``Path.glob`` finds none there)."""
+    try:
+        with os.scandir(directory) as entries:
+            return [entry.name for entry in entries]
+    except OSError:
+        return []
 
 
 def _normal(name: str) -> str:
@@ -211,13 +221,9 @@ def _bump(number: tuple[int, ...], index: int) -> tuple[int, ...]:
 def _directory_pins(directory: str) -> dict[str, list[tuple[str, str]]]:
     """Normalised package name → [(file name, specifier)] from one directory's pin files."""
     out: dict[str, list[tuple[str, str]]] = {}
-    base = Path(directory)
+    base, names = Path(directory), _names_in(directory)  # listed once, not once a pattern
     for pattern in PIN_FILES:
-        try:
-            files = sorted(base.glob(pattern))
-        except OSError:
-            continue
-        for file in files:
+        for file in sorted(base / name for name in fnmatch.filter(names, pattern)):
             text = _read(file)
             if text is None:
                 continue

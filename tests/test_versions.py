@@ -138,3 +138,21 @@ def test_pin_files_are_read_bounded(tmp_path):
     big = "x" * (versions.MAX_PIN_BYTES + 10) + "\ntrl==0.26.2\n"
     root = _project(tmp_path, **{"requirements.txt": big})
     assert pinned("trl", root) is None
+
+
+def test_pin_files_of_one_directory_in_glob_order(tmp_path):
+    """Each pattern's files in sorted order, the patterns in PIN_FILES' order; a directory with a
+    pin file's name is not one."""
+    root = _project(
+        tmp_path,
+        **{
+            "requirements.txt": "peft>=0.10\n",
+            "requirements-dev.txt": "peft<0.18\n",
+            "pyproject.toml": '[project]\ndependencies = ["peft!=0.12"]\n',
+            "requirements-gpu.txt__x": "",
+        },
+    )
+    found = pinned("peft", root)
+    assert found.source == "requirements-dev.txt"  # "-" sorts before "."
+    assert found.spec == "<0.18,>=0.10,!=0.12"
+    assert (found.low, found.high) == ((0, 10), (0, 18))
