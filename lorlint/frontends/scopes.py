@@ -190,7 +190,9 @@ class _Walker:
     ``Scope`` popped from it is the scope of the nodes popped after it. A handler pushes a node's
     children itself, in reverse so that they pop in source order, with the scope markers around
     those of an inner scope (a function's body, a comprehension's element); constants, contexts
-    and operators are never pushed. Names, the most frequent nodes, are handled in the loop."""
+    and operators are never pushed. The most frequent nodes (names, attributes, calls, plain
+    assignments, expression statements, subscripts) are handled in the loop itself, without a
+    handler's call."""
 
     def __init__(self, scopes: Scopes):
         self.s = scopes
@@ -204,7 +206,11 @@ class _Walker:
         handlers = _HANDLERS
         scope = s.module
         name_type, store_type, load_type = ast.Name, ast.Store, ast.Load
-        attribute_type, push = ast.Attribute, stack.append
+        attribute_type, call_type, expr_type = ast.Attribute, ast.Call, ast.Expr
+        subscript_type, constant_type, push = ast.Subscript, _CONSTANT, stack.append
+        assign_type = ast.Assign
+        calls, call_scope, calls_in = s.calls, s.call_scope, s.calls_in
+        statements = s.statements
         while stack:
             node = pop()
             kind = type(node)
@@ -220,8 +226,48 @@ class _Walker:
                 value = node.value
                 if type(node.ctx) is not load_type and type(value) is name_type:
                     s.stored_attributes.add((value.id, node.attr))
-                if type(value) is not _CONSTANT:
+                if type(value) is not constant_type:
                     push(value)
+            elif kind is call_type:  # ``visit_Call``, inlined: its arguments, then its function
+                calls.append(node)
+                call_scope[node] = scope
+                found = calls_in.get(scope)
+                if found is None:
+                    calls_in[scope] = [node]
+                else:
+                    found.append(node)
+                for keyword in reversed(node.keywords):
+                    if type(keyword.value) is not constant_type:
+                        push(keyword.value)
+                for value in reversed(node.args):
+                    if type(value) is not constant_type:
+                        push(value)
+                push(node.func)
+            elif kind is expr_type:  # an expression statement: a simple statement, its value
+                statements.append(node)
+                if type(node.value) is not constant_type:
+                    push(node.value)
+            elif kind is subscript_type:  # its value, then its slice
+                if type(node.slice) is not constant_type:
+                    push(node.slice)
+                if type(node.value) is not constant_type:
+                    push(node.value)
+            elif kind is assign_type:  # ``visit_Assign``, inlined: each target bound, then
+                # visited (targets first, then the value)
+                statements.append(node)
+                value, targets = node.value, node.targets
+                end = (node.end_lineno or 0, node.end_col_offset or 0)
+                for target in targets:
+                    if type(target) is name_type:
+                        binding = Binding("assign", target, value, None, "", end, node)
+                        scope.bind(target.id, binding)
+                    else:
+                        self._target(target, scope, node)
+                if type(value) is not constant_type:
+                    push(value)
+                for target in reversed(targets):
+                    if type(target) is not constant_type:
+                        push(target)
             elif kind is Scope:
                 scope = node
             else:
@@ -248,36 +294,12 @@ class _Walker:
             self.s.statements.append(node)
         self.stack.extend(reversed(_children(node, fields)))
 
-    def visit_Call(self, node: ast.Call, scope: Scope) -> None:
-        s = self.s
-        s.calls.append(node)
-        s.call_scope[node] = scope
-        found = s.calls_in.get(scope)
-        if found is None:
-            s.calls_in[scope] = [node]
-        else:
-            found.append(node)
-        stack = self.stack
-        for keyword in reversed(node.keywords):
-            if type(keyword.value) is not _CONSTANT:
-                stack.append(keyword.value)
-        for arg in reversed(node.args):
-            if type(arg) is not _CONSTANT:
-                stack.append(arg)
-        stack.append(node.func)
-
     def _stored_attribute(self, node: ast.Attribute) -> None:
         """``name.attribute = ...`` / ``del name.attribute`` is recorded."""
         if type(node.ctx) is not ast.Load and type(node.value) is ast.Name:
             self.s.stored_attributes.add((node.value.id, node.attr))
 
     # --- statements that bind ----------------------------------------------------------------
-    def visit_Assign(self, node: ast.Assign, scope: Scope) -> None:
-        self.s.statements.append(node)
-        for target in node.targets:
-            self._target(target, scope, node)
-        self._push(_nodes([*node.targets, node.value]))
-
     def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope) -> None:
         self.s.statements.append(node)
         if isinstance(node.target, ast.Name):
