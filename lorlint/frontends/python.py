@@ -119,7 +119,9 @@ class PythonFile:
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
         self.statement_starts: dict[int, list] = {}  # reaching.path_to's, for this tree
+        self._paths: dict[tuple[ast.AST, tuple[int, int]], list] = {}
         self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
+        self.flow_calls: dict = {}  # scope → its calls as flows read them (flow._scope_calls)
 
     def release(self) -> None:
         """Break the reference cycles through this file (its evaluator and follower point back
@@ -256,10 +258,9 @@ class PythonFile:
         if not same_scope or len(before) == 1 or owner.node is None:
             reaching = before[-1:]
         else:
-            starts = self.statement_starts
-            use_path = path_to(owner.node, use, starts)
+            use_path = self.path_to(owner.node, use)
             paths = [
-                path_to(owner.node, _start(b.statement), starts) if b.kind == "assign" else []
+                self.path_to(owner.node, _start(b.statement)) if b.kind == "assign" else []
                 for b in before
             ]
             reaching = [
@@ -274,6 +275,15 @@ class PythonFile:
         reads = self.scopes.read_count(owner, name.id, reaching[-1])
         self.references[name] = reads + self.extra_reads.get(name.id, 0)
         return reaching
+
+    def path_to(self, root: ast.AST, position: tuple[int, int]) -> list:
+        """``reaching.path_to`` in this tree, worked out once per root and position (the flows
+        of one scope ask for the same calls' paths; read only)."""
+        key = (root, position)
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = path_to(root, position, self.statement_starts)
+        return found
 
     def _never_runs(self, path: list) -> bool:
         """Is a statement inside an ``if`` arm its condition rules out, the condition being a

@@ -18,6 +18,7 @@ from collections.abc import Callable
 _BUILTINS = frozenset(dir(builtins))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_UNSEEN = object()
 
 
 class Binding:
@@ -96,6 +97,7 @@ class Scopes:
         self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
         self._resolved: dict[tuple[int, str], Scope | None] = {}
         self._assignments: dict[Scope, dict[int, ast.stmt]] = {}
+        self._qualified: dict[ast.expr, str | None] = {}
         _Walker(self).run(tree)
 
     # --- resolution -------------------------------------------------------------------------
@@ -162,7 +164,14 @@ class Scopes:
     def qualified(self, expr: ast.expr) -> str | None:
         """``peft.LoraConfig`` for ``LC`` after ``from peft import LoraConfig as LC``; the dotted
         chain on an import, a builtin or a star-imported name; the plain chain on a local binding.
-        None for anything else (a call's result, a subscript)."""
+        None for anything else (a call's result, a subscript). Worked out once per node (the
+        site tests and the flows ask again for the same calls)."""
+        found = self._qualified.get(expr, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._qualified[expr] = self._qualify(expr)
+        return found
+
+    def _qualify(self, expr: ast.expr) -> str | None:
         attrs: list[str] = []
         while isinstance(expr, ast.Attribute):
             attrs.append(expr.attr)
