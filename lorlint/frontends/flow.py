@@ -47,7 +47,7 @@ from lorlint.frontends.follow import (
     _last_name,
 )
 from lorlint.frontends.moves import move_before
-from lorlint.frontends.reaching import conditional, exclusive, path_to
+from lorlint.frontends.reaching import conditional, exclusive
 from lorlint.frontends.setup import TRAINING_ARGS, load_facts
 from lorlint.site import Step
 
@@ -95,18 +95,14 @@ class Flow:
         applier is not in (another run's model)."""
         root = self.scope.node if self.scope is not None else None
         structured = isinstance(root, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef)
-        starts = self.file.statement_starts
-        where = path_to(root, _start(self.applier), starts) if structured else []
+        where = self.file.path_to(root, _start(self.applier)) if structured else []
         steps = []
-        for call in self.file.scopes.calls_in.get(self.scope, ()):
-            name = _last_name(call.func)
-            if name not in STEP_NAMES and not name.endswith(STEP_SUFFIXES):
-                continue  # no step (``_step`` tests these names first)
+        for call in _scope_calls(self.file, self.scope)[0]:
             step = self._step(call)
             if step is None:
                 continue
             if structured:
-                path = path_to(root, _start(call), starts)
+                path = self.file.path_to(root, _start(call))
                 if exclusive(path, where):
                     continue
                 step.conditional = conditional(path, where)
@@ -169,11 +165,9 @@ class Flow:
     def _forward(self) -> None:
         """Assignments (in source order) of what a holder's name becomes: ``model =
         get_peft_model(model, cfg)``, ``model = model.to(device)``."""
-        for call in self.file.scopes.calls_in.get(self.scope, ()):
-            statement = self._assignment_of(call)
-            if statement is None or statement in self.holders:
+        for call, statement, keeps in _scope_calls(self.file, self.scope)[1]:
+            if statement in self.holders:
                 continue
-            keeps = _last_name(call.func) in KEEPS
             if call is self.applier or (keeps and self._holds(_model_argument(call))):
                 self._hold(statement)
 
@@ -364,6 +358,26 @@ def model_flow(file: PythonFile, applier: ast.Call, model: ast.expr, load: Load 
             steps.append(Step("load", *at, flow._load_detail()))
     # the load runs first wherever it is (in another function), the others in the code's order
     return [s for s in steps if s.call == "load"] + [s for s in steps if s.call != "load"]
+
+
+def _scope_calls(file: PythonFile, scope) -> tuple[list, list]:
+    """A scope's calls as every flow in it reads them, sorted out once per file: those whose
+    name can make a step (``_step`` tests these names first), and (call, assignment, whether the
+    call keeps the model it is given) for each call that is the whole value of an assignment
+    (``_forward``'s), in source order."""
+    found = file.flow_calls.get(scope)
+    if found is None:
+        steps, assigned = [], []
+        assignments = file.scopes.assignments(scope) if scope is not None else {}
+        for call in file.scopes.calls_in.get(scope, ()):
+            name = _last_name(call.func)
+            if name in STEP_NAMES or name.endswith(STEP_SUFFIXES):
+                steps.append(call)
+            statement = assignments.get(id(call))
+            if statement is not None:
+                assigned.append((call, statement, name in KEEPS))
+        found = file.flow_calls[scope] = (steps, assigned)
+    return found
 
 
 def _start(node: ast.AST) -> tuple[int, int]:

@@ -119,7 +119,9 @@ class PythonFile:
         self._rows: dict[int, tuple[str, bytes | None]] = {}
         self._statements: list[tuple[int, int]] | None = None
         self.statement_starts: dict[int, list] = {}  # reaching.path_to's, for this tree
+        self._paths: dict[tuple[ast.AST, tuple[int, int]], list] = {}
         self._reaching: dict[tuple[ast.Name, bool], tuple[list[Binding] | None, int]] = {}
+        self.flow_calls: dict = {}  # scope → its calls as flows read them (flow._scope_calls)
 
     def release(self) -> None:
         """Break the reference cycles through this file (its evaluator and follower point back
@@ -130,20 +132,21 @@ class PythonFile:
     # --- positions --------------------------------------------------------------------------
     def _column(self, row: int, byte_col: int) -> int:
         """ast's UTF-8 byte offset → 0-based code point column."""
-        cached = self._rows.get(row)
-        if cached is None:
-            # a row past the text: ``module_value``'s use of a name once the module has run
-            line = (
-                self.text[self._starts[row - 1] : self._starts[row]]
-                if row < len(self._starts)
-                else ""
-            )
-            cached = self._rows[row] = (line, None if line.isascii() else line.encode())
+        cached = self._rows.get(row) or self._row(row)
         if cached[1] is None:
             col = byte_col
         else:
             col = len(cached[1][:byte_col].decode("utf-8", "replace"))
         return col + self.bom if row == 1 else col
+
+    def _row(self, row: int) -> tuple[str, bytes | None]:
+        """A row's text and, unless it is ASCII (columns are then byte offsets), its UTF-8."""
+        # a row past the text: ``module_value``'s use of a name once the module has run
+        line = (
+            self.text[self._starts[row - 1] : self._starts[row]] if row < len(self._starts) else ""
+        )
+        cached = self._rows[row] = (line, None if line.isascii() else line.encode())
+        return cached
 
     def written(self, span: Span) -> str | None:
         """The text of a one-row span as written (None for a span across rows)."""
@@ -154,11 +157,27 @@ class PythonFile:
         return line[span.col - 1 - shift : span.end_col - 1 - shift]
 
     def span(self, node: ast.AST) -> Span:
-        start = (node.lineno, node.col_offset)
-        end = (node.end_lineno, node.end_col_offset)
-        if isinstance(node, ast.Tuple) and self._char(*start) == "(":
-            start, end = self._tuple_inside(node, start, end)
-        return Span(start[0], self._column(*start) + 1, end[0], self._column(*end) + 1)
+        row, end_row = node.lineno, node.end_lineno
+        if isinstance(node, ast.Tuple) and self._char(row, node.col_offset) == "(":
+            start, end = self._tuple_inside(
+                node, (row, node.col_offset), (end_row, node.end_col_offset)
+            )
+            return Span(start[0], self._column(*start) + 1, end[0], self._column(*end) + 1)
+        # ``_column`` inlined (a span is made for every value, step and site): on an ASCII row,
+        # as most are, a column is the byte offset
+        rows = self._rows
+        first = rows.get(row) or self._row(row)
+        last = first if end_row == row else rows.get(end_row) or self._row(end_row)
+        col, end_col = node.col_offset, node.end_col_offset
+        if first[1] is not None:
+            col = len(first[1][:col].decode("utf-8", "replace"))
+        if last[1] is not None:
+            end_col = len(last[1][:end_col].decode("utf-8", "replace"))
+        if row == 1:
+            col += self.bom
+        if end_row == 1:
+            end_col += self.bom
+        return Span(row, col + 1, end_row, end_col + 1)
 
     def _char(self, row: int, byte_col: int) -> str:
         line = self.text[self._starts[row - 1] : self._starts[row]]
@@ -203,8 +222,11 @@ class PythonFile:
 
     def quote(self, node: ast.Constant) -> str:
         """Quote style of a string literal as written (``"``, ``'``, ``\"\"\"``, ``'''``)."""
-        line = self.text[self._starts[node.lineno - 1] : self._starts[node.lineno]]
-        head = line.encode()[node.col_offset : node.col_offset + 6].decode("utf-8", "ignore")
+        line, encoded = self._rows.get(node.lineno) or self._row(node.lineno)
+        at = node.col_offset  # on an ASCII row, the column
+        head = (
+            line[at : at + 6] if encoded is None else encoded[at : at + 6].decode("utf-8", "ignore")
+        )
         head = head.lstrip("rRbBuUfF")
         for quote in ('"""', "'''", '"', "'"):
             if head.startswith(quote):
@@ -256,10 +278,9 @@ class PythonFile:
         if not same_scope or len(before) == 1 or owner.node is None:
             reaching = before[-1:]
         else:
-            starts = self.statement_starts
-            use_path = path_to(owner.node, use, starts)
+            use_path = self.path_to(owner.node, use)
             paths = [
-                path_to(owner.node, _start(b.statement), starts) if b.kind == "assign" else []
+                self.path_to(owner.node, _start(b.statement)) if b.kind == "assign" else []
                 for b in before
             ]
             reaching = [
@@ -274,6 +295,15 @@ class PythonFile:
         reads = self.scopes.read_count(owner, name.id, reaching[-1])
         self.references[name] = reads + self.extra_reads.get(name.id, 0)
         return reaching
+
+    def path_to(self, root: ast.AST, position: tuple[int, int]) -> list:
+        """``reaching.path_to`` in this tree, worked out once per root and position (the flows
+        of one scope ask for the same calls' paths; read only)."""
+        key = (root, position)
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = path_to(root, position, self.statement_starts)
+        return found
 
     def _never_runs(self, path: list) -> bool:
         """Is a statement inside an ``if`` arm its condition rules out, the condition being a
@@ -362,7 +392,13 @@ class PythonFile:
             self._link_applier(call, name, sites)
         found = list(sites.values()) + setup_sites(self, named)
         found += [self._adapter_site(call, name) for call, name in named if is_adapter_load(name)]
-        found += [self._load_adapter_site(c) for c in self.scopes.calls if _loads_adapter(c)]
+        found += [
+            self._load_adapter_site(call)
+            for call in self.scopes.calls
+            if type(call.func) is ast.Attribute
+            and call.func.attr == "load_adapter"
+            and type(call.func.value) is ast.Name  # ``<model>.load_adapter(...)``
+        ]
         return sorted(found, key=lambda s: (s.span.row, s.span.col))
 
     def named_calls(self) -> list[tuple[ast.Call, str]]:
@@ -512,16 +548,6 @@ def _effect(binding: Binding) -> tuple[int, int]:
 def _start(node: ast.AST | None) -> tuple[int, int]:
     assert node is not None
     return (node.lineno, node.col_offset)
-
-
-def _loads_adapter(call: ast.Call) -> bool:
-    """``<model>.load_adapter(...)``: a method called on a name."""
-    func = call.func
-    return (
-        isinstance(func, ast.Attribute)
-        and func.attr == "load_adapter"
-        and isinstance(func.value, ast.Name)
-    )
 
 
 def _parse(text: str, bom: int) -> ast.Module:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 _BUILTINS = frozenset(dir(builtins))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_UNSEEN = object()
 
 
 class Binding:
@@ -96,6 +97,8 @@ class Scopes:
         self.scope_for: dict[ast.AST, Scope] = {tree: self.module}  # def/class/... → its scope
         self._resolved: dict[tuple[int, str], Scope | None] = {}
         self._assignments: dict[Scope, dict[int, ast.stmt]] = {}
+        self._qualified: dict[ast.expr, str | None] = {}
+        self._read_counts: dict[tuple[Scope, str, Binding], int] = {}
         _Walker(self).run(tree)
 
     # --- resolution -------------------------------------------------------------------------
@@ -130,7 +133,15 @@ class Scopes:
 
     def read_count(self, owner: Scope, name: str, binding: Binding) -> int:
         """How many reads of ``name`` can see ``binding``: those from inner scopes, and those of
-        its own scope after its statement (libcst's ``Assignment.references``)."""
+        its own scope after its statement (libcst's ``Assignment.references``). Counted once per
+        binding (every use it reaches asks)."""
+        key = (owner, name, binding)
+        count = self._read_counts.get(key)
+        if count is None:
+            count = self._read_counts[key] = self._count_reads(owner, name, binding)
+        return count
+
+    def _count_reads(self, owner: Scope, name: str, binding: Binding) -> int:
         count = 0
         scope_of = self.scope_of
         for read in self.reads.get(name, ()):
@@ -162,7 +173,14 @@ class Scopes:
     def qualified(self, expr: ast.expr) -> str | None:
         """``peft.LoraConfig`` for ``LC`` after ``from peft import LoraConfig as LC``; the dotted
         chain on an import, a builtin or a star-imported name; the plain chain on a local binding.
-        None for anything else (a call's result, a subscript)."""
+        None for anything else (a call's result, a subscript). Worked out once per node (the
+        site tests and the flows ask again for the same calls)."""
+        found = self._qualified.get(expr, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._qualified[expr] = self._qualify(expr)
+        return found
+
+    def _qualify(self, expr: ast.expr) -> str | None:
         attrs: list[str] = []
         while isinstance(expr, ast.Attribute):
             attrs.append(expr.attr)
@@ -190,7 +208,9 @@ class _Walker:
     ``Scope`` popped from it is the scope of the nodes popped after it. A handler pushes a node's
     children itself, in reverse so that they pop in source order, with the scope markers around
     those of an inner scope (a function's body, a comprehension's element); constants, contexts
-    and operators are never pushed. Names, the most frequent nodes, are handled in the loop."""
+    and operators are never pushed. The most frequent nodes (names, attributes, calls, plain
+    assignments, expression statements, subscripts) are handled in the loop itself, without a
+    handler's call."""
 
     def __init__(self, scopes: Scopes):
         self.s = scopes
@@ -204,7 +224,12 @@ class _Walker:
         handlers = _HANDLERS
         scope = s.module
         name_type, store_type, load_type = ast.Name, ast.Store, ast.Load
-        attribute_type, push = ast.Attribute, stack.append
+        attribute_type, call_type, expr_type = ast.Attribute, ast.Call, ast.Expr
+        generic, generic_of = _GENERIC_HANDLER, _GENERIC
+        subscript_type, constant_type, push = ast.Subscript, _CONSTANT, stack.append
+        assign_type = ast.Assign
+        calls, call_scope, calls_in = s.calls, s.call_scope, s.calls_in
+        statements = s.statements
         while stack:
             node = pop()
             kind = type(node)
@@ -220,15 +245,74 @@ class _Walker:
                 value = node.value
                 if type(node.ctx) is not load_type and type(value) is name_type:
                     s.stored_attributes.add((value.id, node.attr))
-                if type(value) is not _CONSTANT:
+                if type(value) is not constant_type:
                     push(value)
+            elif kind is call_type:  # ``visit_Call``, inlined: its arguments, then its function
+                calls.append(node)
+                call_scope[node] = scope
+                found = calls_in.get(scope)
+                if found is None:
+                    calls_in[scope] = [node]
+                else:
+                    found.append(node)
+                for keyword in reversed(node.keywords):
+                    if type(keyword.value) is not constant_type:
+                        push(keyword.value)
+                for value in reversed(node.args):
+                    if type(value) is not constant_type:
+                        push(value)
+                push(node.func)
+            elif kind is expr_type:  # an expression statement: a simple statement, its value
+                statements.append(node)
+                if type(node.value) is not constant_type:
+                    push(node.value)
+            elif kind is subscript_type:  # its value, then its slice
+                if type(node.slice) is not constant_type:
+                    push(node.slice)
+                if type(node.value) is not constant_type:
+                    push(node.value)
+            elif kind is assign_type:  # ``visit_Assign``, inlined: each target bound, then
+                # visited (targets first, then the value)
+                statements.append(node)
+                value, targets = node.value, node.targets
+                end = (node.end_lineno or 0, node.end_col_offset or 0)
+                for target in targets:
+                    if type(target) is name_type:
+                        binding = Binding("assign", target, value, None, "", end, node)
+                        scope.bind(target.id, binding)
+                    else:
+                        self._target(target, scope, node)
+                if type(value) is not constant_type:
+                    push(value)
+                for target in reversed(targets):
+                    if type(target) is not constant_type:
+                        push(target)
             elif kind is Scope:
                 scope = node
             else:
                 handler = handlers.get(kind)
                 if handler is None:
                     handler = handlers[kind] = _handler(kind)
-                handler(self, node, scope)
+                if handler is not generic:
+                    handler(self, node, scope)
+                    continue
+                # a node type without its own handler (most of the others): its children pushed
+                # in reverse field order, each list's in reverse, so that they pop in source
+                # order; a simple statement is listed
+                simple, backwards = generic_of[kind]
+                if simple:
+                    statements.append(node)
+                if backwards is None:  # a node type whose signature could not be read
+                    stack.extend(reversed(_children(node, None)))
+                    continue
+                for field in backwards:
+                    value = getattr(node, field, None)
+                    if type(value) is list:
+                        for item in reversed(value):
+                            if item is not None and type(item) is not constant_type:
+                                push(item)
+                    elif value is not None and type(value) is not constant_type:
+                        push(value)
 
     def _push(self, children: list) -> None:
         self.stack.extend(reversed(children))
@@ -240,44 +324,12 @@ class _Walker:
         stack.extend(reversed(children))
         stack.append(inner)
 
-    def generic(self, node: ast.AST, scope: Scope) -> None:
-        """A node type without its own handler: its children, in field order; a simple
-        statement is listed."""
-        fields, simple = _GENERIC[type(node)]
-        if simple:
-            self.s.statements.append(node)
-        self.stack.extend(reversed(_children(node, fields)))
-
-    def visit_Call(self, node: ast.Call, scope: Scope) -> None:
-        s = self.s
-        s.calls.append(node)
-        s.call_scope[node] = scope
-        found = s.calls_in.get(scope)
-        if found is None:
-            s.calls_in[scope] = [node]
-        else:
-            found.append(node)
-        stack = self.stack
-        for keyword in reversed(node.keywords):
-            if type(keyword.value) is not _CONSTANT:
-                stack.append(keyword.value)
-        for arg in reversed(node.args):
-            if type(arg) is not _CONSTANT:
-                stack.append(arg)
-        stack.append(node.func)
-
     def _stored_attribute(self, node: ast.Attribute) -> None:
         """``name.attribute = ...`` / ``del name.attribute`` is recorded."""
         if type(node.ctx) is not ast.Load and type(node.value) is ast.Name:
             self.s.stored_attributes.add((node.value.id, node.attr))
 
     # --- statements that bind ----------------------------------------------------------------
-    def visit_Assign(self, node: ast.Assign, scope: Scope) -> None:
-        self.s.statements.append(node)
-        for target in node.targets:
-            self._target(target, scope, node)
-        self._push(_nodes([*node.targets, node.value]))
-
     def visit_AnnAssign(self, node: ast.AnnAssign, scope: Scope) -> None:
         self.s.statements.append(node)
         if isinstance(node.target, ast.Name):
@@ -316,16 +368,18 @@ class _Walker:
 
     def visit_Import(self, node: ast.Import, scope: Scope) -> None:
         self.s.statements.append(node)
+        end = _end(node)
         for alias in node.names:
             if alias.asname:
-                self._import(scope, alias.asname, node, alias.name)
+                self._import(scope, alias.asname, node, alias.name, end)
             else:
                 top = alias.name.partition(".")[0]
-                self._import(scope, top, node, top)
+                self._import(scope, top, node, top, end)
 
     def visit_ImportFrom(self, node: ast.ImportFrom, scope: Scope) -> None:
         self.s.statements.append(node)
         module = "." * node.level + (node.module or "")
+        end = _end(node)
         for alias in node.names:
             if alias.name == "*":
                 if scope.kind == "module":
@@ -334,10 +388,12 @@ class _Walker:
             qualified = (
                 f"{module}.{alias.name}" if module and module[-1] != "." else module + alias.name
             )
-            self._import(scope, alias.asname or alias.name, node, qualified)
+            self._import(scope, alias.asname or alias.name, node, qualified, end)
 
-    def _import(self, scope: Scope, name: str, node: ast.stmt, qualified: str) -> None:
-        scope.bind(name, Binding("import", node, qualified=qualified))
+    def _import(
+        self, scope: Scope, name: str, node: ast.stmt, qualified: str, end: tuple[int, int]
+    ) -> None:
+        scope.bind(name, Binding("import", node, None, None, qualified, end))
         self.s.imports.append((name, qualified))
 
     def visit_MatchAs(self, node, scope: Scope) -> None:
@@ -462,22 +518,26 @@ _LEAF_FIELD_TYPES = {
     "expr_context", "operator", "unaryop", "cmpop", "boolop",
 }  # fmt: skip
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
-# node type → its handler (a _Walker method), and for the generic one: (child fields, whether a
-# simple statement)
-_HANDLERS: dict[type, Callable] = {}
-_GENERIC: dict[type, tuple[tuple[str, ...] | None, bool]] = {}
+# node type → its handler (a _Walker method, or ``_GENERIC_HANDLER`` for a type whose children
+# the walk's loop pushes itself), and for those: (whether a simple statement, the child fields
+# in reverse order)
+_HANDLERS: dict[type, Callable | object] = {}
+_GENERIC_HANDLER = object()
+_GENERIC: dict[type, tuple[bool, tuple[str, ...] | None]] = {}
 _SIGNATURE = re.compile(r"\w+\((.*)\)")
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
 
 
-def _handler(kind: type) -> Callable:
-    """A node type's handler: its own ``visit_`` method, or the generic one (whose facts about
-    the type are recorded first: another thread may use the handler as soon as it is seen)."""
+def _handler(kind: type) -> Callable | object:
+    """A node type's handler: its own ``visit_`` method, or ``_GENERIC_HANDLER`` (whose facts
+    about the type are recorded first: another thread may use the handler as soon as it is
+    seen)."""
     handler = getattr(_Walker, "visit_" + kind.__name__, None)
     if handler is None:
         simple = issubclass(kind, ast.stmt) and not issubclass(kind, _COMPOUND)
-        _GENERIC[kind] = (_child_fields(kind), simple)
-        handler = _Walker.generic
+        fields = _child_fields(kind)
+        _GENERIC[kind] = (simple, None if fields is None else fields[::-1])
+        handler = _GENERIC_HANDLER
     return handler
 
 

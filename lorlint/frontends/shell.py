@@ -145,13 +145,18 @@ _QUOTING = str.maketrans("", "", "'\"\\")
 _TOOL_NAMES = ("trl", "llamafactory", OLD_LLAMA_FACTORY)  # ``_may_name_tool``'s
 
 
-def _naming_rows(text: str) -> set[int]:
+def _unquoted(text: str) -> str:
+    """``text`` without quotes and backslashes, by ``str.replace`` (at memchr speed), which keeps
+    every line break: a word's characters (``_words``) are together there, and on its row."""
+    return text.replace("'", "").replace('"', "").replace("\\", "")
+
+
+def _naming_rows(text: str, bare: str | None = None) -> set[int]:
     """The (0-based) rows for which ``_may_name_tool`` holds alone: those holding a name of
-    ``_TOOL_NAMES`` once its quotes and backslashes are dropped. They are dropped from the whole
-    text by ``str.replace`` (at memchr speed), which keeps every line break, so a name found there
-    is on the same row in the text; a regex allowing them between its letters was tried at every
-    position."""
-    bare = text.replace("'", "").replace('"', "").replace("\\", "")
+    ``_TOOL_NAMES`` once its quotes and backslashes are dropped (``bare``: ``_unquoted(text)``).
+    A name found in the text without them is on the same row in the text; a regex allowing them
+    between its letters was tried at every position."""
+    bare = _unquoted(text) if bare is None else bare
     found = set()
     for name in _TOOL_NAMES:
         at = bare.find(name)
@@ -359,7 +364,11 @@ def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
     lines that can assign (``_may_assign``) when one of those reads a variable (``$``): what the
     others hold cannot change a site."""
     found, env = [], {}
-    for lines, may_name_tool in _lines_to_split(text, rows, script=path.endswith(".sh")):
+    continued, bare = _rows_matching(text, _CONTINUED), _unquoted(text)
+    if not continued and not any(name in bare for name in _CONFIGURING):
+        return found  # no command here can be a site (``_CONFIGURING``)
+    script = path.endswith(".sh")
+    for lines, may_name_tool in _lines_to_split(text, rows, script, continued, bare):
         words = _words(lines)
         _assignments(words, env)
         for at, word in enumerate(words if may_name_tool else ()):
@@ -375,8 +384,17 @@ def sites(path: str, text: str, rows: list[int] | None = None) -> list[Site]:
     return found
 
 
+# What a command needs to be a site: TRL's ``--use_peft`` (``_trl``: "use_peft" among its
+# options, whose names are their words' text with ``-`` read as ``_``), or LLaMA-Factory's program
+# (``_llama_factory``). A word is its row's characters less quotes and escaping backslashes, and
+# rows are joined only where one ends in a backslash (``_CONTINUED``): without such a row, a word
+# holding one of these is in the text without quotes and backslashes too. So most Python files
+# that mention ``trl`` (``from trl import SFTTrainer``) are ruled out by ``str.find`` passes.
+_CONFIGURING = ("use_peft", "use-peft", "llamafactory", OLD_LLAMA_FACTORY)
+
+
 def _lines_to_split(
-    text: str, rows: list[int] | None, script: bool
+    text: str, rows: list[int] | None, script: bool, continued: set[int], bare: str
 ) -> list[tuple[list[tuple[int, int, str]], bool]]:
     """The logical lines ``sites`` splits into words, each with whether it may name the tool:
     those up to the last that may, which may or may assign. A logical line is its rows joined
@@ -388,8 +406,7 @@ def _lines_to_split(
     searches of the whole text; only lines of several rows are joined to be tested."""
     physical = text.split("\n")
     numbers = rows or range(1, len(physical) + 1)
-    continued = _rows_matching(text, _CONTINUED)
-    naming = _naming_rows(text)
+    naming = _naming_rows(text, bare)  # ``continued``: the rows ``_CONTINUED`` matches
     spans = []  # (first row, last row, may name the tool) of each logical line
     if not continued and not script:  # every row is a logical line
         spans = [(k, k, k in naming) for k in range(max(naming, default=-1) + 1)]
