@@ -105,10 +105,9 @@ class Scopes:
     def resolve(self, scope: Scope, name: str) -> Scope | None:
         """The scope whose bindings a read of ``name`` in ``scope`` sees; None if unbound."""
         key = (id(scope), name)
-        if key in self._resolved:
-            return self._resolved[key]
-        found = self._resolve(scope, name)
-        self._resolved[key] = found
+        found = self._resolved.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._resolved[key] = self._resolve(scope, name)
         return found
 
     def _resolve(self, scope: Scope, name: str) -> Scope | None:
