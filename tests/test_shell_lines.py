@@ -110,6 +110,31 @@ def test_quoted_spellings_of_the_tool(text):
     assert shell.sites("run.sh", text) == expected
 
 
+# ``--use_peft`` and the programs spelt with quotes (and escapes) among their characters: the
+# check that rules a text out without splitting it (``shell._CONFIGURING``) must still find them
+OPTION_SPELLINGS = ['--use_"peft"', "--'use'-peft", '"--use\\_peft"', "--use''_peft=true",
+                    '--u"se-p"eft', "--use_peft"]  # fmt: skip
+
+
+@pytest.mark.parametrize("option", OPTION_SPELLINGS)
+@pytest.mark.parametrize("name", ["run.sh", "train.py"])
+def test_use_peft_spelt_with_quotes(option, name):
+    text = f"# usage:\ntrl sft {option} --model_name_or_path a/b --lora_target_modules q_proj\n"
+    expected = _every_line_sites(name, text)
+    assert expected, "the reference finds a site"
+    assert shell.sites(name, text) == expected
+
+
+def test_a_file_without_a_configuring_word_is_not_split(monkeypatch):
+    """``from trl import ...`` mentions the tool, but no command there can be a site."""
+
+    def split(*args):
+        raise AssertionError("no line should be split")
+
+    monkeypatch.setattr(shell, "_lines_to_split", split)
+    assert shell.sites("train.py", "from trl import SFTTrainer\nprint('trl sft')\n") == []
+
+
 def test_the_corpus_has_command_sites():
     assert sum(len(_every_line_sites(name, text)) for name, text in CORPUS) >= 1
 

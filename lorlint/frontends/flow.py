@@ -177,6 +177,9 @@ class Flow:
         self.holders.add(statement)
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         for target in targets:
+            if type(target) is ast.Name:  # most targets: no walk
+                self.file.needs.flows.add(target.id)
+                continue
             for node in ast.walk(target):
                 if isinstance(node, ast.Name):
                     self.file.needs.flows.add(node.id)

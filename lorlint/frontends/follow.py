@@ -126,6 +126,7 @@ class Follower:
         self.file = file
         self._calls_to: dict[ast.AST, list[ast.Call]] = {}
         self._assigned_in: dict[ast.ClassDef, list[tuple[ast.AST, ast.stmt]]] = {}
+        self._returns: dict[ast.AST, list[ast.expr]] = {}
 
     # --- where a name's value comes from ----------------------------------------------------
     def sources(
@@ -259,8 +260,16 @@ class Follower:
         return None
 
     def returns(self, function) -> list[ast.expr]:
-        """The values a function returns (its own ``return`` statements, not nested ones')."""
+        """The values a function returns (its own ``return`` statements, not nested ones'),
+        found once per function (each flow through it asks; read only)."""
         self.file.needs.returns.add(function.name)
+        found = self._returns.get(function)
+        if found is None:
+            found = self._returns[function] = self._returns_of(function)
+        return found
+
+    @staticmethod
+    def _returns_of(function) -> list[ast.expr]:
         out, stack = [], list(function.body)
         while stack:
             node = stack.pop()

@@ -197,8 +197,9 @@ class PythonFile:
         return (first.lineno, first.col_offset), end
 
     def _offset(self, row: int, byte_col: int) -> int:
-        line = self.text[self._starts[row - 1] : self._starts[row]]
-        return self._starts[row - 1] + len(line.encode()[:byte_col].decode("utf-8", "replace"))
+        encoded = (self._rows.get(row) or self._row(row))[1]
+        col = byte_col if encoded is None else len(encoded[:byte_col].decode("utf-8", "replace"))
+        return self._starts[row - 1] + col
 
     def row_start(self, row: int) -> int:
         """The text offset where a (1-based) row starts."""

@@ -105,10 +105,9 @@ class Scopes:
     def resolve(self, scope: Scope, name: str) -> Scope | None:
         """The scope whose bindings a read of ``name`` in ``scope`` sees; None if unbound."""
         key = (id(scope), name)
-        if key in self._resolved:
-            return self._resolved[key]
-        found = self._resolve(scope, name)
-        self._resolved[key] = found
+        found = self._resolved.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._resolved[key] = self._resolve(scope, name)
         return found
 
     def _resolve(self, scope: Scope, name: str) -> Scope | None:
@@ -272,7 +271,7 @@ class _Walker:
                 if type(node.value) is not constant_type:
                     push(node.value)
             elif kind is assign_type:  # ``visit_Assign``, inlined: each target bound, then
-                # visited (targets first, then the value)
+                # visited (targets first, then the value; a target is never a constant)
                 statements.append(node)
                 value, targets = node.value, node.targets
                 end = (node.end_lineno or 0, node.end_col_offset or 0)
@@ -285,7 +284,7 @@ class _Walker:
                 if type(value) is not constant_type:
                     push(value)
                 for target in reversed(targets):
-                    if type(target) is not constant_type:
+                    if type(target) is not name_type:  # a name stored: nothing to visit
                         push(target)
             elif kind is Scope:
                 scope = node
