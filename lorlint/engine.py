@@ -187,7 +187,7 @@ def _reaches_grouped_conv(table: LayerTable, result) -> bool:
     """Whether PEFT's rank check on grouped convs (``r % groups``) may decide this result: an
     adapted grouped conv, or an error where another rank could have raised on one first."""
     if result.error is not None:
-        return any(m.groups > 1 for m in table.modules)
+        return any(m.groups > 1 for m in table.distinct_modules())
     return any((m := table.get(name)) is not None and m.groups > 1 for name in result.modules)
 
 

@@ -94,6 +94,7 @@ class LayerTable:
         self._leaf_plan: tuple[dict[str, list[int]], dict[str, list[tuple[list[int], list[int]]]]]
         self._leaf_plan = ({}, {})
         self._named: int | None = None
+        self._distinct: list[Module] | None = None
         # Blocks decoded from one template (from_json): (stack, [(index, template, start, end)])
         # per run, positions in ``modules``; what is computed per block can be computed per
         # template (layerkinds.block_parts). Empty for a table built any other way.
@@ -161,6 +162,32 @@ class LayerTable:
                 inside.setdefault(leaf, []).append((starts[template], where))
         self._leaf_plan = (outside, inside)
         return {}
+
+    def distinct_modules(self) -> list[Module]:
+        """The modules outside the blocks decoded from a template (``block_runs``) and the first
+        block of each template, in table order: every module of the table has the class, kind,
+        shape, parameters and groups of one of them (a later copy's module those of the first
+        copy's at its offset), so a test that reads no name answers for the whole table on
+        them. Once per table; callers must not change the list."""
+        if self._distinct is None:
+            modules = self.modules
+            later: dict[int, int] = {}  # a template's later blocks: start → end
+            seen: set[int] = set()
+            for _, run in self.block_runs:
+                for _, template, start, end in run:
+                    if template in seen:
+                        later[start] = end
+                    seen.add(template)
+            if not later:
+                self._distinct = modules
+            else:
+                out: list[Module] = []
+                i = 0
+                for start, end in sorted(later.items()):
+                    out += modules[i:start]
+                    i = end
+                self._distinct = out + modules[i:]
+        return self._distinct
 
     def named_count(self) -> int:
         """How many modules have a name (all but the model itself, ``""``)."""

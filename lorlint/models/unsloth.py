@@ -105,20 +105,23 @@ def vision_overridden(site: Site) -> bool:
 
 @once_per_table
 def _is_mamba(table: LayerTable) -> bool:
+    """A Mamba model type, or a module whose last name component is ``mixer`` or ``mamba``."""
     return table.model_type in MAMBA_TYPES or any(
-        m.name.rpartition(".")[2] in ("mixer", "mamba") for m in table.modules
+        table.positions_with_leaf(leaf) for leaf in ("mixer", "mamba")
     )
 
 
 @once_per_table
 def _is_moe(table: LayerTable) -> bool:
-    return any(m.name.endswith(".experts") for m in table.modules)
+    """A module whose name ends in ``.experts``."""
+    modules = table.modules
+    return any("." in modules[i].name for i in table.positions_with_leaf("experts"))
 
 
 @once_per_table
 def _subclassed_linear(table: LayerTable) -> bool:
     """An nn.Linear subclass whose forward may return a tuple: Unsloth skips such a model."""
-    return any(m.kind == "linear" and m.cls not in PLAIN_LINEARS for m in table.modules)
+    return any(m.kind == "linear" and m.cls not in PLAIN_LINEARS for m in table.distinct_modules())
 
 
 def resolve(site: Site, table: LayerTable, targets, values: dict):
