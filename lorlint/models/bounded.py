@@ -85,7 +85,7 @@ def match(pattern: str, string: str) -> re.Match | None:
 _too_costly: set[str] = set()  # patterns that ran out of time once are not run again
 # ``re.compile`` with a cache looked up in C: the rules and the matcher run one pattern on every
 # module name, and ``re.match``'s own cache lookup costs as much as a short match.
-_compiled = lru_cache(maxsize=512)(re.compile)
+compiled = lru_cache(maxsize=512)(re.compile)
 
 
 def _run(method, pattern: str, string: str):
@@ -96,7 +96,7 @@ def _run(method, pattern: str, string: str):
             pattern, "it could backtrack for a long time, and no deadline can be set here"
         )
     try:
-        return method(_compiled(pattern), string)
+        return method(compiled(pattern), string)
     except TooCostly as err:
         err.pattern = err.pattern or pattern
         _too_costly.add(err.pattern)
