@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -80,6 +80,35 @@ def fullmatch(pattern: str, string: str) -> re.Match | None:
 
 def match(pattern: str, string: str) -> re.Match | None:
     return _run(re.Pattern.match, pattern, string)
+
+
+def fullmatcher(pattern: str) -> Callable[[str], re.Match | None]:
+    """``fullmatch(pattern, ·)`` as one call: for a pattern tried on every module name."""
+    return _prepared(re.Pattern.fullmatch, pattern)
+
+
+def matcher(pattern: str) -> Callable[[str], re.Match | None]:
+    """``match(pattern, ·)`` as one call: for a pattern tried on every module name."""
+    return _prepared(re.Pattern.match, pattern)
+
+
+def _prepared(method, pattern: str) -> Callable[[str], re.Match | None]:
+    """``_run(method, pattern, ·)``, its checks and compiling where ``_run`` does them (at each
+    call: a pattern that does not compile raises when first run, as before), without the
+    wrapper calls in between where a deadline is running and the pattern has not run out of
+    time before: then ``_run`` would go straight to ``method``."""
+
+    def run(string: str):
+        if not _deadline.active or pattern in _too_costly:
+            return _run(method, pattern, string)
+        try:
+            return method(compiled(pattern), string)
+        except TooCostly as err:
+            err.pattern = err.pattern or pattern
+            _too_costly.add(err.pattern)
+            raise
+
+    return run
 
 
 _too_costly: set[str] = set()  # patterns that ran out of time once are not run again

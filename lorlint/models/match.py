@@ -333,7 +333,7 @@ def _entries_test(entries: str | Sequence[str]) -> Callable[[str], object]:
     key: a string is a regex over the full name; a list hits a name it holds or a ``.``-suffix of
     one, the suffixes tried only against those of the key's last component."""
     if isinstance(entries, str):
-        return partial(bounded.fullmatch, entries)
+        return bounded.fullmatcher(entries)
     ends = _suffixes_by_leaf(entries)
 
     def test(key: str) -> bool:
@@ -865,7 +865,15 @@ def pattern_key_matches(key: str, name: str) -> bool:
 
 
 def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[str]) -> list[str]:
-    return [k for k in patterns or () if not any(pattern_key_matches(k, n) for n in targeted)]
+    return [k for k in patterns or () if not _key_matches_any(k, targeted)]
+
+
+def _key_matches_any(key: str, names: Sequence[str]) -> bool:
+    """``any(pattern_key_matches(key, name) for name in names)``, the pattern prepared once."""
+    try:
+        return any(map(bounded.matcher(rf"(.*\.)?({key})$"), names))
+    except re.error:
+        return False
 
 
 def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:
