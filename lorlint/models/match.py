@@ -859,9 +859,16 @@ def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) ->
 def pattern_key_matches(key: str, name: str) -> bool:
     """``get_pattern_key``: a rank/alpha_pattern key is a regex tried as ``(.*\\.)?(key)$``."""
     try:
-        return bounded.match(rf"(.*\.)?({key})$", name) is not None
+        return _key_matcher(key)(name) is not None
     except re.error:
         return False
+
+
+@lru_cache(maxsize=256)
+def _key_matcher(key: str) -> Callable[[str], re.Match | None]:
+    """``get_pattern_key``'s regex for ``key`` (tried on every module PEFT wraps), prepared once
+    per key (``bounded.matcher``: compiled and checked when run)."""
+    return bounded.matcher(rf"(.*\.)?({key})$")
 
 
 def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[str]) -> list[str]:
@@ -871,7 +878,7 @@ def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[st
 def _key_matches_any(key: str, names: Sequence[str]) -> bool:
     """``any(pattern_key_matches(key, name) for name in names)``, the pattern prepared once."""
     try:
-        return any(map(bounded.matcher(rf"(.*\.)?({key})$"), names))
+        return any(map(_key_matcher(key), names))
     except re.error:
         return False
 
