@@ -33,12 +33,11 @@ def kinds_reached(ctx: Context, found: BlockParts) -> set[str]:
     stack's (Whisper's decoder self- and cross-attention) — and anything else as ``other``."""
     result = ctx.adapted
     names = [*result.modules, *result.parameters]
-    placed = found.placed
-    reached = set(map(placed.get, names))  # (kind, layer) pairs, None for a name with no kind
-    kinds = {kind for kind, _ in filter(None, reached)}
-    if None in reached:
+    kinds = set(map(found.kind_of.get, names))  # (no kind is None: None marks the others)
+    if None in kinds:
+        kinds.discard(None)
         for name in names:
-            if name not in placed:
+            if name not in found.kind_of:
                 kinds.add("attention" if is_attention(ctx.table, name) else "other")
     return kinds
 

@@ -10,7 +10,6 @@ labels it. Routed experts are modules LoRA cannot wrap whose own weights are 3-D
 from __future__ import annotations
 
 import functools
-import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -76,24 +75,16 @@ class BlockParts:
         stack: str,
         layers: int,
         parts: dict[str, Part],
-        kind_of: dict[str, str] | None = None,
+        kind_of: dict[str, str],
         placed: dict[str, tuple[str, int]] | None = None,
     ):
         self.stack = stack
         self.layers = layers
         self.parts = parts
-        # full module or ``module.param`` name → (kind, block index), a name's index its
-        # ``split_block`` index: what ``coverage`` reads, kept once per table
+        self.kind_of = kind_of  # full module or ``module.param`` name → kind
+        # the same names → (kind, block index): what ``coverage`` reads (a name's index is its
+        # ``split_block`` index), kept once per table
         self.placed = {} if placed is None else placed
-        self._kind_of = kind_of
-
-    @property
-    def kind_of(self) -> dict[str, str]:
-        """The same names → kind, in the same order; made from ``placed`` when first asked
-        (``block_parts`` keeps one dict of the names, not two: the rules read ``placed``)."""
-        if self._kind_of is None:
-            self._kind_of = {name: kind for name, (kind, _) in self.placed.items()}
-        return self._kind_of
 
     def get(self, kind: str) -> Part | None:
         return self.parts.get(kind)
@@ -320,6 +311,7 @@ def block_parts(table: LayerTable) -> BlockParts | None:
     router_names = routers(table)
     attention_owners = _attention_owners(table)
     parts: dict[str, Part] = {}
+    kind_of: dict[str, str] = {}
     placed: dict[str, tuple[str, int]] = {}
 
     def effect(m: Module, block: tuple[str, int, str]) -> _Effect | None:
@@ -344,15 +336,17 @@ def block_parts(table: LayerTable) -> BlockParts | None:
         part.layers.add(index)
         if cls and cls not in part.classes:
             part.classes.append(cls)
+        kind_of[full] = kind
         placed[full] = (kind, index)
         if lora_kind:
             part.modules.setdefault(rel, lora_kind)
         for p, shape in parameters:
             part.parameters.setdefault(f"{rel}.{p}", shape)
+            kind_of[f"{full}.{p}"] = "experts"
             placed[f"{full}.{p}"] = ("experts", index)
 
     per_template: dict[tuple[str, int], list[tuple[int, _Effect]]] = {}
-    replays: dict[tuple[str, int], _Replay] = {}
+    template_kinds: dict[tuple[str, int], set[str]] = {}
     for m, block in in_blocks:
         if block[0] != stack:
             continue
@@ -374,50 +368,22 @@ def block_parts(table: LayerTable) -> BlockParts | None:
             continue
         # A later copy: what ``add`` puts in a part's classes, modules and parameters the first
         # copy already put there (kept at its first place); only its layer and names are new.
-        replay = replays.get((stack, template))
-        if replay is None:
-            replay = replays[(stack, template)] = _replay(effects)
-        kinds, pick, kind_per_name, parameters = replay
+        kinds = template_kinds.get((stack, template))
+        if kinds is None:
+            kinds = template_kinds[(stack, template)] = {found[0] for _, found in effects}
         at = {}  # kind → (kind, this index)
         for kind in kinds:
             parts[kind].layers.add(index)
             at[kind] = (kind, index)
-        if parameters is None:  # the copy's names in one pass, at C speed
-            names = map(_NAME, pick(modules[start:end]))
-            placed.update(zip(names, map(at.__getitem__, kind_per_name), strict=True))
-            continue
-        for offset, kind in zip(parameters[0], kind_per_name, strict=True):
+        for offset, (kind, _, _, _, parameters) in effects:
             full = modules[start + offset].name
+            kind_of[full] = kind
             placed[full] = at[kind]
-            for p in parameters[1].get(offset, ()):  # (only routed experts have parameters)
+            for p, _ in parameters:  # (only routed experts have parameters)
+                kind_of[f"{full}.{p}"] = "experts"
                 placed[f"{full}.{p}"] = at["experts"]
     ordered = {k: parts[k] for k in KINDS if k in parts}
-    return BlockParts(stack, len(stacks[stack]), ordered, placed=placed)
-
-
-# How a template's later copies are placed: (the kinds it adds, a getter of its named modules
-# from the copy's slice of the table, their kinds in order, and None — or, where a module has
-# expert parameters, (the modules' offsets, offset → parameter names) to add them in place).
-_Replay = tuple[
-    set[str],
-    Callable[[list[Module]], Iterable[Module]],
-    list[str],
-    tuple[list[int], dict[int, list[str]]] | None,
-]
-_NAME = operator.attrgetter("name")
-
-
-def _replay(effects: list[tuple[int, _Effect]]) -> _Replay:
-    offsets = [offset for offset, _ in effects]
-    kinds = [found[0] for _, found in effects]
-    with_parameters = {offset: [p for p, _ in found[4]] for offset, found in effects if found[4]}
-    if len(offsets) == 1:  # (itemgetter of one item gives the item itself)
-        only = offsets[0]
-        pick: Callable[[list[Module]], Iterable[Module]] = lambda block: (block[only],)  # noqa: E731
-    else:
-        pick = operator.itemgetter(*offsets) if offsets else lambda block: ()
-    parameters = (offsets, with_parameters) if with_parameters else None
-    return set(kinds), pick, kinds, parameters
+    return BlockParts(stack, len(stacks[stack]), ordered, kind_of, placed)
 
 
 @once_per_table
@@ -470,4 +436,4 @@ def coverage(
     for names in (modules, parameters):  # (each kind and layer once)
         for kind, index in set(filter(None, map(placed.get, names))):
             fresh[kind].adapted.add(index)
-    return BlockParts(shared.stack, shared.layers, fresh, placed=placed)
+    return BlockParts(shared.stack, shared.layers, fresh, shared.kind_of, placed)
