@@ -315,6 +315,8 @@ def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
     ):
         return partial(check_target_module_exists, spec)
     hit = _entries_test(targets)
+    if not exclude and not saved:
+        return hit
     excluded = _entries_test(exclude) if exclude else None
     names = frozenset(saved) if saved else None
 
