@@ -294,7 +294,7 @@ class LayerTable:
         templates = [
             [
                 (f".{name}" if i else "", *rest)
-                for i, (name, *rest) in enumerate(_rows(rows, classes))
+                for i, (name, *rest) in enumerate(_fields(row, classes) for row in rows)
             ]
             for rows in data.get("templates", ())
         ]
@@ -388,10 +388,6 @@ def _block_run(modules: list[Module], i: int) -> tuple[str, int, list[tuple[int,
         bounds.append((start, end))
         start = end
     return (prefix, first, bounds) if len(bounds) > 1 else None
-
-
-def _rows(rows: list[list], classes: list[str]) -> Iterator[tuple]:
-    return (_fields(row, classes) for row in rows)
 
 
 def _fields(row: list, classes: list[str]) -> tuple:
