@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import NoReturn
 
 try:  # Python 3.11+
     from re import _parser as sre_parse
@@ -104,9 +105,7 @@ def _prepared(method, pattern: str) -> Callable[[str], re.Match | None]:
         try:
             return method(compiled(pattern), string)
         except TooCostly as err:
-            err.pattern = err.pattern or pattern
-            _too_costly.add(err.pattern)
-            raise
+            _ran_out(err, pattern)
 
     return run
 
@@ -127,9 +126,14 @@ def _run(method, pattern: str, string: str):
     try:
         return method(compiled(pattern), string)
     except TooCostly as err:
-        err.pattern = err.pattern or pattern
-        _too_costly.add(err.pattern)
-        raise
+        _ran_out(err, pattern)
+
+
+def _ran_out(err: TooCostly, pattern: str) -> NoReturn:
+    """Name the pattern that ran past the deadline, keep it from running again, raise on."""
+    err.pattern = err.pattern or pattern
+    _too_costly.add(err.pattern)
+    raise err
 
 
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
