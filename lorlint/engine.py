@@ -515,6 +515,8 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
     """``# noqa[: codes]`` on the reported row; ``# lorlint: ignore[codes]`` per statement."""
     if not diagnostics or FILE_NOQA.search(source):
         return []
+    if not NOQA.search(source) and not IGNORE.search(source):
+        return list(diagnostics)  # no comment anywhere suppresses (a line's match is the text's)
     lines = split_lines(source)
     statement_ignores: list[tuple[int, int, set[str] | None]] = []
     for site in sites:
