@@ -187,7 +187,7 @@ def _reaches_grouped_conv(table: LayerTable, result) -> bool:
     """Whether PEFT's rank check on grouped convs (``r % groups``) may decide this result: an
     adapted grouped conv, or an error where another rank could have raised on one first."""
     if result.error is not None:
-        return any(m.groups > 1 for m in table.modules)
+        return any(m.groups > 1 for m in table.distinct_modules())
     return any((m := table.get(name)) is not None and m.groups > 1 for name in result.modules)
 
 
@@ -515,6 +515,8 @@ def suppress(diagnostics: list[Diagnostic], source: str, sites: list[Site]) -> l
     """``# noqa[: codes]`` on the reported row; ``# lorlint: ignore[codes]`` per statement."""
     if not diagnostics or FILE_NOQA.search(source):
         return []
+    if not NOQA.search(source) and not IGNORE.search(source):
+        return list(diagnostics)  # no comment anywhere suppresses (a line's match is the text's)
     lines = split_lines(source)
     statement_ignores: list[tuple[int, int, set[str] | None]] = []
     for site in sites:

@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repack:
         repack_types()
         repack_entries()
-        _write_gz(catalog.LEAVES, catalog.raw_leaves())
+        _write_gz(catalog.LEAVES, catalog.leaves_data(catalog.raw_leaves()))
         return 0
 
     import transformers
@@ -506,7 +506,7 @@ def write_catalog(results: dict[str, dict], todo: list[str], merge: bool) -> Non
             names = _leaves(table)
             leaves.setdefault(table["model_type"], [])
             leaves[table["model_type"]] = sorted(set(leaves[table["model_type"]]) | names)
-    _write_gz(catalog.LEAVES, leaves)
+    _write_gz(catalog.LEAVES, catalog.leaves_data(leaves))
     index = {
         "generated_by": "scripts/build_catalog.py",
         "transformers_version": transformers.__version__,

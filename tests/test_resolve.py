@@ -148,3 +148,17 @@ def test_remote_code_config_is_flagged(tmp_path):
     write_config(tmp_path / "rc", {"model_type": "acme_custom", "auto_map": {"AutoConfig": "x.Y"}})
     resolved = resolve(str(tmp_path / "rc"))
     assert resolved.remote_code
+
+
+def test_surely_absent_passes_over_missing_directories_and_files_named_as_one(tmp_path):
+    from lorlint.models.resolve import _surely_absent
+
+    (tmp_path / "org" / "model").mkdir(parents=True)
+    (tmp_path / "org" / "file").write_text("x")
+    assert _surely_absent("org/missing", [tmp_path])
+    assert _surely_absent("nothing/at/all", [tmp_path])
+    assert _surely_absent("org/file", [tmp_path])  # a file where a directory is asked for
+    assert _surely_absent("org/model", [tmp_path])  # a directory with neither file
+    (tmp_path / "org" / "model" / "adapter_config.json").write_text("{}")
+    assert not _surely_absent("org/model", [tmp_path])
+    assert _surely_absent("a\0b", [tmp_path])  # a name no file system takes

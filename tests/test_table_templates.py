@@ -260,6 +260,39 @@ def test_leaf_positions_names_and_towers_per_template_equal_module_by_module():
         assert layerkinds.tower_modules(table) == towers, where
 
 
+def _fields_but_name(m: Module) -> tuple:
+    return (m.cls, m.kind, m.shape, m.params, m.own_params, m.groups)
+
+
+def test_distinct_modules_hold_every_modules_fields_but_its_name():
+    """``distinct_modules`` (the modules outside templated blocks and each template's first
+    block) is a subsequence of the table holding every module's class, kind, shape, parameters
+    and groups; and Unsloth's whole-table tests read from it and the leaf positions answer as
+    the module-by-module reading does."""
+    from lorlint.models import unsloth
+
+    for where, data in SAMPLE:
+        table = LayerTable.from_json(data)
+        distinct = table.distinct_modules()
+        positions = {id(m): i for i, m in enumerate(table.modules)}
+        order = [positions[id(m)] for m in distinct]
+        assert order == sorted(set(order)), where
+        assert {_fields_but_name(m) for m in distinct} == {
+            _fields_but_name(m) for m in table.modules
+        }, where
+        modules = table.modules
+        assert unsloth._is_moe(table) == any(m.name.endswith(".experts") for m in modules), where
+        assert unsloth._is_mamba(table) == (
+            table.model_type in unsloth.MAMBA_TYPES
+            or any(m.name.rpartition(".")[2] in ("mixer", "mamba") for m in modules)
+        ), where
+        assert unsloth._subclassed_linear(table) == any(
+            m.kind == "linear" and m.cls not in unsloth.PLAIN_LINEARS for m in modules
+        ), where
+    plain = LayerTable("x", "X", [Module("m", "M"), Module("m.a", "Linear", "linear")])
+    assert plain.distinct_modules() is plain.modules
+
+
 def test_block_parts_read_module_by_module_where_a_block_is_not_proven():
     """A module outside the run whose name is inside one of its blocks: no template reading."""
     names = ["m", "m.layers", "m.layers.0", "m.layers.0.q", "m.layers.1", "m.layers.1.q"]

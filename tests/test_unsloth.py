@@ -129,3 +129,19 @@ def test_fast_vision_model_explicit_list_is_scoped_by_the_flags():
     result = match(table, spec_for(site, table))
     assert result.ok and result.modules
     assert all("visual" not in name for name in result.modules)
+
+
+def test_unsloth_regex_compiled_with_dotall_only_where_a_name_holds_a_line_break():
+    """unsloth_zoo matches its regex with ``re.DOTALL``; on names without a line break the flag
+    changes no answer, and the pattern is the one PEFT's matching compiles (``bounded``)."""
+    import re
+
+    from lorlint.models import bounded
+    from lorlint.models.table import LayerTable, Module
+
+    plain = LayerTable("x", "X", [Module("", "X"), Module("a.q_proj", "Linear", "linear")])
+    broken = LayerTable("x", "X", [Module("", "X"), Module("a\nb.q_proj", "Linear", "linear")])
+    assert unsloth._compiled(plain, r".*q_proj") is bounded.compiled(r".*q_proj")
+    assert unsloth._compiled(broken, r".*q_proj").flags & re.DOTALL
+    assert unsloth._compiled(broken, r".*q_proj").fullmatch("a\nb.q_proj")
+    assert not bounded.compiled(r".*q_proj").fullmatch("a\nb.q_proj")

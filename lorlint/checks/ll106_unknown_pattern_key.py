@@ -15,7 +15,7 @@ def _saves_nothing(entry: str, names: list[str]) -> bool:
         re.compile(pattern)
     except re.error:
         return True
-    return not any(bounded.match(pattern, n) for n in names)
+    return not any(map(bounded.matcher(pattern), names))
 
 
 @rule(

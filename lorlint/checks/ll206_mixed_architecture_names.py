@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from lorlint.checks import Context, rule
 from lorlint.checks.targets import entries, looks_like_pattern
@@ -33,15 +33,8 @@ def check(ctx: Context):
             return
 
 
-@cache
-def _leaves_by_model_type() -> dict[str, frozenset[str]]:
-    """The catalog's leaf names per architecture, built once per process (every config with no
-    model known asks; callers only read it)."""
-    return catalog.leaf_names_by_model_type()
-
-
 @lru_cache(maxsize=4096)
 def _owners(leaf: str) -> frozenset[str]:
     """The architectures that have a module named ``leaf`` (once per name and process: the
     same names come back in config after config)."""
-    return frozenset(t for t, leaves in _leaves_by_model_type().items() if leaf in leaves)
+    return catalog.leaf_owners(leaf)

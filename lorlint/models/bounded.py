@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import NoReturn
 
 try:  # Python 3.11+
     from re import _parser as sre_parse
@@ -82,10 +83,37 @@ def match(pattern: str, string: str) -> re.Match | None:
     return _run(re.Pattern.match, pattern, string)
 
 
+def fullmatcher(pattern: str) -> Callable[[str], re.Match | None]:
+    """``fullmatch(pattern, ·)`` as one call: for a pattern tried on every module name."""
+    return _prepared(re.Pattern.fullmatch, pattern)
+
+
+def matcher(pattern: str) -> Callable[[str], re.Match | None]:
+    """``match(pattern, ·)`` as one call: for a pattern tried on every module name."""
+    return _prepared(re.Pattern.match, pattern)
+
+
+def _prepared(method, pattern: str) -> Callable[[str], re.Match | None]:
+    """``_run(method, pattern, ·)``, its checks and compiling where ``_run`` does them (at each
+    call: a pattern that does not compile raises when first run, as before), without the
+    wrapper calls in between where a deadline is running and the pattern has not run out of
+    time before: then ``_run`` would go straight to ``method``."""
+
+    def run(string: str):
+        if not _deadline.active or pattern in _too_costly:
+            return _run(method, pattern, string)
+        try:
+            return method(compiled(pattern), string)
+        except TooCostly as err:
+            _ran_out(err, pattern)
+
+    return run
+
+
 _too_costly: set[str] = set()  # patterns that ran out of time once are not run again
 # ``re.compile`` with a cache looked up in C: the rules and the matcher run one pattern on every
 # module name, and ``re.match``'s own cache lookup costs as much as a short match.
-_compiled = lru_cache(maxsize=512)(re.compile)
+compiled = lru_cache(maxsize=512)(re.compile)
 
 
 def _run(method, pattern: str, string: str):
@@ -96,11 +124,16 @@ def _run(method, pattern: str, string: str):
             pattern, "it could backtrack for a long time, and no deadline can be set here"
         )
     try:
-        return method(_compiled(pattern), string)
+        return method(compiled(pattern), string)
     except TooCostly as err:
-        err.pattern = err.pattern or pattern
-        _too_costly.add(err.pattern)
-        raise
+        _ran_out(err, pattern)
+
+
+def _ran_out(err: TooCostly, pattern: str) -> NoReturn:
+    """Name the pattern that ran past the deadline, keep it from running again, raise on."""
+    err.pattern = err.pattern or pattern
+    _too_costly.add(err.pattern)
+    raise err
 
 
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}

@@ -12,7 +12,8 @@ it was built with:
   the names that depend on layout fields; read only when that type is asked for;
 * ``entries/<key>.json.gz`` — exact tables of a bundled-index config, one per task its type is
   loaded for, so loading it through any of them needs no build;
-* ``leaves.json.gz`` — the module leaf names of every architecture (rules with no model known).
+* ``leaves.json.gz`` — per module leaf name, the architectures that have it (rules with no model
+  known).
 
 Beside it, ``auto_targets.json`` (scripts/gen_auto_targets.py, stamped too): which class each
 Auto class builds per model type, so a concrete class can be given its Auto class's table.
@@ -104,11 +105,37 @@ def raw_auto_targets() -> dict:
 
 
 @lru_cache(maxsize=1)
-def raw_leaves() -> dict[str, list[str]]:
+def _owners_by_leaf() -> dict[str, str]:
+    """The stored leaf names: leaf → the model types that have it, space-separated (what a rule
+    asks is which architectures have a name: one lookup, and 1,896 strings to decode instead of
+    every architecture's 18,327 names)."""
     try:
         return _read_gz(LEAVES)
     except (OSError, ValueError):
         return {}
+
+
+def leaf_owners(leaf: str) -> frozenset[str]:
+    """The catalogued architectures with a module whose leaf name is ``leaf``."""
+    return frozenset(_owners_by_leaf().get(leaf, "").split())
+
+
+def raw_leaves() -> dict[str, list[str]]:
+    """Model type → its sorted module leaf names (what scripts/build_catalog.py merges)."""
+    out: dict[str, list[str]] = {}
+    for leaf, owners in _owners_by_leaf().items():
+        for model_type in owners.split():
+            out.setdefault(model_type, []).append(leaf)
+    return {model_type: sorted(leaves) for model_type, leaves in sorted(out.items())}
+
+
+def leaves_data(leaves: dict[str, list[str]]) -> dict[str, str]:
+    """What ``LEAVES`` stores for ``raw_leaves``'s data: per leaf, its model types, sorted."""
+    owners: dict[str, list[str]] = {}
+    for model_type, names in leaves.items():
+        for leaf in names:
+            owners.setdefault(leaf, []).append(model_type)
+    return {leaf: " ".join(sorted(types)) for leaf, types in sorted(owners.items())}
 
 
 def transformers_version() -> str | None:
@@ -227,9 +254,3 @@ def _entry_pack(key: str) -> dict | None:
 def entry_table(key: str, task: str) -> LayerTable | None:
     """The exact table of a bundled-index entry; one shared, read-only object per process."""
     return _table(_entry_pack(key), task) if task in entry_tasks(key) else None
-
-
-@lru_cache(maxsize=1)
-def leaf_names_by_model_type() -> dict[str, frozenset[str]]:
-    """Every module leaf name each catalogued architecture has (for checks with no model known)."""
-    return {model_type: frozenset(leaves) for model_type, leaves in raw_leaves().items()}

@@ -170,9 +170,7 @@ def all_linear_leaves(table: LayerTable, freeze_vision_tower: bool = True) -> li
     leaves: dict[str, None] = {}
     left_out = _contains_any(forbidden)
     for m in table.modules:
-        if left_out(m.name):
-            continue
-        if "Linear" in m.cls and "Embedding" not in m.cls:
+        if "Linear" in m.cls and "Embedding" not in m.cls and not left_out(m.name):
             leaves.setdefault(m.name.split(".")[-1], None)
     return list(leaves)
 

@@ -315,6 +315,8 @@ def _exists_test(spec: TargetSpec) -> Callable[[str], object]:
     ):
         return partial(check_target_module_exists, spec)
     hit = _entries_test(targets)
+    if not exclude and not saved:
+        return hit
     excluded = _entries_test(exclude) if exclude else None
     names = frozenset(saved) if saved else None
 
@@ -333,7 +335,7 @@ def _entries_test(entries: str | Sequence[str]) -> Callable[[str], object]:
     key: a string is a regex over the full name; a list hits a name it holds or a ``.``-suffix of
     one, the suffixes tried only against those of the key's last component."""
     if isinstance(entries, str):
-        return partial(bounded.fullmatch, entries)
+        return bounded.fullmatcher(entries)
     ends = _suffixes_by_leaf(entries)
 
     def test(key: str) -> bool:
@@ -859,13 +861,28 @@ def _match_parameters(table: LayerTable, spec: TargetSpec, wrapped: set[str]) ->
 def pattern_key_matches(key: str, name: str) -> bool:
     """``get_pattern_key``: a rank/alpha_pattern key is a regex tried as ``(.*\\.)?(key)$``."""
     try:
-        return bounded.match(rf"(.*\.)?({key})$", name) is not None
+        return _key_matcher(key)(name) is not None
     except re.error:
         return False
 
 
+@lru_cache(maxsize=256)
+def _key_matcher(key: str) -> Callable[[str], re.Match | None]:
+    """``get_pattern_key``'s regex for ``key`` (tried on every module PEFT wraps), prepared once
+    per key (``bounded.matcher``: compiled and checked when run)."""
+    return bounded.matcher(rf"(.*\.)?({key})$")
+
+
 def unmatched_pattern_keys(patterns: Iterable[str] | None, targeted: Sequence[str]) -> list[str]:
-    return [k for k in patterns or () if not any(pattern_key_matches(k, n) for n in targeted)]
+    return [k for k in patterns or () if not _key_matches_any(k, targeted)]
+
+
+def _key_matches_any(key: str, names: Sequence[str]) -> bool:
+    """``any(pattern_key_matches(key, name) for name in names)``, the pattern prepared once."""
+    try:
+        return any(map(_key_matcher(key), names))
+    except re.error:
+        return False
 
 
 def modules_matching_entry(table: LayerTable, entry: str) -> list[Module]:

@@ -142,10 +142,19 @@ def _from_local(reference: str, base_dirs: list[Path]) -> tuple[Path, dict] | No
 def _surely_absent(reference: str, base_dirs: list[Path]) -> bool:
     """Whether no directory ``_from_local`` tries for a relative ``reference`` has a
     ``config.json`` or ``adapter_config.json`` file, asked without path objects (most references
-    are hub ids, in no directory, and every model view asks). The same ``stat`` calls, so the
-    same answers; False on any other error (no permission): the path objects raise it as before."""
+    are hub ids, in no directory, and every model view asks). The answers of the same ``stat``
+    calls (a directory that is not there, ENOENT or ENOTDIR, gives its files' calls the same
+    error: it is passed over with one call); False on any other error (no permission): the path
+    objects raise it as before."""
     for base in [*base_dirs, None]:  # None: the working directory, as Path.cwd()
         here = os.path.join(os.getcwd() if base is None else base, reference)
+        try:
+            os.stat(here)
+        except OSError as err:
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                continue
+        except ValueError:
+            continue
         for name in ("config.json", "adapter_config.json"):
             try:
                 if stat.S_ISREG(os.stat(os.path.join(here, name)).st_mode):

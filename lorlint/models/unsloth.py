@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from lorlint.models import bounded
 from lorlint.models.table import LayerTable, once_per_table
 from lorlint.site import UNKNOWN, Site
 
@@ -105,20 +106,23 @@ def vision_overridden(site: Site) -> bool:
 
 @once_per_table
 def _is_mamba(table: LayerTable) -> bool:
+    """A Mamba model type, or a module whose last name component is ``mixer`` or ``mamba``."""
     return table.model_type in MAMBA_TYPES or any(
-        m.name.rpartition(".")[2] in ("mixer", "mamba") for m in table.modules
+        table.positions_with_leaf(leaf) for leaf in ("mixer", "mamba")
     )
 
 
 @once_per_table
 def _is_moe(table: LayerTable) -> bool:
-    return any(m.name.endswith(".experts") for m in table.modules)
+    """A module whose name ends in ``.experts``."""
+    modules = table.modules
+    return any("." in modules[i].name for i in table.positions_with_leaf("experts"))
 
 
 @once_per_table
 def _subclassed_linear(table: LayerTable) -> bool:
     """An nn.Linear subclass whose forward may return a tuple: Unsloth skips such a model."""
-    return any(m.kind == "linear" and m.cls not in PLAIN_LINEARS for m in table.modules)
+    return any(m.kind == "linear" and m.cls not in PLAIN_LINEARS for m in table.distinct_modules())
 
 
 def resolve(site: Site, table: LayerTable, targets, values: dict):
@@ -198,22 +202,35 @@ def peft_regex(table: LayerTable, chosen: dict[str, bool], targets: list[str] | 
                 rf"(?:{regex})|(?:\bmodel\.layers\.[\d]{{1,}}(?!.*\.experts\.\d)\..*?"
                 rf"(?:{components}).*?\.(?:{leaves}))"
             )
-        if not any(re.fullmatch(regex, name, flags=re.DOTALL) for name in linears):
+        if not any(map(_compiled(table, regex).fullmatch, linears)):
             regex = (
                 r"(?!(?:.*\.)?(?:codec_model|audio_tokenizer|acoustic_tokenizer|semantic_tokenizer)"
                 rf"\.).*?(?:{components}).*?\.{leaves}"
             )
     children = {m.name.rpartition(".")[0] for m in table.modules if m.name}
+    fullmatch = _compiled(table, regex).fullmatch
     placeholders = [
         m.name for m in table.modules
-        if m.name and not m.own_params and m.name not in children
-        and re.fullmatch(regex, m.name, flags=re.DOTALL)
+        if m.name and not m.own_params and m.name not in children and fullmatch(m.name)
     ]  # fmt: skip
     if placeholders:  # parameter-free leaves (Identity) are left out by exact name
         regex = rf"(?!(?:{'|'.join(re.escape(n) for n in placeholders)})$)(?:{regex})"
-    if not any(re.search(regex, name, flags=re.DOTALL) for name in linears):
+    if not any(map(_compiled(table, regex).search, linears)):
         return None  # "Unsloth: No layers to finetune?"
     return regex
+
+
+def _compiled(table: LayerTable, regex: str) -> re.Pattern:
+    """``regex`` as unsloth_zoo compiles it (``re.DOTALL``), for matching this table's module
+    names: where no name holds a line break, the flag changes no answer, and the pattern PEFT's
+    matching then compiles without it (``bounded``) is the one compiled here (a regex of every
+    linear leaf of the model takes milliseconds to compile)."""
+    return re.compile(regex, re.DOTALL) if _line_break_in_names(table) else bounded.compiled(regex)
+
+
+@once_per_table
+def _line_break_in_names(table: LayerTable) -> bool:
+    return any("\n" in m.name for m in table.modules)
 
 
 def deliberate(site: Site, name: str) -> bool:
