@@ -196,3 +196,17 @@ def test_no_process_to_be_had_this_one_lints_everything(monkeypatch):
     monkeypatch.setattr(os, "fork", refuse)
     out = list(workers.forked(_square_slowly, list(range(20)), 2))
     assert out == [(n, os.getpid()) for n in range(20)]
+
+
+@needs_fork
+def test_children_that_sent_everything_are_reaped_when_asked():
+    """A child that sent every result is waited for by ``reap_ended`` (a check calls it once its
+    report is written), not when its pipe closes; nothing is left behind after it."""
+    out = list(workers.forked(_square_slowly, list(range(20)), 2))
+    children = {pid for _, pid in out} - {os.getpid()}
+    assert children and set(workers._ending) == children
+    workers.reap_ended()
+    assert workers._ending == []
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped: no such child any more

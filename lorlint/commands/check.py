@@ -298,6 +298,10 @@ def run(args) -> int:
     except (UsageError, config_mod.ConfigError) as err:
         print(f"lorlint check: {err}", file=sys.stderr)
         return 2
+    finally:
+        workers = sys.modules.get("lorlint.commands.workers")  # imported where files were forked
+        if workers is not None:
+            workers.reap_ended()  # their exits overlapped the report
 
 
 def _fewer_collections() -> None:
