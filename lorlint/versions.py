@@ -31,14 +31,14 @@ def _dist_infos() -> dict[str, str]:
     met winning: the path is listed once per process, not once per package asked about."""
     found: dict[str, str] = {}
     for entry in sys.path:
-        for name in _names_in(entry or "."):  # a name each, not a path object (0.8 ms a run)
+        for name in entry_names(entry or "."):  # a name each, not a path object (0.8 ms a run)
             if name.endswith(".dist-info"):
                 project, _, version = name.removesuffix(".dist-info").rpartition("-")
                 found.setdefault(_normal(project), version)
     return found
 
 
-def _names_in(directory: str) -> list[str]:
+def entry_names(directory: str) -> list[str]:
     """The entries of ``directory`` in the order ``Path.glob`` meets them (none when it is not a
     directory one can list, as ``Path.glob`` finds none there)."""
     try:
@@ -221,7 +221,7 @@ def _bump(number: tuple[int, ...], index: int) -> tuple[int, ...]:
 def _directory_pins(directory: str) -> dict[str, list[tuple[str, str]]]:
     """Normalised package name → [(file name, specifier)] from one directory's pin files."""
     out: dict[str, list[tuple[str, str]]] = {}
-    base, names = Path(directory), _names_in(directory)  # listed once, not once a pattern
+    base, names = Path(directory), entry_names(directory)  # listed once, not once a pattern
     for pattern in PIN_FILES:
         for file in sorted(base / name for name in fnmatch.filter(names, pattern)):
             text = _read(file)

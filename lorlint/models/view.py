@@ -19,6 +19,7 @@ Certainty (``ModelView.certainty``):
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,7 @@ from lorlint.models.tasks import (
     is_task,
     task_of_auto_class,
 )
+from lorlint.versions import entry_names
 
 _INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 
@@ -139,10 +141,14 @@ def installed_transformers() -> str | None:
     spec = importlib.util.find_spec("transformers")
     if spec is None or not spec.origin:
         return None
-    site = Path(spec.origin).parent.parent
-    found = sorted(site.glob("transformers-*.dist-info"))
+    site = os.path.dirname(os.path.dirname(spec.origin))
+    found = [  # what Path.glob("transformers-*.dist-info") finds, without a path object each
+        name
+        for name in entry_names(site)
+        if name.startswith("transformers-") and name.endswith(".dist-info")
+    ]
     if len(found) == 1:
-        return found[0].name.removeprefix("transformers-").removesuffix(".dist-info")
+        return found[0].removeprefix("transformers-").removesuffix(".dist-info")
     from importlib import metadata
 
     try:
