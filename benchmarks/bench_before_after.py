@@ -7,8 +7,9 @@ The earlier revision's ``lorlint/`` is taken with ``git archive`` and put first 
 is copied as in bench_dense.py. Each round runs every tool once, in turn, in a fresh process, so
 that a change in the machine's load weighs on all of them alike: this machine is shared. Also
 times ``lorlint check`` on one script (fixtures/transformers_peft_llama.py, ``--no-cache``), the
-figure of the cold-start goal. Prints Markdown tables (medians; CPU is user + system time of the
-process and its workers).
+figure of the cold-start goal. Both lorlint runs start through ``env``, so that neither pays an
+exec the other does not. Prints Markdown tables (medians; CPU is user + system time of the process
+and its workers), each with the median of the rounds' differences, before − now, in ms.
 """
 
 from __future__ import annotations
@@ -37,14 +38,18 @@ def checkout(rev: str, into: Path) -> Path:
     return into
 
 
-def rounds(tools: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, Timing]:
-    """Every tool once per round, ``runs`` rounds; the median of each."""
+def rounds(tools: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, list[Timing]]:
+    """Every tool once per round, ``runs`` rounds: each tool's timings, round by round."""
     seen: dict[str, list[Timing]] = {name: [] for name in tools}
     for cmd in tools.values():  # bytecode written once, as an install does
         timed(cmd, cwd, 1)
     for _ in range(runs):
         for name, cmd in tools.items():
             seen[name].append(timed(cmd, cwd, 1))
+    return seen
+
+
+def medians(seen: dict[str, list[Timing]]) -> dict[str, Timing]:
     return {
         name: Timing(
             statistics.median(t.wall for t in found),
@@ -54,6 +59,15 @@ def rounds(tools: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, Timin
         )
         for name, found in seen.items()
     }
+
+
+def paired(before: list[Timing], now: list[Timing]) -> str:
+    """The median of the rounds' differences, before − now, in ms: finer than the tables' medians
+    (rounded to 10 ms), and steadier than a difference of medians while the machine's speed
+    drifts, since both runs of a round meet about the same load."""
+    wall = statistics.median((b.wall - n.wall) * 1e3 for b, n in zip(before, now, strict=True))
+    cpu = statistics.median((b.cpu - n.cpu) * 1e3 for b, n in zip(before, now, strict=True))
+    return f"paired, before − now (median of the rounds): wall {wall:+.1f} ms, CPU {cpu:+.1f} ms"
 
 
 def table(rows: dict[str, Timing], ratio_to: str | None) -> str:
@@ -77,7 +91,7 @@ def main() -> int:
         tree = Path(tmp) / "tree"
         shutil.copytree(args.tree, tree, ignore=shutil.ignore_patterns("case.toml"))
         old = ["env", f"PYTHONPATH={before}"]  # env execs the tool: its own process is timed
-        lorlint = [str(BIN / "lorlint"), "check", ".", "--no-cache", "-q", "--exit-zero"]
+        lorlint = ["env", str(BIN / "lorlint"), "check", ".", "--no-cache", "-q", "--exit-zero"]
         lorlint += ["--output-format", "concise"]
         if args.jobs:
             lorlint += ["--jobs", str(args.jobs)]
@@ -86,7 +100,7 @@ def main() -> int:
         floor = [sys.executable, str(REPO / "benchmarks" / "bench_dense.py"), "--floor", "."]
         dense = rounds(
             {
-                f"lorlint at {args.before}": [*old, *lorlint],
+                f"lorlint at {args.before}": [*old, *lorlint[1:]],  # both through env
                 "lorlint now": lorlint,
                 "ruff `check --no-cache --select ALL`": ruff,
                 "floor: `ast.parse` of the .py files and notebooks": floor,
@@ -97,16 +111,19 @@ def main() -> int:
         work = Path(tmp) / "script"
         work.mkdir()
         shutil.copyfile(SCRIPT, work / "train.py")
-        one = [str(BIN / "lorlint"), "check", "train.py", "-q", "--no-cache"]
+        one = ["env", str(BIN / "lorlint"), "check", "train.py", "-q", "--no-cache"]
         script = rounds(
-            {f"lorlint at {args.before}": [*old, *one], "lorlint now": one},
+            {f"lorlint at {args.before}": [*old, *one[1:]], "lorlint now": one},
             work,
             args.runs,
         )
         print(f"{describe(tree)}; median of {args.runs} rounds; {load_average()}\n")
-        print(table(dense, "ruff `check --no-cache --select ALL`"))
+        was = f"lorlint at {args.before}"
+        print(table(medians(dense), "ruff `check --no-cache --select ALL`"))
+        print(f"\n{paired(dense[was], dense['lorlint now'])}")
         print(f"\none script ({SCRIPT.name}), `lorlint check train.py --no-cache`:\n")
-        print(table(script, None))
+        print(table(medians(script), None))
+        print(f"\n{paired(script[was], script['lorlint now'])}")
     return 0
 
 
