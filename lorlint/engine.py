@@ -69,35 +69,30 @@ class ViewCache:
         self.online = online
         self._views: dict[tuple, ModelView | ModelNotFound] = {}
         self._directories: dict[str, Path] = {}
-        self._real: dict[str, str] = {}  # a directory as written → its real path
+        self._real: dict[str, str] = {}  # a path as written → its real path
 
     def directory_of(self, path: str) -> Path:
         """The resolved directory of a linted file (``Path(path).resolve().parent``), once per
         file (every site of it asks): where its model's relative references are looked up."""
         found = self._directories.get(path)
         if found is None:
-            written = Path(path)
-            if written.name in ("", ".", "..") or os.path.islink(written):
-                found = written.resolve().parent
-            else:  # the real path of a name that is no link is its directory's, and the name
-                found = Path(self._real_path(str(written.parent)))
-            self._directories[path] = found
+            found = self._directories[path] = Path(self._real_path(path)).parent
         return found
 
-    def _real_path(self, directory: str) -> str:
-        """``os.path.realpath(directory)``, each directory on the way resolved once per view
-        cache: ``realpath`` asks the system about every component of every file's path again (a
-        file of a project's tree: ~40 µs), but a component that is no symbolic link, nor ``.``
-        or ``..``, only joins its parent's real path. (Unlike ``resolve``, a symbolic link loop
-        is not reported here: a file under one cannot be read, so is never checked.)"""
-        found = self._real.get(directory)
+    def _real_path(self, path: str) -> str:
+        """``os.path.realpath(path)``, each directory on the way resolved once per view cache:
+        ``realpath`` asks the system about every component of every file's path again (a file of
+        a project's tree: ~40 µs), but a component that is no symbolic link, nor ``.`` or ``..``,
+        only joins its parent's real path. (Unlike ``resolve``, a symbolic link loop is not
+        reported here: a file under one cannot be read, so is never checked.)"""
+        found = self._real.get(path)
         if found is None:
-            head, name = os.path.split(directory)
-            if name in ("", ".", "..") or os.path.islink(directory):
-                found = os.path.realpath(directory)
+            head, name = os.path.split(path)
+            if name in ("", ".", "..") or os.path.islink(path):
+                found = os.path.realpath(path)
             else:
                 found = os.path.join(self._real_path(head or "."), name)
-            self._real[directory] = found
+            self._real[path] = found
         return found
 
     def get(
