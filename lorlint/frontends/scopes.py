@@ -240,13 +240,13 @@ class _Walker:
                         reads[node.id] = [node]
                     else:
                         named.append(node)
-            elif kind is attribute_type:  # ``visit_Attribute``, inlined: the next most frequent
+            elif kind is attribute_type:  # the next most frequent: ``_stored_attribute`` inlined
                 value = node.value
                 if type(node.ctx) is not load_type and type(value) is name_type:
                     s.stored_attributes.add((value.id, node.attr))
                 if type(value) is not constant_type:
                     push(value)
-            elif kind is call_type:  # ``visit_Call``, inlined: its arguments, then its function
+            elif kind is call_type:  # a call: recorded, then its arguments, then its function
                 calls.append(node)
                 call_scope[node] = scope
                 found = calls_in.get(scope)
@@ -270,11 +270,11 @@ class _Walker:
                     push(node.slice)
                 if type(node.value) is not constant_type:
                     push(node.value)
-            elif kind is assign_type:  # ``visit_Assign``, inlined: each target bound, then
+            elif kind is assign_type:  # a plain assignment: each target bound, then
                 # visited (targets first, then the value; a target is never a constant)
                 statements.append(node)
                 value, targets = node.value, node.targets
-                end = (node.end_lineno or 0, node.end_col_offset or 0)
+                end = _end(node)
                 for target in targets:
                     if type(target) is name_type:
                         binding = Binding("assign", target, value, None, "", end, node)
@@ -297,7 +297,7 @@ class _Walker:
                     continue
                 # a node type without its own handler (most of the others): its children pushed
                 # in reverse field order, each list's in reverse, so that they pop in source
-                # order; a simple statement is listed
+                # order (``_children``'s, inlined); a simple statement is listed
                 simple, backwards = generic_of[kind]
                 if simple:
                     statements.append(node)
