@@ -54,15 +54,16 @@ class Word(Record):
         return Span(self.row, self.col, self.end_row, self.end_col)
 
 
-# The words that name a tool a command line may run (``llamafactory-cli`` starts with one)
-_MENTIONED = ("trl", "llamafactory", OLD_LLAMA_FACTORY)
+# The words that name a tool a command line may run (``llamafactory-cli`` starts with one):
+# ``might_have_sites`` looks for them as words, ``_may_name_tool`` within a line's words
+_TOOL_NAMES = ("trl", "llamafactory", OLD_LLAMA_FACTORY)
 
 
 def might_have_sites(text: str) -> bool:
     """Whether one of those words is in ``text`` as a whole word (``\\b`` at both ends): each
     looked for with ``str.find``, at memchr speed (a regex of them, whose alternatives start with
     different characters, is tried at every position of the text)."""
-    for word in _MENTIONED:
+    for word in _TOOL_NAMES:
         size = len(word)
         at = text.find(word)
         while at >= 0:
@@ -142,7 +143,6 @@ def _may_name_tool(lines: list[tuple[int, int, str]]) -> bool:
 
 
 _QUOTING = str.maketrans("", "", "'\"\\")
-_TOOL_NAMES = ("trl", "llamafactory", OLD_LLAMA_FACTORY)  # ``_may_name_tool``'s
 
 
 def _unquoted(text: str) -> str:
